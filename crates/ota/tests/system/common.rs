@@ -1,0 +1,258 @@
+//! Starts the real `ota` application on free ports and talks HTTP to it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use clap::Parser;
+use ota::{Cli, Command, ServeArgs};
+use ota_platform::testkit;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+
+pub const SECRET: &str = "integration-test-secret-integration-test-secret";
+
+/// A database engine and cache engine to run the application on.
+#[derive(Clone, Debug)]
+pub struct Backend {
+    pub label: &'static str,
+    pub database_url: Option<String>,
+    pub redis_url: Option<String>,
+}
+
+/// SQLite with the in-process cache always; PostgreSQL with Redis when the test
+/// servers are configured (a fresh database each time).
+pub async fn backends() -> Vec<Backend> {
+    let mut all = vec![Backend {
+        label: "sqlite+memory",
+        database_url: None,
+        redis_url: None,
+    }];
+    if let Some(server) = testkit::postgres_url() {
+        all.push(Backend {
+            label: "postgres+redis",
+            database_url: Some(testkit::fresh_postgres_database(&server).await),
+            redis_url: testkit::redis_url(),
+        });
+    }
+    if testkit::postgres_url().is_none() && testkit::redis_url().is_some() {
+        all.push(Backend {
+            label: "sqlite+redis",
+            database_url: None,
+            redis_url: testkit::redis_url(),
+        });
+    }
+    all
+}
+
+pub struct TestApp {
+    pub label: &'static str,
+    pub api: String,
+    pub management: String,
+    pub http: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+pub fn serve_args(backend: &Backend, data_dir: &std::path::Path) -> ServeArgs {
+    let cli = Cli::try_parse_from([
+        "ota",
+        "serve",
+        "--port",
+        "0",
+        "--management-port",
+        "0",
+        "--bind",
+        "127.0.0.1",
+        "--data-dir",
+        data_dir.to_str().unwrap_or("."),
+    ])
+    .expect("valid command line");
+    let Command::Serve(mut args) = cli.command else {
+        unreachable!("parsed a serve command")
+    };
+    args.settings.db = testkit::db_settings(backend.database_url.clone());
+    args.settings.cache.redis_url = backend.redis_url.clone().map(Into::into);
+    args.settings.cache.cache_prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
+    args.settings.jwt.jwt_secret = Some(SECRET.to_owned().into());
+    args.settings.jwt.jwt_secret_file = None;
+    args.settings.http.drain_timeout = Duration::from_secs(5);
+    args
+}
+
+impl TestApp {
+    pub async fn spawn(backend: &Backend) -> TestApp {
+        let dir = testkit::temp_dir();
+        let args = serve_args(backend, &dir);
+        Self::spawn_with(backend.label, args).await
+    }
+
+    pub async fn spawn_with(label: &'static str, args: ServeArgs) -> TestApp {
+        ota_platform::telemetry::prometheus();
+        let app = ota::Application::build(args)
+            .await
+            .unwrap_or_else(|e| panic!("{label}: the application did not start: {e:#}"));
+        let api = format!("http://{}", app.api_addr());
+        let management = format!("http://{}", app.management_addr());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until_stopped(async move {
+            let _ = stopped.await;
+        }));
+        TestApp {
+            label,
+            api,
+            management,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(20))
+                .build()
+                .expect("client"),
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Sends SIGTERM's equivalent and waits for a clean stop.
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let result = tokio::time::timeout(Duration::from_secs(15), t)
+                .await
+                .expect("stopped in time")
+                .expect("task");
+            result.expect("clean stop");
+        }
+    }
+
+    pub fn begin_stop(&mut self) -> JoinHandle<anyhow::Result<()>> {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        self.task.take().expect("running")
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        token: Option<&str>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.api));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{}: {path}: {e}", self.label));
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.bytes().await.expect("body");
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        (status, headers, json)
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let (s, _, v) = self.call(Method::POST, path, Some(body), None).await;
+        (s, v)
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        let (s, _, v) = self.call(Method::GET, path, None, token).await;
+        (s, v)
+    }
+
+    pub async fn management(&self, path: &str) -> (StatusCode, String) {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.management))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{}: {path}: {e}", self.label));
+        (res.status(), res.text().await.expect("body"))
+    }
+
+    /// Registers a fresh user; returns (email, password, session).
+    pub async fn register(&self) -> (String, String, Value) {
+        let email = format!("traveller-{}@example.com", uuid::Uuid::new_v4().simple());
+        let password = "violet-tulip-harbour".to_owned();
+        let (status, body) = self
+            .post(
+                "/api/v1/auth/register",
+                serde_json::json!({"email": email, "password": password, "name": "Test Traveller"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{}: {body}", self.label);
+        (email, password, body)
+    }
+}
+
+/// A TCP link to a real server that a test can cut and restore, to see how the
+/// application behaves when its database or Redis goes away and comes back.
+pub struct FaultyLink {
+    pub addr: SocketAddr,
+    down: Arc<AtomicBool>,
+    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    accept: JoinHandle<()>,
+}
+
+impl FaultyLink {
+    pub async fn to(target: SocketAddr) -> FaultyLink {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let down = Arc::new(AtomicBool::new(false));
+        let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let accept = {
+            let down = down.clone();
+            let connections = connections.clone();
+            tokio::spawn(async move {
+                while let Ok((mut inbound, _)) = listener.accept().await {
+                    if down.load(Ordering::SeqCst) {
+                        drop(inbound);
+                        continue;
+                    }
+                    let task = tokio::spawn(async move {
+                        if let Ok(mut outbound) = TcpStream::connect(target).await {
+                            let _ =
+                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        }
+                    });
+                    connections.lock().await.push(task);
+                }
+            })
+        };
+        FaultyLink {
+            addr,
+            down,
+            connections,
+            accept,
+        }
+    }
+
+    /// Drops every open connection and refuses new ones.
+    pub async fn cut(&self) {
+        self.down.store(true, Ordering::SeqCst);
+        for c in self.connections.lock().await.drain(..) {
+            c.abort();
+        }
+    }
+
+    pub fn restore(&self) {
+        self.down.store(false, Ordering::SeqCst);
+    }
+}
+
+impl Drop for FaultyLink {
+    fn drop(&mut self) {
+        self.accept.abort();
+    }
+}

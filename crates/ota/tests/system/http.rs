@@ -1,0 +1,259 @@
+//! What every service shares: management endpoints, problem answers, headers, the
+//! OpenAPI document, trace propagation and the graceful stop.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::common::{TestApp, backends};
+
+#[tokio::test]
+async fn management_reports_health_metrics_and_info() {
+    for backend in backends().await {
+        let app = TestApp::spawn(&backend).await;
+        let l = app.label;
+        let (status, body) = app.management("/actuator/health").await;
+        assert_eq!(status, StatusCode::OK, "{l}: {body}");
+        let health: Value = serde_json::from_str(&body).expect("json");
+        assert_eq!(health["status"], "UP", "{l}");
+        assert_eq!(health["components"]["db"]["status"], "UP", "{l}");
+        assert_eq!(health["components"]["cache"]["status"], "UP", "{l}");
+        let engine = if backend.database_url.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        };
+        assert_eq!(
+            health["components"]["db"]["components"]["auth-service"]["details"]["database"], engine,
+            "{l}"
+        );
+        for probe in ["/actuator/health/liveness", "/actuator/health/readiness"] {
+            let (status, body) = app.management(probe).await;
+            assert_eq!(status, StatusCode::OK, "{l}: {probe}");
+            assert!(body.contains("\"UP\""), "{l}: {probe}: {body}");
+        }
+
+        app.register().await;
+        app.get("/api/v1/auth/me", None).await;
+        let (status, metrics) = app.management("/actuator/prometheus").await;
+        assert_eq!(status, StatusCode::OK, "{l}");
+        for expected in [
+            "http_server_requests_seconds_bucket{service=\"auth-service\",method=\"POST\",route=\"/api/v1/auth/register\",status=\"201\"",
+            "http_server_requests_seconds_count{service=\"auth-service\",method=\"GET\",route=\"/api/v1/auth/me\",status=\"401\"}",
+            "db_pool_connections{service=\"auth-service\",state=\"in_use\"}",
+            "db_pool_max_connections{service=\"auth-service\"}",
+            "process_resident_memory_bytes",
+            "process_cpu_seconds_total",
+        ] {
+            assert!(metrics.contains(expected), "{l}: missing {expected}");
+        }
+
+        let (status, body) = app.management("/actuator/info").await;
+        assert_eq!(status, StatusCode::OK, "{l}");
+        let info: Value = serde_json::from_str(&body).expect("json");
+        assert_eq!(info["build"]["version"], env!("CARGO_PKG_VERSION"), "{l}");
+        assert!(info["git"]["commit"]["id"].is_string(), "{l}");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn errors_are_problem_json_with_security_headers() {
+    let backend = backends().await.remove(0);
+    let app = TestApp::spawn(&backend).await;
+    type Body = Option<(&'static str, Vec<u8>)>;
+    let cases: Vec<(Method, &str, Body, StatusCode)> = vec![
+        (Method::GET, "/api/v1/nowhere", None, StatusCode::NOT_FOUND),
+        (
+            Method::DELETE,
+            "/api/v1/auth/login",
+            None,
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            Method::POST,
+            "/api/v1/auth/login",
+            Some(("text/plain", b"hello".to_vec())),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            Method::POST,
+            "/api/v1/auth/login",
+            Some(("application/json", b"{\"email\": ".to_vec())),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Method::POST,
+            "/api/v1/auth/login",
+            Some(("application/json", vec![b' '; 200 * 1024])),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+    ];
+    for (method, path, body, expected) in cases {
+        let mut req = app
+            .http
+            .request(method.clone(), format!("{}{path}", app.api));
+        if let Some((ct, bytes)) = body {
+            req = req.header("content-type", ct).body(bytes);
+        }
+        let res = req.send().await.expect("answer");
+        assert_eq!(res.status(), expected, "{method} {path}");
+        let h = res.headers().clone();
+        assert_eq!(
+            h["content-type"], "application/problem+json",
+            "{method} {path}"
+        );
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["x-frame-options"], "DENY");
+        assert!(h.contains_key("strict-transport-security"));
+        assert!(h.contains_key("content-security-policy"));
+        assert!(h.contains_key("x-request-id"));
+        let problem: Value = res.json().await.expect("problem json");
+        assert_eq!(problem["status"], expected.as_u16(), "{method} {path}");
+        assert!(
+            problem["title"].is_string()
+                && problem["type"].is_string()
+                && problem["detail"].is_string()
+        );
+    }
+    // A request id sent by the caller comes back.
+    let res = app
+        .http
+        .get(format!("{}/api/v1/auth/me", app.api))
+        .header("x-request-id", "req-12345")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(res.headers()["x-request-id"], "req-12345");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_the_api() {
+    let backend = backends().await.remove(0);
+    let app = TestApp::spawn(&backend).await;
+    let (status, doc) = app.get("/api/v1/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
+    for path in [
+        "/api/v1/auth/register",
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/logout",
+        "/api/v1/auth/me",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} missing");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_peer_client_propagates_the_callers_trace() {
+    use axum::routing::get;
+    use ota_platform::client::PeerClient;
+    use ota_platform::telemetry::{CURRENT_TRACE, TraceContext};
+    use ota_platform::tokens::{AUDIENCE_INTERNAL, KeyRing};
+    use std::sync::Arc;
+
+    // A peer that echoes what it was sent.
+    let router = axum::Router::new().route(
+        "/echo",
+        get(|headers: axum::http::HeaderMap| async move {
+            axum::Json(json!({
+                "traceparent": headers.get("traceparent").and_then(|v| v.to_str().ok()),
+                "authorization": headers.get("authorization").and_then(|v| v.to_str().ok()),
+            }))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let keys = Arc::new(KeyRing::parse(crate::common::SECRET).expect("ring"));
+    let client = PeerClient::new(
+        "echo",
+        "booking-service",
+        &format!("http://{addr}"),
+        keys.clone(),
+        reqwest::Client::new(),
+    );
+    let caller = TraceContext::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        .expect("valid");
+    let seen: Value = CURRENT_TRACE
+        .scope(
+            caller.clone(),
+            client.call::<(), Value>(Method::GET, "/echo", None, None, true),
+        )
+        .await
+        .expect("answer");
+    let sent = TraceContext::parse(seen["traceparent"].as_str().expect("traceparent sent"))
+        .expect("valid");
+    assert_eq!(sent.trace_id, caller.trace_id);
+    assert_ne!(sent.span_id, caller.span_id);
+    let token = seen["authorization"]
+        .as_str()
+        .and_then(|a| a.strip_prefix("Bearer "))
+        .expect("bearer");
+    let claims = keys
+        .verify(token, AUDIENCE_INTERNAL)
+        .expect("a valid service token");
+    assert_eq!(claims.sub, "service:booking-service");
+
+    // A dead peer fails fast with Unavailable after bounded retries.
+    let dead = PeerClient::new(
+        "dead",
+        "booking-service",
+        "http://127.0.0.1:9",
+        keys,
+        reqwest::Client::new(),
+    )
+    .with_timeout(Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    let err = dead
+        .call::<(), Value>(Method::GET, "/x", None, None, true)
+        .await
+        .expect_err("dead");
+    assert!(
+        matches!(err, ota_platform::client::PeerError::Unavailable { .. }),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn stopping_drains_in_flight_requests_then_exits_cleanly() {
+    let backend = backends().await.remove(0);
+    let mut app = TestApp::spawn(&backend).await;
+    let (email, password, _) = app.register().await;
+    // A login (an argon2 verification) is in flight when the stop arrives.
+    let http = app.http.clone();
+    let url = format!("{}/api/v1/auth/login", app.api);
+    let in_flight = tokio::spawn(async move {
+        http.post(url)
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let stopping = app.begin_stop();
+    let res = in_flight
+        .await
+        .expect("task")
+        .expect("the in-flight request was answered");
+    assert_eq!(res.status(), StatusCode::OK);
+    let result = tokio::time::timeout(Duration::from_secs(10), stopping)
+        .await
+        .expect("stopped in time");
+    result.expect("task").expect("clean exit");
+    // Nothing listens any more.
+    assert!(
+        app.http
+            .get(format!("{}/api/v1/auth/me", app.api))
+            .send()
+            .await
+            .is_err()
+    );
+}

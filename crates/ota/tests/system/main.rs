@@ -1,0 +1,7 @@
+//! System tests: the real `ota` application on free ports, over real HTTP, on SQLite
+//! with the in-process cache and on PostgreSQL with Redis.
+
+mod auth;
+mod common;
+mod faults;
+mod http;

@@ -1,0 +1,407 @@
+//! HTTP hygiene every service shares: the JSON extractor whose rejections are our
+//! problem+json, trace context, request logs and metrics, limits and security headers.
+
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tracing::Instrument;
+
+use crate::problem::{FieldError, PROBLEM_JSON, Problem};
+use crate::telemetry::{CURRENT_TRACE, TraceContext};
+use crate::tokens::Verifier;
+
+/// A JSON request body. Wrong content type → 415, malformed JSON → 400, a field of the
+/// wrong shape → 422 naming the field, too large → 413; all as problem+json.
+pub struct Json<T>(pub T);
+
+impl<S, T> FromRequest<S> for Json<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|m| {
+                let m = m.trim();
+                m.eq_ignore_ascii_case("application/json")
+                    || (m.starts_with("application/") && m.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Send the body as application/json.",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            let status = rejection.status();
+            if status == StatusCode::PAYLOAD_TOO_LARGE {
+                Problem::new(status, "too-large", "The request body is too large.")
+            } else {
+                Problem::new(status, "bad-body", rejection.body_text())
+            }
+        })?;
+        parse_json(&bytes).map(Json)
+    }
+}
+
+/// Deserialises a body, naming the offending field on failure.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return Problem::new(
+                StatusCode::BAD_REQUEST,
+                "malformed-json",
+                format!("The body is not valid JSON: {inner}."),
+            );
+        }
+        // serde names a missing field in its message, not in the path.
+        let message = inner.to_string();
+        let field = missing_field(&message)
+            .map(|f| {
+                if path == "." {
+                    f.to_owned()
+                } else {
+                    format!("{path}.{f}")
+                }
+            })
+            .unwrap_or_else(|| if path == "." { "body".to_owned() } else { path });
+        let message = message
+            .split(" at line ")
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        Problem::invalid(vec![FieldError { field, message }])
+    })
+}
+
+fn missing_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("missing field `")?;
+    rest.split('`').next()
+}
+
+// ---------------------------------------------------------------------------------------
+// Middleware
+
+/// Which service answered: set by the per-service layer, read by the outer logging.
+#[derive(Clone, Copy, Debug)]
+struct AnsweredBy(&'static str);
+
+/// Accepts or starts a W3C trace and runs the request inside it.
+async fn trace_context(mut req: Request, next: Next) -> Response {
+    let incoming = req
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(TraceContext::parse);
+    let trace = incoming.map_or_else(TraceContext::new_root, |t| t.child());
+    req.extensions_mut().insert(trace.clone());
+    let span = tracing::info_span!("request", trace_id = %trace.trace_id);
+    CURRENT_TRACE
+        .scope(trace, next.run(req).instrument(span))
+        .await
+}
+
+/// Logs one line per request and records `http_server_requests_seconds`.
+async fn observe(
+    State(default_service): State<&'static str>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let start = Instant::now();
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let res = next.run(req).await;
+    let service = res
+        .extensions()
+        .get::<AnsweredBy>()
+        .map_or(default_service, |a| a.0);
+    let status = res.status().as_u16();
+    let latency = start.elapsed();
+    metrics::histogram!(
+        "http_server_requests_seconds",
+        "service" => service,
+        "method" => method.clone(),
+        "route" => route.clone(),
+        "status" => status.to_string(),
+    )
+    .record(latency.as_secs_f64());
+    let latency_ms = latency.as_secs_f64() * 1000.0;
+    if status >= 500 {
+        tracing::error!(
+            service,
+            method,
+            route,
+            status,
+            latency_ms,
+            request_id,
+            "request failed"
+        );
+    } else {
+        tracing::info!(
+            service, method, route, status, latency_ms, request_id, "request"
+        );
+    }
+    res
+}
+
+/// Marks responses with the service whose router produced them.
+async fn answered_by(State(service): State<&'static str>, req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    res.extensions_mut().insert(AnsweredBy(service));
+    res
+}
+
+/// Gives every error answer our problem+json shape, whoever produced it (axum's 405,
+/// the body limit's 413, the timeout, a caught panic).
+async fn problem_everywhere(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if is_problem {
+        return res;
+    }
+    let (parts, _) = res.into_parts();
+    let (slug, detail) = match status {
+        StatusCode::NOT_FOUND => ("not-found", "No such resource."),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method-not-allowed",
+            "That method is not allowed on this resource.",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => ("too-large", "The request body is too large."),
+        StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => {
+            ("timeout", "The request took too long and was abandoned.")
+        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported-media-type",
+            "Send the body as application/json.",
+        ),
+        s if s.is_server_error() => (
+            "internal",
+            "Something went wrong on our side; it has been logged.",
+        ),
+        _ => ("error", "The request could not be served."),
+    };
+    let mut fresh = Problem::new(status, slug, detail).into_response();
+    for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+        if let Some(v) = parts.headers.get(&name) {
+            fresh.headers_mut().insert(name, v.clone());
+        }
+    }
+    *fresh.extensions_mut() = parts.extensions;
+    fresh
+}
+
+/// Tunables of the HTTP stack.
+#[derive(clap::Args, Clone, Debug)]
+pub struct HttpSettings {
+    /// Longest a request may take before it is abandoned with 503.
+    #[arg(long = "request-timeout", env = "OTA_REQUEST_TIMEOUT", default_value = "15s", value_parser = crate::config::parse_duration)]
+    pub request_timeout: Duration,
+    /// Largest request body accepted, in bytes.
+    #[arg(long = "max-body-bytes", env = "OTA_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
+    pub max_body_bytes: usize,
+    /// How long in-flight requests may drain after SIGTERM before the process exits.
+    #[arg(long = "drain-timeout", env = "OTA_DRAIN_TIMEOUT", default_value = "20s", value_parser = crate::config::parse_duration)]
+    pub drain_timeout: Duration,
+    /// Proxies in front of us (the load balancer): 1 trusts the last X-Forwarded-For
+    /// entry as the client address; 0 uses the TCP peer.
+    #[arg(
+        long = "trusted-proxies",
+        env = "OTA_TRUSTED_PROXIES",
+        default_value_t = 0
+    )]
+    pub trusted_proxies: usize,
+}
+
+/// Wraps one service's router so its answers are labelled with its name.
+pub fn service_router(service: &'static str, router: Router) -> Router {
+    router.layer(middleware::from_fn_with_state(service, answered_by))
+}
+
+/// The public (port 8080) stack around the merged routers of the services served.
+pub fn api_stack(
+    routes: Router,
+    process_name: &'static str,
+    settings: &HttpSettings,
+    verifier: Verifier,
+    trusted_proxies: usize,
+) -> Router {
+    let headers = [
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+        (
+            "strict-transport-security",
+            "max-age=63072000; includeSubDomains",
+        ),
+        (
+            "content-security-policy",
+            "default-src 'none'; frame-ancestors 'none'",
+        ),
+        ("cache-control", "no-store"),
+    ];
+    let router = routes
+        .fallback(|| async { Problem::not_found("No such resource.") })
+        .layer(middleware::from_fn_with_state(process_name, observe));
+    let x_request_id = HeaderName::from_static("x-request-id");
+    let mut router = router.layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(
+                x_request_id.clone(),
+                MakeRequestUuid,
+            ))
+            .layer(PropagateRequestIdLayer::new(x_request_id))
+            .layer(middleware::from_fn(problem_everywhere))
+            .layer(CatchPanicLayer::new())
+            .layer(middleware::from_fn(trace_context))
+            .layer(axum::Extension(verifier))
+            .layer(axum::Extension(ClientAddressPolicy(trusted_proxies)))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::SERVICE_UNAVAILABLE,
+                settings.request_timeout,
+            ))
+            .layer(RequestBodyLimitLayer::new(settings.max_body_bytes)),
+    );
+    // Outermost, so every answer carries them, errors included.
+    for (name, value) in headers {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        ));
+    }
+    router
+}
+
+/// How many proxies' X-Forwarded-For entries to trust.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddressPolicy(pub usize);
+
+/// The client's address, as far as we can trust it.
+#[derive(Clone, Debug)]
+pub struct ClientAddress(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        let trusted = parts
+            .extensions
+            .get::<ClientAddressPolicy>()
+            .map_or(0, |p| p.0);
+        if trusted > 0 {
+            let forwarded: Vec<String> = parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect();
+            // Each trusted proxy appended one entry: the one before them is the client.
+            if forwarded.len() >= trusted {
+                return Ok(ClientAddress(forwarded[forwarded.len() - trusted].clone()));
+            }
+        }
+        Ok(ClientAddress(peer.unwrap_or_else(|| "unknown".to_owned())))
+    }
+}
+
+/// Body for tests and health answers.
+pub fn json_response<T: serde::Serialize>(status: StatusCode, value: &T) -> Response {
+    let body = serde_json::to_vec(value).unwrap_or_default();
+    let mut res = Response::new(Body::from(body));
+    *res.status_mut() = status;
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Register {
+        email: String,
+        password: String,
+        address: Address,
+    }
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Address {
+        city: String,
+    }
+
+    #[test]
+    fn missing_fields_are_named() {
+        let p = parse_json::<Register>(br#"{"email":"a@b.c"}"#).expect_err("invalid");
+        assert_eq!(p.status, 422);
+        assert_eq!(p.errors[0].field, "password");
+    }
+
+    #[test]
+    fn wrong_types_are_named_with_their_path() {
+        let p = parse_json::<Register>(br#"{"email":"a","password":"b","address":{"city":3}}"#)
+            .expect_err("invalid");
+        assert_eq!(p.status, 422);
+        assert_eq!(p.errors[0].field, "address.city");
+        let p = parse_json::<Register>(br#"{"email":"a","password":"b","address":{}}"#)
+            .expect_err("invalid");
+        assert_eq!(p.errors[0].field, "address.city");
+    }
+
+    #[test]
+    fn malformed_json_is_a_400() {
+        let p = parse_json::<Register>(br#"{"email": "#).expect_err("invalid");
+        assert_eq!(p.status, 400);
+    }
+}
