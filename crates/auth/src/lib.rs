@@ -14,13 +14,7 @@ use utoipa::OpenApi;
 
 pub const SERVICE: &str = "auth-service";
 
-static PG_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
-
-pub static MIGRATIONS: Migrations = Migrations {
-    postgres: &PG_MIGRATIONS,
-    sqlite: &SQLITE_MIGRATIONS,
-};
+pub static MIGRATIONS: Migrations = ota_platform::service_migrations!();
 
 /// Opens the store and builds the service's routes.
 pub async fn build(ctx: &Context) -> anyhow::Result<Served> {

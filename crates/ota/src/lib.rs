@@ -34,6 +34,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply database migrations (also done at every start-up) and exit.
     Migrate(MigrateArgs),
+    /// Seed the catalog (airports, flights, hotels, inventory) relative to today.
+    Seed(SeedArgs),
     /// Operator commands.
     #[command(subcommand)]
     Ops(ops::OpsCommand),
@@ -44,26 +46,31 @@ pub enum Command {
 pub enum Service {
     #[value(name = "auth-service")]
     Auth,
+    #[value(name = "search-service")]
+    Search,
 }
 
 impl Service {
-    pub const ALL: &'static [Service] = &[Service::Auth];
+    pub const ALL: &'static [Service] = &[Service::Auth, Service::Search];
 
     pub fn name(self) -> &'static str {
         match self {
             Service::Auth => ota_auth::SERVICE,
+            Service::Search => ota_search::SERVICE,
         }
     }
 
-    async fn build(self, ctx: &Context) -> anyhow::Result<Served> {
+    async fn build(self, ctx: &Context, args: &ServeArgs) -> anyhow::Result<Served> {
         match self {
             Service::Auth => ota_auth::build(ctx).await,
+            Service::Search => ota_search::build(ctx, &args.search).await,
         }
     }
 
     fn migrations(self) -> &'static ota_platform::db::Migrations {
         match self {
             Service::Auth => &ota_auth::MIGRATIONS,
+            Service::Search => &ota_search::MIGRATIONS,
         }
     }
 }
@@ -92,6 +99,8 @@ pub struct ServeArgs {
     pub log_format: LogFormat,
     #[command(flatten)]
     pub settings: Settings,
+    #[command(flatten)]
+    pub search: ota_search::SearchSettings,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,6 +114,19 @@ pub struct MigrateArgs {
     /// Only this service's migrations; without it, every service's.
     #[arg(value_enum)]
     pub service: Option<Service>,
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SeedArgs {
+    /// small: a dozen hubs for 30 days (tests); demo: the ~160 busiest airports for 180
+    /// days; large: every shipped airport for 365 days (benchmarks).
+    #[arg(long, value_enum, default_value = "demo")]
+    pub size: ota_search::seed::Size,
+    /// Replace an existing catalog, dropping its inventory and holds.
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub settings: Settings,
 }
@@ -165,6 +187,7 @@ impl Application {
             }
         }
         let embedded = args.settings.db.postgres_url().is_none();
+        let args_for_services = args.clone();
         let ctx = Context::connect(args.settings).await?;
         tracing::info!(
             service = process,
@@ -176,7 +199,7 @@ impl Application {
         let mut served = Vec::new();
         for s in services {
             served.push(
-                s.build(&ctx)
+                s.build(&ctx, &args_for_services)
                     .await
                     .with_context(|| format!("starting {}", s.name()))?,
             );
@@ -224,6 +247,33 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
         eprintln!("{}: migrations applied ({})", s.name(), db.engine());
         db.close().await;
     }
+    Ok(())
+}
+
+/// `ota seed`: seeds the catalog, or replaces it with `--force`.
+pub async fn seed(args: SeedArgs) -> anyhow::Result<()> {
+    let db = ota_platform::db::Db::open(
+        &args.settings.db,
+        &args.settings.data_dir,
+        ota_search::SERVICE,
+        &ota_search::MIGRATIONS,
+    )
+    .await
+    .context("opening the search-service database")?;
+    let store = ota_search::store::SearchStore::new(db.clone());
+    if let Some(meta) = store.meta().await? {
+        anyhow::ensure!(
+            args.force,
+            "a {} catalog from {} is already there; `ota seed --force` replaces it (its inventory and holds go with it)",
+            meta.size,
+            meta.first_day
+        );
+        store.clear().await?;
+        eprintln!("existing catalog removed");
+    }
+    ota_search::seed(&store, args.size).await?;
+    eprintln!("{} catalog seeded", args.size.as_str());
+    db.close().await;
     Ok(())
 }
 

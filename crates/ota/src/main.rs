@@ -12,7 +12,8 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args).await.map(|()| 0),
         Command::Migrate(args) => ota::migrate(args).await.map(|()| 0),
-        Command::Ops(command) => ota::ops::run(command),
+        Command::Seed(args) => ota::seed(args).await.map(|()| 0),
+        Command::Ops(command) => ota::ops::run(command).await,
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code as u8),

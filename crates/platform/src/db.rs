@@ -165,6 +165,14 @@ impl Db {
         }
     }
 
+    /// True once the server has closed the pool on shutdown: background work stops.
+    pub fn is_closed(&self) -> bool {
+        match self {
+            Db::Postgres(p) => p.is_closed(),
+            Db::Sqlite(p) => p.is_closed(),
+        }
+    }
+
     pub async fn close(&self) {
         match self {
             Db::Postgres(p) => p.close().await,
@@ -193,6 +201,20 @@ fn is_unreachable(e: &anyhow::Error) -> bool {
     })
 }
 
+/// A service's migrations: `migrations/postgres` and `migrations/sqlite` beside its
+/// Cargo.toml, embedded at compile time.
+#[macro_export]
+macro_rules! service_migrations {
+    () => {{
+        static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+        static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+        $crate::db::Migrations {
+            postgres: &POSTGRES,
+            sqlite: &SQLITE,
+        }
+    }};
+}
+
 /// Runs the same body against whichever engine `db` is, so a store whose SQL is the
 /// same on both engines is written once while each engine keeps its native types.
 /// Where the engines differ, match on [`Db`] directly instead.
@@ -202,6 +224,25 @@ macro_rules! on_pool {
         match $db {
             $crate::db::Db::Postgres($pool) => $body,
             $crate::db::Db::Sqlite($pool) => $body,
+        }
+    };
+}
+
+/// Runs the body inside a write transaction `$tx`: a plain transaction on PostgreSQL
+/// (row locks decide), `BEGIN IMMEDIATE` on SQLite (the write lock is taken up front, so
+/// two writers never both read and then collide). The body commits; dropping rolls back.
+#[macro_export]
+macro_rules! in_write_tx {
+    ($db:expr, $tx:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Postgres(pool) => {
+                let mut $tx = pool.begin().await?;
+                $body
+            }
+            $crate::db::Db::Sqlite(pool) => {
+                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                $body
+            }
         }
     };
 }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod http;
 pub mod management;
+pub mod money;
 pub mod problem;
 pub mod server;
 pub mod store;

@@ -205,6 +205,29 @@ impl KeyRing {
         Ok(claims)
     }
 
+    /// Signs `data` for one purpose (offers, cursors) with a key derived from the current
+    /// secret; answers the key id and the MAC. Derivation keeps each purpose's MACs
+    /// useless for every other purpose, JWTs included.
+    pub fn mac(&self, purpose: &str, data: &[u8]) -> (String, Vec<u8>) {
+        (
+            self.current.kid.clone(),
+            derived_mac(&self.current, purpose, data),
+        )
+    }
+
+    /// Checks a MAC made by [`KeyRing::mac`] with the current or a previous key, in
+    /// constant time.
+    pub fn verify_mac(&self, kid: &str, purpose: &str, data: &[u8], mac: &[u8]) -> bool {
+        let Some(key) = std::iter::once(&self.current)
+            .chain(&self.previous)
+            .find(|k| k.kid == kid)
+        else {
+            return false;
+        };
+        let expected = derived_mac(key, purpose, data);
+        subtle::ConstantTimeEq::ct_eq(expected.as_slice(), mac).into()
+    }
+
     /// A short-lived token one service presents to another's internal API.
     pub fn service_token(&self, service: &str) -> String {
         let now = chrono::Utc::now().timestamp();
@@ -220,6 +243,17 @@ impl KeyRing {
             name: None,
         })
     }
+}
+
+fn derived_mac(key: &Key, purpose: &str, data: &[u8]) -> Vec<u8> {
+    let mut kdf = key.mac();
+    kdf.update(b"ota-travel/");
+    kdf.update(purpose.as_bytes());
+    let derived = kdf.finalize().into_bytes();
+    let mut mac = Hmac::<Sha256>::new_from_slice(&derived)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts every key length"));
+    mac.update(data);
+    mac.finalize().into_bytes().to_vec()
 }
 
 /// 32 random bytes, base64: what `ota ops jwt rotate` and the embedded default use.
@@ -450,6 +484,19 @@ mod tests {
             old.verify(&fresh, AUDIENCE_PUBLIC),
             Err(TokenError::UnknownKey)
         );
+    }
+
+    #[test]
+    fn purpose_macs_verify_only_for_their_purpose_and_data() {
+        let ring = KeyRing::parse(A).expect("ring");
+        let (kid, mac) = ring.mac("offer", b"payload");
+        assert!(ring.verify_mac(&kid, "offer", b"payload", &mac));
+        assert!(!ring.verify_mac(&kid, "cursor", b"payload", &mac));
+        assert!(!ring.verify_mac(&kid, "offer", b"payloaD", &mac));
+        assert!(!ring.verify_mac("unknown", "offer", b"payload", &mac));
+        let rotated =
+            KeyRing::parse(&format!(r#"{{"secret":"{B}","previous":"{A}"}}"#)).expect("ring");
+        assert!(rotated.verify_mac(&kid, "offer", b"payload", &mac));
     }
 
     #[test]

@@ -81,6 +81,9 @@ pub fn serve_args(backend: &Backend, data_dir: &std::path::Path) -> ServeArgs {
     args.settings.jwt.jwt_secret = Some(SECRET.to_owned().into());
     args.settings.jwt.jwt_secret_file = None;
     args.settings.http.drain_timeout = Duration::from_secs(5);
+    // The small catalog seeds in well under a second.
+    args.search.auto_seed = ota_search::AutoSeed::Small;
+    args.search.index_refresh = Duration::from_millis(200);
     args
 }
 

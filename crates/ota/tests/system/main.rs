@@ -4,4 +4,6 @@
 mod auth;
 mod common;
 mod faults;
+mod health_check;
 mod http;
+mod search;

@@ -1,4 +1,4 @@
-//! `ota ops …`: operator commands.
+//! `ota ops jwt …`: the JWT key ring.
 
 use std::io::Read;
 
@@ -6,13 +6,6 @@ use anyhow::Context;
 use clap::Subcommand;
 use ota_platform::tokens::{KeyRing, generate_secret, key_id};
 use secrecy::{ExposeSecret, SecretString};
-
-#[derive(Subcommand, Debug)]
-pub enum OpsCommand {
-    /// JWT key ring operations.
-    #[command(subcommand)]
-    Jwt(JwtCommand),
-}
 
 #[derive(Subcommand, Debug)]
 pub enum JwtCommand {
@@ -25,9 +18,9 @@ pub enum JwtCommand {
     },
 }
 
-pub fn run(command: OpsCommand) -> anyhow::Result<i32> {
+pub fn run(command: JwtCommand) -> anyhow::Result<i32> {
     match command {
-        OpsCommand::Jwt(JwtCommand::Rotate { current }) => {
+        JwtCommand::Rotate { current } => {
             let current = match current {
                 Some(c) => c.expose_secret().to_owned(),
                 None => {

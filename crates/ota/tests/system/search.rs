@@ -1,0 +1,643 @@
+//! search-service over HTTP on the small catalog: airports, flights, hotels, offers,
+//! holds and every refusal of bad input.
+
+use chrono::{DateTime, Duration, FixedOffset, Utc};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::common::{SECRET, TestApp, backends};
+use ota_platform::tokens::KeyRing;
+use ota_search::catalog::Cabin;
+use ota_search::offers::OfferClaims;
+
+fn day(offset: i64) -> String {
+    (Utc::now().date_naive() + Duration::days(offset)).to_string()
+}
+
+fn at(s: &Value) -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339(s.as_str().expect("time")).expect("RFC 3339 with offset")
+}
+
+async fn flights(app: &TestApp, query: &str) -> Value {
+    let (status, body) = app
+        .get(&format!("/api/v1/flights/search?{query}"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{query}: {body}");
+    body
+}
+
+fn offers(body: &Value) -> &Vec<Value> {
+    body["offers"].as_array().expect("offers")
+}
+
+#[tokio::test]
+async fn airports_autocomplete_by_code_city_and_name() {
+    let app = TestApp::spawn(&backends().await.remove(0)).await;
+    let (status, body) = app.get("/api/v1/airports?q=lon", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["airports"][0]["iata"], "LHR", "{body}");
+    assert_eq!(body["airports"][0]["time_zone"], "Europe/London");
+    for (q, first) in [
+        ("JFK", "JFK"),
+        ("sfo", "SFO"),
+        ("TŌKYŌ", "HND"),
+        ("charles", "CDG"),
+        ("sydney", "SYD"),
+    ] {
+        let (_, body) = app.get(&format!("/api/v1/airports?q={q}"), None).await;
+        assert_eq!(body["airports"][0]["iata"], first, "{q}: {body}");
+    }
+    let (status, problem) = app.get("/api/v1/airports", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(problem["errors"][0]["field"], "q");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn one_way_flights_sort_filter_and_page() {
+    for backend in backends().await {
+        let app = TestApp::spawn(&backend).await;
+        let l = app.label;
+        let base = format!("origin=JFK&destination=LAX&departure_date={}", day(14));
+        let by_price = flights(&app, &base).await;
+        let totals: Vec<i64> = offers(&by_price)
+            .iter()
+            .map(|o| o["total"]["amount"].as_i64().expect("amount"))
+            .collect();
+        assert!(!totals.is_empty(), "{l}");
+        assert!(
+            totals.windows(2).all(|w| w[0] <= w[1]),
+            "{l}: not sorted by price: {totals:?}"
+        );
+        let first = &offers(&by_price)[0];
+        assert_eq!(first["slices"].as_array().map(Vec::len), Some(1), "{l}");
+        assert_eq!(first["slices"][0]["origin"], "JFK");
+        assert_eq!(first["slices"][0]["destination"], "LAX");
+        assert!(first["seats_remaining"].as_i64().is_some_and(|s| s > 0));
+        // JFK shows New York's offset, LAX Los Angeles'.
+        let dep = at(&first["slices"][0]["departure_at"]);
+        let arr = at(&first["slices"][0]["arrival_at"]);
+        assert!(
+            matches!(dep.offset().local_minus_utc(), -18_000 | -14_400),
+            "{dep}"
+        );
+        assert!(
+            matches!(arr.offset().local_minus_utc(), -28_800 | -25_200),
+            "{arr}"
+        );
+        assert_eq!(
+            (arr - dep).num_minutes(),
+            first["slices"][0]["duration_minutes"]
+                .as_i64()
+                .expect("minutes")
+        );
+
+        let by_duration = flights(&app, &format!("{base}&sort=duration")).await;
+        let minutes: Vec<i64> = offers(&by_duration)
+            .iter()
+            .map(|o| o["slices"][0]["duration_minutes"].as_i64().expect("m"))
+            .collect();
+        assert!(minutes.windows(2).all(|w| w[0] <= w[1]), "{l}: {minutes:?}");
+        let by_departure = flights(&app, &format!("{base}&sort=departure&max_stops=0")).await;
+        let leaving: Vec<DateTime<FixedOffset>> = offers(&by_departure)
+            .iter()
+            .map(|o| at(&o["slices"][0]["departure_at"]))
+            .collect();
+        assert!(leaving.windows(2).all(|w| w[0] <= w[1]), "{l}");
+        assert!(
+            offers(&by_departure)
+                .iter()
+                .all(|o| o["slices"][0]["stops"] == 0),
+            "{l}"
+        );
+
+        // Three adults pay three fares.
+        let three = flights(&app, &format!("{base}&adults=3&max_stops=0")).await;
+        let o = &offers(&three)[0];
+        assert_eq!(
+            o["total"]["amount"].as_i64(),
+            o["price_per_adult"]["amount"].as_i64().map(|p| p * 3),
+            "{l}"
+        );
+
+        // Filters.
+        let cheap = totals[0];
+        let capped = flights(&app, &format!("{base}&max_price={cheap}")).await;
+        assert!(
+            offers(&capped)
+                .iter()
+                .all(|o| o["total"]["amount"].as_i64().is_some_and(|t| t <= cheap)),
+            "{l}"
+        );
+        let carrier = first["slices"][0]["segments"][0]["carrier"]
+            .as_str()
+            .expect("carrier")
+            .to_owned();
+        let one_carrier = flights(&app, &format!("{base}&carriers={carrier}")).await;
+        assert!(
+            offers(&one_carrier)
+                .iter()
+                .all(|o| o["slices"][0]["segments"]
+                    .as_array()
+                    .expect("segments")
+                    .iter()
+                    .all(|s| s["carrier"] == carrier.as_str())),
+            "{l}"
+        );
+        let afternoon = flights(&app, &format!("{base}&departure_after=12:00")).await;
+        assert!(
+            offers(&afternoon)
+                .iter()
+                .all(|o| at(&o["slices"][0]["departure_at"]).time()
+                    >= chrono::NaiveTime::from_hms_opt(12, 0, 0).expect("noon")),
+            "{l}"
+        );
+
+        // Pages follow on without repeating.
+        let page1 = flights(&app, &format!("{base}&limit=2")).await;
+        let cursor = page1["next_cursor"]
+            .as_str()
+            .expect("a next page")
+            .to_owned();
+        let page2 = flights(&app, &format!("{base}&limit=2&cursor={cursor}")).await;
+        let ids = |p: &Value| -> Vec<String> {
+            offers(p).iter().map(|o| o["slices"].to_string()).collect()
+        };
+        assert!(ids(&page2).iter().all(|x| !ids(&page1).contains(x)), "{l}");
+        let (status, problem) = app.get(&format!("/api/v1/flights/search?origin=LAX&destination=JFK&departure_date={}&cursor={cursor}", day(14)), None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{l}");
+        assert_eq!(problem["errors"][0]["field"], "cursor");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn connections_respect_minimum_connection_times_in_local_time() {
+    let app = TestApp::spawn(&backends().await.remove(0)).await;
+    let body = flights(
+        &app,
+        &format!(
+            "origin=LHR&destination=SYD&departure_date={}&max_stops=2&limit=50",
+            day(10)
+        ),
+    )
+    .await;
+    assert!(
+        !offers(&body).is_empty(),
+        "LHR-SYD needs connections: {body}"
+    );
+    for o in offers(&body) {
+        let segments = o["slices"][0]["segments"].as_array().expect("segments");
+        assert!(segments.len() >= 2, "LHR-SYD is too far to fly direct");
+        assert_eq!(segments[0]["origin"], "LHR");
+        assert_eq!(segments[segments.len() - 1]["destination"], "SYD");
+        for pair in segments.windows(2) {
+            assert_eq!(
+                pair[0]["destination"], pair[1]["origin"],
+                "connection at one airport"
+            );
+            let landed = at(&pair[0]["arrival_at"]);
+            let leaves = at(&pair[1]["departure_at"]);
+            assert_eq!(
+                landed.offset(),
+                leaves.offset(),
+                "both times in the connecting airport's zone"
+            );
+            let gap = (leaves - landed).num_minutes();
+            assert!(
+                (ota_search::flights::MCT_DOMESTIC_MIN..=ota_search::flights::MAX_LAYOVER_MIN)
+                    .contains(&gap),
+                "{gap} min at {}",
+                pair[0]["destination"]
+            );
+            // Every connection here crosses a border.
+            assert!(
+                gap >= ota_search::flights::MCT_INTERNATIONAL_MIN,
+                "{gap} min at {}",
+                pair[0]["destination"]
+            );
+        }
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn round_trips_pair_an_outbound_with_a_later_return() {
+    let app = TestApp::spawn(&backends().await.remove(0)).await;
+    let body = flights(
+        &app,
+        &format!(
+            "origin=JFK&destination=LHR&departure_date={}&return_date={}&limit=10",
+            day(8),
+            day(15)
+        ),
+    )
+    .await;
+    assert!(!offers(&body).is_empty());
+    for o in offers(&body) {
+        let slices = o["slices"].as_array().expect("slices");
+        assert_eq!(slices.len(), 2);
+        assert_eq!(slices[0]["origin"], "JFK");
+        assert_eq!(slices[1]["origin"], "LHR");
+        assert_eq!(slices[1]["destination"], "JFK");
+        assert!(at(&slices[1]["departure_at"]) > at(&slices[0]["arrival_at"]));
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn paris_hotels_for_three_nights_are_priced_with_their_policies() {
+    for backend in backends().await {
+        let app = TestApp::spawn(&backend).await;
+        let l = app.label;
+        let (status, body) = app
+            .get(
+                &format!(
+                    "/api/v1/hotels/search?city=Paris&check_in={}&check_out={}",
+                    day(20),
+                    day(23)
+                ),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{l}: {body}");
+        let list = offers(&body);
+        assert!(!list.is_empty(), "{l}");
+        let totals: Vec<i64> = list
+            .iter()
+            .map(|o| o["total"]["amount"].as_i64().expect("amount"))
+            .collect();
+        assert!(totals.windows(2).all(|w| w[0] <= w[1]), "{l}");
+        for o in list {
+            assert_eq!(o["nights"], 3);
+            assert_eq!(o["hotel"]["city"], "Paris");
+            assert!(o["rooms_remaining"].as_i64().is_some_and(|r| r >= 1));
+            let refundable = o["cancellation_policy"]["refundable"]
+                .as_bool()
+                .expect("policy");
+            assert_eq!(refundable, o["rate"] == "flexible");
+            assert_eq!(
+                o["cancellation_policy"]["free_cancellation_until"].is_string(),
+                refundable
+            );
+        }
+        let (_, by_stars) = app.get(&format!("/api/v1/hotels/search?city=paris&check_in={}&check_out={}&sort=stars&stars=4,5", day(20), day(23)), None).await;
+        let stars: Vec<i64> = offers(&by_stars)
+            .iter()
+            .map(|o| o["hotel"]["stars"].as_i64().expect("stars"))
+            .collect();
+        assert!(
+            !stars.is_empty() && stars.iter().all(|s| *s >= 4),
+            "{l}: {stars:?}"
+        );
+        assert!(stars.windows(2).all(|w| w[0] >= w[1]), "{l}");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn bad_searches_are_refused_naming_the_parameter() {
+    let app = TestApp::spawn(&backends().await.remove(0)).await;
+    let d = day(14);
+    let flights_cases = [
+        (format!("destination=LAX&departure_date={d}"), "origin"),
+        (
+            format!("origin=XXX&destination=LAX&departure_date={d}"),
+            "origin",
+        ),
+        (
+            format!("origin=JFK&destination=ZZZ&departure_date={d}"),
+            "destination",
+        ),
+        (
+            format!("origin=JFK&destination=JFK&departure_date={d}"),
+            "destination",
+        ),
+        (
+            "origin=JFK&destination=LAX&departure_date=2020-01-01".to_owned(),
+            "departure_date",
+        ),
+        (
+            format!("origin=JFK&destination=LAX&departure_date={}", day(400)),
+            "departure_date",
+        ),
+        (
+            "origin=JFK&destination=LAX&departure_date=01/12/2026".to_owned(),
+            "departure_date",
+        ),
+        ("origin=JFK&destination=LAX".to_owned(), "departure_date"),
+        (
+            format!(
+                "origin=JFK&destination=LAX&departure_date={d}&return_date={}",
+                day(10)
+            ),
+            "return_date",
+        ),
+        (
+            format!("origin=JFK&destination=LAX&departure_date={d}&adults=0"),
+            "adults",
+        ),
+        (
+            format!("origin=JFK&destination=LAX&departure_date={d}&adults=10"),
+            "adults",
+        ),
+        (
+            format!("origin=JFK&destination=LAX&departure_date={d}&cabin=cargo"),
+            "cabin",
+        ),
+        (
+            format!("origin=JFK&destination=LAX&departure_date={d}&max_stops=3"),
+            "max_stops",
+        ),
+        (
+            format!("origin=JFK&destination=LAX&departure_date={d}&sort=cheapest"),
+            "sort",
+        ),
+        (
+            format!("origin=JFK&destination=LAX&departure_date={d}&limit=0"),
+            "limit",
+        ),
+        (
+            format!("origin=JFK&destination=LAX&departure_date={d}&limit=51"),
+            "limit",
+        ),
+        (
+            format!("origin=JFK&destination=LAX&departure_date={d}&carriers=ZZ"),
+            "carriers",
+        ),
+        (
+            format!("origin=JFK&destination=LAX&departure_date={d}&departure_after=25:00"),
+            "departure_after",
+        ),
+        (
+            format!("origin=JFK&destination=LAX&departure_date={d}&max_price=-5"),
+            "max_price",
+        ),
+    ];
+    for (q, field) in flights_cases {
+        let (status, headers, problem) = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/flights/search?{q}"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{q}: {problem}");
+        assert_eq!(headers["content-type"], "application/problem+json");
+        assert_eq!(problem["errors"][0]["field"], field, "{q}: {problem}");
+    }
+    let hotel_cases = [
+        (format!("check_in={}&check_out={}", day(5), day(8)), "city"),
+        (
+            format!("city=Atlantis&check_in={}&check_out={}", day(5), day(8)),
+            "city",
+        ),
+        (
+            format!("city=Paris&check_in=2020-01-01&check_out={}", day(8)),
+            "check_in",
+        ),
+        (
+            format!("city=Paris&check_in={}&check_out={}", day(8), day(5)),
+            "check_out",
+        ),
+        (
+            format!("city=Paris&check_in={}&check_out={}", day(1), day(33)),
+            "check_out",
+        ),
+        (
+            format!(
+                "city=Paris&check_in={}&check_out={}&guests=0",
+                day(5),
+                day(8)
+            ),
+            "guests",
+        ),
+        (
+            format!(
+                "city=Paris&check_in={}&check_out={}&rooms=9",
+                day(5),
+                day(8)
+            ),
+            "rooms",
+        ),
+        (
+            format!(
+                "city=Paris&check_in={}&check_out={}&rooms=3&guests=2",
+                day(5),
+                day(8)
+            ),
+            "guests",
+        ),
+        (
+            format!(
+                "city=Paris&check_in={}&check_out={}&stars=6",
+                day(5),
+                day(8)
+            ),
+            "stars",
+        ),
+    ];
+    for (q, field) in hotel_cases {
+        let (status, problem) = app.get(&format!("/api/v1/hotels/search?{q}"), None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{q}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], field, "{q}: {problem}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn offers_revalidate_and_holds_guard_the_last_seats() {
+    for backend in backends().await {
+        let app = TestApp::spawn(&backend).await;
+        let l = app.label;
+        let body = flights(
+            &app,
+            &format!(
+                "origin=JFK&destination=LAX&departure_date={}&max_stops=0&adults=2",
+                day(6)
+            ),
+        )
+        .await;
+        let offer = offers(&body)[0].clone();
+        let id = offer["offer_id"].as_str().expect("id").to_owned();
+        let (status, again) = app.get(&format!("/api/v1/offers/{id}"), None).await;
+        assert_eq!(status, StatusCode::OK, "{l}: {again}");
+        assert_eq!(
+            again["total"], offer["total"],
+            "{l}: the signed price holds"
+        );
+
+        // Tampered and expired offers.
+        let mut forged = id.clone();
+        forged.insert(20, 'x');
+        let (status, problem) = app.get(&format!("/api/v1/offers/{forged}"), None).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{l}");
+        assert_eq!(problem["errors"][0]["field"], "offer_id");
+        let keys = KeyRing::parse(SECRET).expect("ring");
+        let OfferClaims::Flight { s, .. } = OfferClaims::verify(&id, &keys).expect("valid") else {
+            panic!("flight offer")
+        };
+        let expired = OfferClaims::Flight {
+            s: s.clone(),
+            c: Cabin::Economy,
+            a: 2,
+            t: 1,
+            cur: "USD".into(),
+            x: Utc::now().timestamp() - 5,
+        }
+        .sign(&keys);
+        let (status, _) = app.get(&format!("/api/v1/offers/{expired}"), None).await;
+        assert_eq!(status, StatusCode::GONE, "{l}");
+
+        // Holds need a service token.
+        let booking = uuid::Uuid::now_v7();
+        let request = json!({"booking_id": booking, "offer_ids": [id]});
+        let (status, _, _) = app
+            .call(
+                Method::POST,
+                "/internal/v1/holds",
+                Some(request.clone()),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{l}");
+        let (_, _, session) = app.register().await;
+        let (status, _, _) = app
+            .call(
+                Method::POST,
+                "/internal/v1/holds",
+                Some(request.clone()),
+                session["access_token"].as_str(),
+            )
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "{l}: a traveller's token is not a service token"
+        );
+        let service = keys.service_token("booking-service");
+        let (status, _, hold) = app
+            .call(
+                Method::POST,
+                "/internal/v1/holds",
+                Some(request.clone()),
+                Some(&service),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{l}: {hold}");
+        assert_eq!(hold["status"], "held");
+        let (status, _, again) = app
+            .call(
+                Method::POST,
+                "/internal/v1/holds",
+                Some(request.clone()),
+                Some(&service),
+            )
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{l}: the same booking gets its hold back"
+        );
+        assert_eq!(again["expires_at"], hold["expires_at"]);
+
+        // Take every remaining seat: the offer is then sold out.
+        let remaining = offer["seats_remaining"].as_i64().expect("seats") - 2;
+        let all_seats = OfferClaims::Flight {
+            s,
+            c: Cabin::Economy,
+            a: remaining as u8,
+            t: 1,
+            cur: "USD".into(),
+            x: Utc::now().timestamp() + 600,
+        }
+        .sign(&keys);
+        let big = uuid::Uuid::now_v7();
+        let (status, _, _) = app
+            .call(
+                Method::POST,
+                "/internal/v1/holds",
+                Some(json!({"booking_id": big, "offer_ids": [all_seats]})),
+                Some(&service),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{l}");
+        let (status, problem) = app.get(&format!("/api/v1/offers/{id}"), None).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{l}: {problem}");
+        let (status, _, problem) = app
+            .call(
+                Method::POST,
+                "/internal/v1/holds",
+                Some(json!({"booking_id": uuid::Uuid::now_v7(), "offer_ids": [id]})),
+                Some(&service),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{l}: {problem}");
+        assert_eq!(problem["offer_id"], id.as_str());
+
+        // Releasing gives the seats back; commit and release are idempotent.
+        let (status, _, released) = app
+            .call(
+                Method::POST,
+                &format!("/internal/v1/holds/{big}/release"),
+                None,
+                Some(&service),
+            )
+            .await;
+        assert_eq!(
+            (status, released["status"].as_str()),
+            (StatusCode::OK, Some("released")),
+            "{l}"
+        );
+        let (status, _) = app.get(&format!("/api/v1/offers/{id}"), None).await;
+        assert_eq!(status, StatusCode::OK, "{l}");
+        for _ in 0..2 {
+            let (status, _, committed) = app
+                .call(
+                    Method::POST,
+                    &format!("/internal/v1/holds/{booking}/commit"),
+                    None,
+                    Some(&service),
+                )
+                .await;
+            assert_eq!(
+                (status, committed["status"].as_str()),
+                (StatusCode::OK, Some("committed")),
+                "{l}"
+            );
+        }
+        let (status, _, _) = app
+            .call(
+                Method::POST,
+                &format!("/internal/v1/holds/{}/commit", uuid::Uuid::now_v7()),
+                None,
+                Some(&service),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{l}");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn repeated_searches_are_answered_from_the_cache() {
+    for backend in backends().await {
+        let app = TestApp::spawn(&backend).await;
+        let q = format!("origin=ORD&destination=ATL&departure_date={}", day(9));
+        let first = flights(&app, &q).await;
+        let second = flights(&app, &q).await;
+        assert_eq!(
+            first, second,
+            "{}: the cached answer is the same answer",
+            app.label
+        );
+        let (_, metrics) = app.management("/actuator/prometheus").await;
+        assert!(
+            metrics.contains("cache_requests_total{service=\"search-service\",result=\"hit\"}"),
+            "{}",
+            app.label
+        );
+        app.stop().await;
+    }
+}

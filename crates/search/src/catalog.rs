@@ -1,0 +1,357 @@
+//! The fixed parts of the catalog: airports (a shipped data file), carriers, cabins,
+//! and the geography that schedules and fares derive from.
+
+use chrono_tz::Tz;
+
+/// Airports from the `airportsdata` package (MIT); see data/README.md.
+const AIRPORTS_CSV: &str = include_str!("../data/airports.csv");
+
+/// The busiest airports by passengers, busiest first: the rank orders search results
+/// and sizes the demo network.
+pub const BUSIEST: &[&str] = &[
+    "ATL", "DXB", "DFW", "LHR", "HND", "DEN", "IST", "LAX", "ORD", "DEL", "CDG", "JFK", "CAN",
+    "AMS", "FRA", "PEK", "PVG", "SIN", "ICN", "BKK", "MAD", "CLT", "LAS", "MCO", "MIA", "SFO",
+    "SEA", "PHX", "EWR", "IAH", "BOS", "MSP", "DTW", "PHL", "LGA", "FLL", "BWI", "SLC", "SAN",
+    "IAD", "DCA", "MDW", "TPA", "PDX", "HNL", "BCN", "FCO", "MUC", "LGW", "MAN", "DUB", "ZRH",
+    "VIE", "CPH", "OSL", "ARN", "HEL", "BRU", "LIS", "ATH", "PRG", "WAW", "BUD", "SVO", "DME",
+    "LED", "DOH", "AUH", "JED", "RUH", "CAI", "JNB", "CPT", "NBO", "ADD", "LOS", "CMN", "BOM",
+    "BLR", "MAA", "HYD", "CCU", "KUL", "CGK", "MNL", "HKG", "TPE", "NRT", "KIX", "SYD", "MEL",
+    "BNE", "PER", "AKL", "YYZ", "YVR", "YUL", "MEX", "CUN", "GRU", "GIG", "EZE", "SCL", "BOG",
+    "LIM", "PTY", "SZX", "CTU", "KMG", "XIY", "CKG", "HGH", "SHA", "TLV", "AMM", "BAH", "KWI",
+    "MCT", "ISB", "KHI", "LHE", "DAC", "CMB", "KTM", "SGN", "HAN", "DPS", "ORY", "STN", "LTN",
+    "EDI", "GVA", "NCE", "MXP", "LIN", "VCE", "NAP", "OTP", "SOF", "BEG", "ZAG", "KBP", "TBS",
+    "EVN", "GYD", "ALA", "TAS", "ACC", "DKR", "ABJ", "DAR", "EBB", "KGL", "LAD", "HRE", "LUN",
+    "MRU", "SEZ", "RAK", "TUN", "ALG",
+];
+
+#[derive(Debug, Clone)]
+pub struct Airport {
+    pub iata: String,
+    pub name: String,
+    pub city: String,
+    pub country: String,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub time_zone: String,
+    pub tz: Tz,
+    pub metro: Option<String>,
+    /// 1 is the busiest.
+    pub rank: u32,
+}
+
+/// Every shipped airport, busiest first.
+pub fn airports() -> Vec<Airport> {
+    let mut out = Vec::new();
+    for line in AIRPORTS_CSV.lines().skip(1) {
+        let f = split_csv(line);
+        if f.len() < 8 {
+            continue;
+        }
+        let Ok(tz) = f[6].parse::<Tz>() else {
+            continue;
+        };
+        let rank = BUSIEST
+            .iter()
+            .position(|c| *c == f[0])
+            .map_or(1000, |p| p as u32 + 1);
+        out.push(Airport {
+            iata: f[0].clone(),
+            name: f[1].clone(),
+            city: f[2].clone(),
+            country: f[3].clone(),
+            latitude: f[4].parse().unwrap_or(0.0),
+            longitude: f[5].parse().unwrap_or(0.0),
+            time_zone: f[6].clone(),
+            tz,
+            metro: Some(f[7].clone()).filter(|m| !m.is_empty()),
+            rank,
+        });
+    }
+    out.sort_by(|a, b| a.rank.cmp(&b.rank).then_with(|| a.iata.cmp(&b.iata)));
+    out
+}
+
+/// Splits one CSV line, honouring double quotes.
+fn split_csv(line: &str) -> Vec<String> {
+    let mut fields = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    fields.push(cur);
+    fields
+}
+
+/// Great-circle distance in kilometres.
+pub fn distance_km(a: &Airport, b: &Airport) -> f64 {
+    let (la1, lo1, la2, lo2) = (
+        a.latitude.to_radians(),
+        a.longitude.to_radians(),
+        b.latitude.to_radians(),
+        b.longitude.to_radians(),
+    );
+    let h = ((la2 - la1) / 2.0).sin().powi(2)
+        + la1.cos() * la2.cos() * ((lo2 - lo1) / 2.0).sin().powi(2);
+    2.0 * 6371.0 * h.sqrt().asin()
+}
+
+/// Gate-to-gate minutes: taxi, climb and descent plus cruise at ~820 km/h, in 5-minute
+/// steps as timetables show them.
+pub fn block_minutes(km: f64) -> i64 {
+    let raw = 35.0 + km / 820.0 * 60.0;
+    ((raw / 5.0).round() as i64 * 5).max(45)
+}
+
+/// The region a country belongs to, for carrier networks and connection times.
+pub fn region(country: &str) -> Region {
+    match country {
+        "US" | "CA" | "MX" | "PA" | "CU" | "JM" | "DO" | "BS" | "BB" | "TT" | "HT" | "GT"
+        | "HN" | "SV" | "NI" | "CR" | "BZ" | "AG" | "DM" | "GD" | "KN" | "LC" | "VC" => {
+            Region::NorthAmerica
+        }
+        "BR" | "AR" | "CL" | "CO" | "PE" | "EC" | "VE" | "BO" | "PY" | "UY" | "GY" | "SR" => {
+            Region::SouthAmerica
+        }
+        "AE" | "QA" | "SA" | "BH" | "KW" | "OM" | "IL" | "JO" | "LB" | "IQ" | "IR" | "YE"
+        | "SY" | "TR" | "EG" => Region::MiddleEast,
+        "AU" | "NZ" | "FJ" | "PG" | "WS" | "TO" | "VU" | "SB" | "KI" | "TV" | "NR" | "FM"
+        | "MH" | "PW" => Region::Oceania,
+        "CN" | "JP" | "KR" | "TW" | "HK" | "MO" | "MN" | "KP" | "SG" | "MY" | "TH" | "VN"
+        | "ID" | "PH" | "KH" | "LA" | "MM" | "BN" | "TL" | "IN" | "PK" | "BD" | "LK" | "NP"
+        | "BT" | "MV" | "AF" | "KZ" | "UZ" | "KG" | "TJ" | "TM" => Region::Asia,
+        c if AFRICA.contains(&c) => Region::Africa,
+        _ => Region::Europe,
+    }
+}
+
+const AFRICA: &[&str] = &[
+    "DZ", "AO", "BJ", "BW", "BF", "BI", "CV", "CM", "CF", "TD", "KM", "CD", "CG", "CI", "DJ", "GQ",
+    "ER", "SZ", "ET", "GA", "GM", "GH", "GN", "GW", "KE", "LS", "LR", "LY", "MG", "MW", "ML", "MR",
+    "MU", "MA", "MZ", "NA", "NE", "NG", "RW", "ST", "SN", "SC", "SL", "SO", "ZA", "SS", "SD", "TZ",
+    "TG", "TN", "UG", "ZM", "ZW",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Region {
+    NorthAmerica,
+    SouthAmerica,
+    Europe,
+    MiddleEast,
+    Africa,
+    Asia,
+    Oceania,
+}
+
+/// Carriers: a few global networks and regional ones.
+pub struct Carrier {
+    pub code: &'static str,
+    pub name: &'static str,
+    /// `None` flies everywhere (long haul); otherwise within and from its region.
+    pub region: Option<Region>,
+}
+
+pub const CARRIERS: &[Carrier] = &[
+    Carrier {
+        code: "OT",
+        name: "Orbit Transcontinental",
+        region: None,
+    },
+    Carrier {
+        code: "MG",
+        name: "Meridian Global",
+        region: None,
+    },
+    Carrier {
+        code: "AU",
+        name: "Aurora Airways",
+        region: Some(Region::NorthAmerica),
+    },
+    Carrier {
+        code: "PX",
+        name: "Prairie Express",
+        region: Some(Region::NorthAmerica),
+    },
+    Carrier {
+        code: "EL",
+        name: "Euroline",
+        region: Some(Region::Europe),
+    },
+    Carrier {
+        code: "NW",
+        name: "Northwind",
+        region: Some(Region::Europe),
+    },
+    Carrier {
+        code: "SK",
+        name: "Saffron Sky",
+        region: Some(Region::MiddleEast),
+    },
+    Carrier {
+        code: "LT",
+        name: "Lotus Air",
+        region: Some(Region::Asia),
+    },
+    Carrier {
+        code: "JD",
+        name: "Jade Dragon",
+        region: Some(Region::Asia),
+    },
+    Carrier {
+        code: "SX",
+        name: "Southern Cross Air",
+        region: Some(Region::Oceania),
+    },
+    Carrier {
+        code: "AN",
+        name: "Andes Air",
+        region: Some(Region::SouthAmerica),
+    },
+    Carrier {
+        code: "SV",
+        name: "Savanna Airlines",
+        region: Some(Region::Africa),
+    },
+];
+
+/// Cabins, cheapest first.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Cabin {
+    Economy,
+    PremiumEconomy,
+    Business,
+    First,
+}
+
+impl Cabin {
+    pub const ALL: [Cabin; 4] = [
+        Cabin::Economy,
+        Cabin::PremiumEconomy,
+        Cabin::Business,
+        Cabin::First,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cabin::Economy => "economy",
+            Cabin::PremiumEconomy => "premium_economy",
+            Cabin::Business => "business",
+            Cabin::First => "first",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Cabin> {
+        Cabin::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// Folds case and common Latin accents so `zurich` finds Zürich and `sao` São Paulo.
+pub fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.to_lowercase().chars() {
+        // Combining marks (as in a decomposed "é" or the dot of a lowered "İ") carry
+        // nothing a search needs.
+        if ('\u{300}'..='\u{36f}').contains(&c) {
+            continue;
+        }
+        let base = match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä'
+            | 'Å' => "a",
+            'æ' | 'Æ' => "ae",
+            'ç' | 'ć' | 'č' | 'Ç' | 'Ć' | 'Č' => "c",
+            'ď' | 'đ' | 'Ď' | 'Đ' => "d",
+            'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ė' | 'ę' | 'ě' | 'È' | 'É' | 'Ê' | 'Ë' | 'Ě' => {
+                "e"
+            }
+            'ğ' | 'Ğ' => "g",
+            'ì' | 'í' | 'î' | 'ï' | 'ī' | 'ı' | 'İ' | 'Ì' | 'Í' | 'Î' | 'Ï' => "i",
+            'ł' | 'ľ' | 'Ł' | 'Ľ' => "l",
+            'ñ' | 'ń' | 'ň' | 'Ñ' | 'Ń' | 'Ň' => "n",
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' => {
+                "o"
+            }
+            'œ' | 'Œ' => "oe",
+            'ř' | 'Ř' => "r",
+            'ś' | 'š' | 'ş' | 'ș' | 'Ś' | 'Š' | 'Ş' | 'Ș' => "s",
+            'ß' => "ss",
+            'ť' | 'ţ' | 'ț' | 'Ť' | 'Ţ' | 'Ț' => "t",
+            'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' | 'ű' | 'Ù' | 'Ú' | 'Û' | 'Ü' | 'Ů' => {
+                "u"
+            }
+            'ý' | 'ÿ' | 'Ý' => "y",
+            'ź' | 'ż' | 'ž' | 'Ź' | 'Ż' | 'Ž' => "z",
+            _ => {
+                out.extend(c.to_lowercase());
+                continue;
+            }
+        };
+        out.push_str(base);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_busy_airport_ships_with_a_time_zone() {
+        let all = airports();
+        for code in BUSIEST {
+            let a = all.iter().find(|a| a.iata == *code);
+            assert!(a.is_some(), "{code} missing from the data file");
+        }
+        assert!(all.len() >= 150);
+        assert_eq!(all[0].iata, "ATL");
+        let lhr = all.iter().find(|a| a.iata == "LHR").expect("LHR");
+        assert_eq!(lhr.city, "London");
+        assert_eq!(lhr.time_zone, "Europe/London");
+    }
+
+    #[test]
+    fn distances_and_block_times_are_plausible() {
+        let all = airports();
+        let get = |c: &str| all.iter().find(|a| a.iata == c).expect("airport").clone();
+        let jfk_lax = distance_km(&get("JFK"), &get("LAX"));
+        assert!((3900.0..4050.0).contains(&jfk_lax), "{jfk_lax}");
+        let lhr_syd = distance_km(&get("LHR"), &get("SYD"));
+        assert!((16_900.0..17_100.0).contains(&lhr_syd), "{lhr_syd}");
+        let m = block_minutes(jfk_lax);
+        assert!((300..=360).contains(&m), "{m}");
+    }
+
+    #[test]
+    fn folding_ignores_case_and_accents() {
+        assert_eq!(fold("Zürich"), "zurich");
+        assert_eq!(fold("São Paulo"), "sao paulo");
+        assert_eq!(fold("İSTANBUL"), "istanbul");
+        assert_eq!(fold("Malé"), "male");
+    }
+
+    #[test]
+    fn quoted_csv_fields_keep_their_commas() {
+        assert_eq!(split_csv(r#"A,"B, C",D"#), vec!["A", "B, C", "D"]);
+    }
+}

@@ -1,0 +1,265 @@
+//! Hotel search over the index: hotels of a city with rooms free every night of the
+//! stay, priced per rate plan.
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use ota_platform::money::Money;
+use ota_platform::tokens::KeyRing;
+use serde::Serialize;
+
+use crate::index::{Index, RoomType};
+use crate::offers::{OFFER_TTL_SECS, OfferClaims, RatePlan};
+use crate::seed::CURRENCY;
+
+/// The non-refundable rate's discount on the flexible one, in percent.
+pub const NON_REFUNDABLE_DISCOUNT: i64 = 15;
+/// Flexible rates cancel free until this many days before check-in, at 14:00 local.
+pub const FREE_CANCELLATION_DAYS: i64 = 2;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HotelSort {
+    Price,
+    Stars,
+}
+
+#[derive(Debug, Clone)]
+pub struct HotelQuery {
+    pub hotels: Vec<u32>,
+    pub check_in: NaiveDate,
+    pub nights: u16,
+    pub guests: u8,
+    pub rooms: u8,
+    pub sort: HotelSort,
+    pub stars: Vec<i16>,
+    pub max_price: Option<i64>,
+}
+
+/// A room type priced for the stay.
+#[derive(Debug, Clone)]
+pub struct Stay {
+    pub room_type: u32,
+    pub plan: RatePlan,
+    pub total: i64,
+    pub rooms_remaining: i32,
+}
+
+/// The price of one rate plan, from the flexible nightly total.
+pub fn plan_price(flexible_total: i64, plan: RatePlan) -> i64 {
+    match plan {
+        RatePlan::Flexible => flexible_total,
+        RatePlan::NonRefundable => {
+            (flexible_total * (100 - NON_REFUNDABLE_DISCOUNT) / 100 / 100) * 100
+        }
+    }
+}
+
+/// Sum of nightly prices and rooms left on the tightest night, if bookable every night.
+pub fn price_stay(
+    index: &Index,
+    rt: &RoomType,
+    check_in: NaiveDate,
+    nights: u16,
+    rooms: u8,
+) -> Option<(i64, i32)> {
+    let mut total = 0;
+    let mut remaining = i32::MAX;
+    for d in 0..nights {
+        let night = index.night(rt.id, check_in + Duration::days(i64::from(d)))?;
+        let left = night.capacity - night.taken.load(std::sync::atomic::Ordering::Relaxed);
+        if left < i32::from(rooms) {
+            return None;
+        }
+        total += night.price;
+        remaining = remaining.min(left);
+    }
+    Some((total * i64::from(rooms), remaining))
+}
+
+pub fn search(index: &Index, q: &HotelQuery) -> Vec<Stay> {
+    let mut out = Vec::new();
+    for &h in &q.hotels {
+        let hotel = &index.hotels[h as usize];
+        if !q.stars.is_empty() && !q.stars.contains(&hotel.stars) {
+            continue;
+        }
+        for &r in &hotel.room_types {
+            let rt = &index.room_types[r as usize];
+            if rt.max_guests * i32::from(q.rooms) < i32::from(q.guests) {
+                continue;
+            }
+            let Some((flexible, remaining)) = price_stay(index, rt, q.check_in, q.nights, q.rooms)
+            else {
+                continue;
+            };
+            for plan in [RatePlan::Flexible, RatePlan::NonRefundable] {
+                let total = plan_price(flexible, plan);
+                if q.max_price.is_some_and(|m| total > m) {
+                    continue;
+                }
+                out.push(Stay {
+                    room_type: r,
+                    plan,
+                    total,
+                    rooms_remaining: remaining,
+                });
+            }
+        }
+    }
+    let stars =
+        |s: &Stay| index.hotels[index.room_types[s.room_type as usize].hotel as usize].stars;
+    match q.sort {
+        HotelSort::Price => out.sort_by(|a, b| a.total.cmp(&b.total).then(stars(b).cmp(&stars(a)))),
+        HotelSort::Stars => out.sort_by(|a, b| stars(b).cmp(&stars(a)).then(a.total.cmp(&b.total))),
+    }
+    out
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct HotelSummary {
+    pub id: i64,
+    pub name: String,
+    pub stars: i16,
+    pub city: String,
+    pub country: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CancellationPolicy {
+    pub refundable: bool,
+    /// Until when cancelling refunds everything (hotel local time), if ever.
+    pub free_cancellation_until: Option<String>,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct HotelOffer {
+    pub offer_id: String,
+    pub kind: &'static str,
+    pub expires_at: String,
+    pub total: Money,
+    pub nights: u16,
+    pub check_in: NaiveDate,
+    pub check_out: NaiveDate,
+    pub rooms: u8,
+    pub guests: u8,
+    pub rooms_remaining: i32,
+    pub room_type: String,
+    pub room_type_id: i64,
+    pub max_guests_per_room: i32,
+    pub rate: RatePlan,
+    pub hotel: HotelSummary,
+    pub cancellation_policy: CancellationPolicy,
+}
+
+/// The moment free cancellation ends for a stay at a hotel.
+pub fn free_cancellation_until(
+    index: &Index,
+    room_type_id: i64,
+    check_in: NaiveDate,
+) -> Option<DateTime<chrono_tz::Tz>> {
+    let rt = &index.room_types[*index.room_type_by_id.get(&room_type_id)? as usize];
+    let tz = index.hotels[rt.hotel as usize].tz;
+    let day = check_in - Duration::days(FREE_CANCELLATION_DAYS);
+    tz.from_local_datetime(&day.and_time(NaiveTime::from_hms_opt(14, 0, 0)?))
+        .earliest()
+}
+
+pub fn render(
+    index: &Index,
+    claims: &OfferClaims,
+    offer_id: String,
+    rooms_remaining: i32,
+) -> Option<HotelOffer> {
+    let OfferClaims::Hotel {
+        rt,
+        p,
+        ci,
+        n,
+        r,
+        g,
+        t,
+        cur,
+        ..
+    } = claims
+    else {
+        return None;
+    };
+    let room = &index.room_types[*index.room_type_by_id.get(rt)? as usize];
+    let hotel = &index.hotels[room.hotel as usize];
+    let policy = match p {
+        RatePlan::Flexible => {
+            let until = free_cancellation_until(index, *rt, *ci)?;
+            CancellationPolicy {
+                refundable: true,
+                free_cancellation_until: Some(until.to_rfc3339()),
+                description: format!(
+                    "Free cancellation until {} (hotel time); no refund after.",
+                    until.format("%Y-%m-%d %H:%M")
+                ),
+            }
+        }
+        RatePlan::NonRefundable => CancellationPolicy {
+            refundable: false,
+            free_cancellation_until: None,
+            description: "Non-refundable: cancelling refunds nothing.".to_owned(),
+        },
+    };
+    Some(HotelOffer {
+        offer_id,
+        kind: "hotel",
+        expires_at: claims.expires_at().to_rfc3339(),
+        total: Money::new(*t, cur),
+        nights: *n,
+        check_in: *ci,
+        check_out: *ci + Duration::days(i64::from(*n)),
+        rooms: *r,
+        guests: *g,
+        rooms_remaining,
+        room_type: room.name.clone(),
+        room_type_id: room.id,
+        max_guests_per_room: room.max_guests,
+        rate: *p,
+        hotel: HotelSummary {
+            id: hotel.id,
+            name: hotel.name.clone(),
+            stars: hotel.stars,
+            city: hotel.city.clone(),
+            country: hotel.country.clone(),
+        },
+        cancellation_policy: policy,
+    })
+}
+
+pub fn offer(
+    index: &Index,
+    keys: &KeyRing,
+    q: &HotelQuery,
+    stay: &Stay,
+    now: DateTime<Utc>,
+) -> Option<HotelOffer> {
+    let rt = &index.room_types[stay.room_type as usize];
+    let claims = OfferClaims::Hotel {
+        rt: rt.id,
+        p: stay.plan,
+        ci: q.check_in,
+        n: q.nights,
+        r: q.rooms,
+        g: q.guests,
+        t: stay.total,
+        cur: CURRENCY.to_owned(),
+        x: (now + Duration::seconds(OFFER_TTL_SECS)).timestamp(),
+    };
+    let id = claims.sign(keys);
+    render(index, &claims, id, stay.rooms_remaining)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_non_refundable_rate_is_fifteen_percent_cheaper_in_whole_units() {
+        assert_eq!(plan_price(100_000, RatePlan::Flexible), 100_000);
+        assert_eq!(plan_price(100_000, RatePlan::NonRefundable), 85_000);
+        assert_eq!(plan_price(33_300, RatePlan::NonRefundable), 28_300);
+    }
+}

@@ -1,0 +1,304 @@
+//! The in-memory index searches are answered from: built from the database at start-up
+//! and kept fresh by polling changed inventory rows (availability may trail holds by a
+//! few seconds; holds, in the database, are the truth).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI32, Ordering};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+
+use crate::catalog::{Cabin, fold};
+use crate::store::{CabinRecord, RoomNightRecord, SearchStore};
+
+pub struct AirportInfo {
+    pub iata: String,
+    pub name: String,
+    pub city: String,
+    pub country: String,
+    pub time_zone: String,
+    pub tz: Tz,
+    pub metro: Option<String>,
+    pub rank: i32,
+    pub folded_name: String,
+    pub folded_city: String,
+}
+
+/// Seats of one cabin: `taken` is sold + held as last seen.
+pub struct CabinInventory {
+    pub cabin: Cabin,
+    pub capacity: i32,
+    pub taken: AtomicI32,
+    pub fare: i64,
+    pub refundable: bool,
+}
+
+impl CabinInventory {
+    pub fn remaining(&self) -> i32 {
+        (self.capacity - self.taken.load(Ordering::Relaxed)).max(0)
+    }
+}
+
+pub struct Flight {
+    pub id: i64,
+    pub carrier: String,
+    pub flight_number: i32,
+    pub origin: u16,
+    pub destination: u16,
+    pub departure_date: NaiveDate,
+    pub departure: DateTime<Utc>,
+    pub arrival: DateTime<Utc>,
+    pub cabins: Vec<CabinInventory>,
+}
+
+impl Flight {
+    pub fn cabin(&self, cabin: Cabin) -> Option<&CabinInventory> {
+        self.cabins.iter().find(|c| c.cabin == cabin)
+    }
+}
+
+pub struct NightInventory {
+    pub capacity: i32,
+    pub taken: AtomicI32,
+    pub price: i64,
+}
+
+pub struct RoomType {
+    pub id: i64,
+    pub hotel: u32,
+    pub name: String,
+    pub max_guests: i32,
+    /// Indexed by days since the catalog's first day.
+    pub nights: Vec<Option<NightInventory>>,
+}
+
+pub struct Hotel {
+    pub id: i64,
+    pub name: String,
+    pub city: String,
+    pub country: String,
+    pub stars: i16,
+    pub tz: Tz,
+    pub room_types: Vec<u32>,
+}
+
+pub struct Index {
+    pub first_day: NaiveDate,
+    pub days: i64,
+    pub airports: Vec<AirportInfo>,
+    pub airport_by_code: HashMap<String, u16>,
+    pub carriers: HashMap<String, String>,
+    pub flights: Vec<Flight>,
+    pub flight_by_id: HashMap<i64, u32>,
+    /// Departures of an airport on a local date, by departure time.
+    pub departures: HashMap<(u16, NaiveDate), Vec<u32>>,
+    /// Direct flights of a route on a local date, by departure time.
+    pub direct: HashMap<(u16, u16, NaiveDate), Vec<u32>>,
+    pub hotels: Vec<Hotel>,
+    pub hotels_by_city: HashMap<String, Vec<u32>>,
+    pub room_types: Vec<RoomType>,
+    pub room_type_by_id: HashMap<i64, u32>,
+}
+
+impl Index {
+    /// Loads everything from today on.
+    pub async fn load(
+        store: &SearchStore,
+        first_day: NaiveDate,
+        days: i64,
+    ) -> anyhow::Result<Index> {
+        let today = Utc::now().date_naive() - chrono::Duration::days(1);
+        let from = today.max(first_day);
+        let airports: Vec<AirportInfo> = store
+            .airports()
+            .await?
+            .into_iter()
+            .map(|a| AirportInfo {
+                tz: a.time_zone.parse().unwrap_or(Tz::UTC),
+                folded_name: fold(&a.name),
+                folded_city: fold(&a.city),
+                iata: a.iata,
+                name: a.name,
+                city: a.city,
+                country: a.country,
+                time_zone: a.time_zone,
+                metro: a.metro,
+                rank: a.rank,
+            })
+            .collect();
+        let airport_by_code: HashMap<String, u16> = airports
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.iata.clone(), i as u16))
+            .collect();
+        let carriers = store.carriers().await?.into_iter().collect();
+
+        let mut flights = Vec::new();
+        let mut flight_by_id = HashMap::new();
+        for f in store.flights(from).await? {
+            let (Some(&origin), Some(&destination)) = (
+                airport_by_code.get(&f.origin),
+                airport_by_code.get(&f.destination),
+            ) else {
+                continue;
+            };
+            flight_by_id.insert(f.id, flights.len() as u32);
+            flights.push(Flight {
+                id: f.id,
+                carrier: f.carrier,
+                flight_number: f.flight_number,
+                origin,
+                destination,
+                departure_date: f.departure_date,
+                departure: f.departure_at,
+                arrival: f.arrival_at,
+                cabins: Vec::new(),
+            });
+        }
+        for c in store.cabins(from).await? {
+            let (Some(&i), Some(cabin)) = (flight_by_id.get(&c.flight_id), Cabin::parse(&c.cabin))
+            else {
+                continue;
+            };
+            flights[i as usize].cabins.push(CabinInventory {
+                cabin,
+                capacity: c.capacity,
+                taken: AtomicI32::new(c.sold + c.held),
+                fare: c.fare_amount,
+                refundable: c.refundable,
+            });
+        }
+        let mut departures: HashMap<(u16, NaiveDate), Vec<u32>> = HashMap::new();
+        let mut direct: HashMap<(u16, u16, NaiveDate), Vec<u32>> = HashMap::new();
+        for (i, f) in flights.iter_mut().enumerate() {
+            f.cabins.sort_by_key(|c| c.cabin);
+            departures
+                .entry((f.origin, f.departure_date))
+                .or_default()
+                .push(i as u32);
+            direct
+                .entry((f.origin, f.destination, f.departure_date))
+                .or_default()
+                .push(i as u32);
+        }
+        for list in departures.values_mut().chain(direct.values_mut()) {
+            list.sort_by_key(|&i| flights[i as usize].departure);
+        }
+
+        let (hotel_rows, room_rows) = store.hotels().await?;
+        let mut hotels: Vec<Hotel> = hotel_rows
+            .into_iter()
+            .map(|h| Hotel {
+                id: h.id,
+                tz: h.time_zone.parse().unwrap_or(Tz::UTC),
+                name: h.name,
+                city: h.city,
+                country: h.country,
+                stars: h.stars,
+                room_types: Vec::new(),
+            })
+            .collect();
+        let hotel_pos: HashMap<i64, u32> = hotels
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.id, i as u32))
+            .collect();
+        let mut room_types = Vec::new();
+        let mut room_type_by_id = HashMap::new();
+        for r in room_rows {
+            let Some(&h) = hotel_pos.get(&r.hotel_id) else {
+                continue;
+            };
+            room_type_by_id.insert(r.id, room_types.len() as u32);
+            hotels[h as usize].room_types.push(room_types.len() as u32);
+            room_types.push(RoomType {
+                id: r.id,
+                hotel: h,
+                name: r.name,
+                max_guests: r.max_guests,
+                nights: (0..days).map(|_| None).collect(),
+            });
+        }
+        for n in store.room_nights(from).await? {
+            let offset = (n.night - first_day).num_days();
+            let Some(&rt) = room_type_by_id.get(&n.room_type_id) else {
+                continue;
+            };
+            if let Some(slot) = usize::try_from(offset)
+                .ok()
+                .and_then(|o| room_types[rt as usize].nights.get_mut(o))
+            {
+                *slot = Some(NightInventory {
+                    capacity: n.capacity,
+                    taken: AtomicI32::new(n.sold + n.held),
+                    price: n.price_amount,
+                });
+            }
+        }
+        let mut hotels_by_city: HashMap<String, Vec<u32>> = HashMap::new();
+        for (i, h) in hotels.iter().enumerate() {
+            hotels_by_city
+                .entry(fold(&h.city))
+                .or_default()
+                .push(i as u32);
+        }
+        Ok(Index {
+            first_day,
+            days,
+            airports,
+            airport_by_code,
+            carriers,
+            flights,
+            flight_by_id,
+            departures,
+            direct,
+            hotels,
+            hotels_by_city,
+            room_types,
+            room_type_by_id,
+        })
+    }
+
+    /// Applies inventory rows read back from the database.
+    pub fn apply(&self, cabins: &[CabinRecord], nights: &[RoomNightRecord]) {
+        for c in cabins {
+            let Some(cabin) = Cabin::parse(&c.cabin) else {
+                continue;
+            };
+            if let Some(inv) = self
+                .flight_by_id
+                .get(&c.flight_id)
+                .and_then(|&i| self.flights[i as usize].cabin(cabin))
+            {
+                inv.taken.store(c.sold + c.held, Ordering::Relaxed);
+            }
+        }
+        for n in nights {
+            if let Some(inv) = self.night(n.room_type_id, n.night) {
+                inv.taken.store(n.sold + n.held, Ordering::Relaxed);
+            }
+        }
+    }
+
+    pub fn night(&self, room_type_id: i64, night: NaiveDate) -> Option<&NightInventory> {
+        let rt = &self.room_types[*self.room_type_by_id.get(&room_type_id)? as usize];
+        let offset = usize::try_from((night - self.first_day).num_days()).ok()?;
+        rt.nights.get(offset)?.as_ref()
+    }
+
+    pub fn airport(&self, code: &str) -> Option<(u16, &AirportInfo)> {
+        let i = *self.airport_by_code.get(code)?;
+        Some((i, &self.airports[i as usize]))
+    }
+
+    pub fn flight(&self, id: i64) -> Option<&Flight> {
+        self.flight_by_id
+            .get(&id)
+            .map(|&i| &self.flights[i as usize])
+    }
+
+    /// The last day flights and rooms are on sale.
+    pub fn last_day(&self) -> NaiveDate {
+        self.first_day + chrono::Duration::days(self.days - 1)
+    }
+}

@@ -1,0 +1,217 @@
+//! search-service: the catalog and its inventory, flight and hotel search answered from
+//! an in-memory index, signed offers, and the inventory holds booking-service takes.
+
+pub mod airports;
+pub mod api;
+pub mod catalog;
+pub mod flights;
+pub mod hotels;
+pub mod index;
+pub mod offers;
+pub mod seed;
+pub mod store;
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use chrono::Utc;
+use ota_platform::db::Migrations;
+use ota_platform::server::{Context, Served};
+use utoipa::OpenApi;
+
+use crate::index::Index;
+use crate::seed::{Blueprint, Size};
+use crate::store::SearchStore;
+
+pub const SERVICE: &str = "search-service";
+
+pub static MIGRATIONS: Migrations = ota_platform::service_migrations!();
+
+/// search-service settings.
+#[derive(clap::Args, Clone, Debug)]
+pub struct SearchSettings {
+    /// Catalog seeded by the first start on an empty database (none: start only on a
+    /// seeded catalog, see `ota seed`).
+    #[arg(long = "auto-seed", env = "OTA_AUTO_SEED", default_value = "demo")]
+    pub auto_seed: AutoSeed,
+    /// How often the search index reads back inventory changes.
+    #[arg(long = "index-refresh", env = "OTA_INDEX_REFRESH", default_value = "2s", value_parser = ota_platform::config::parse_duration)]
+    pub index_refresh: Duration,
+    /// How often expired inventory holds are released.
+    #[arg(long = "hold-sweep", env = "OTA_HOLD_SWEEP", default_value = "5s", value_parser = ota_platform::config::parse_duration)]
+    pub hold_sweep: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AutoSeed {
+    None,
+    Small,
+    Demo,
+    Large,
+}
+
+impl AutoSeed {
+    fn size(self) -> Option<Size> {
+        match self {
+            AutoSeed::None => None,
+            AutoSeed::Small => Some(Size::Small),
+            AutoSeed::Demo => Some(Size::Demo),
+            AutoSeed::Large => Some(Size::Large),
+        }
+    }
+}
+
+/// Seeds a catalog of `size` starting today, with progress on a terminal (and in the log
+/// otherwise). Answers false when a catalog was already there.
+pub async fn seed(store: &SearchStore, size: Size) -> anyhow::Result<bool> {
+    let started = Instant::now();
+    let bp = Blueprint::new(size, Utc::now().date_naive());
+    let (flights, cabins) = bp.flights_on(0, &mut 0);
+    let estimate = bp.airports.len() as u64
+        + (flights.len() + cabins.len()) as u64 * u64::from(bp.days)
+        + bp.room_types.len() as u64 * u64::from(bp.days);
+    tracing::info!(
+        size = size.as_str(),
+        airports = bp.airports.len(),
+        routes = bp.routes.len(),
+        hotels = bp.hotels.len(),
+        days = bp.days,
+        estimated_rows = estimate,
+        "seeding the catalog"
+    );
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(estimate);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} seeding {msg:12} [{bar:40}] {percent:>3}% {pos}/{len} rows, {eta} left",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let last_logged = std::sync::atomic::AtomicU64::new(0);
+    let progress = |rows: u64, what: &str| {
+        let total = done.fetch_add(rows, std::sync::atomic::Ordering::Relaxed) + rows;
+        if let Some(bar) = &bar {
+            bar.set_message(what.to_owned());
+            bar.set_position(total.min(estimate));
+        } else {
+            let tenth = total * 10 / estimate.max(1);
+            if last_logged.swap(tenth, std::sync::atomic::Ordering::Relaxed) < tenth {
+                tracing::info!(
+                    percent = (tenth * 10).min(100),
+                    rows = total,
+                    stage = what,
+                    "seeding"
+                );
+            }
+        }
+    };
+    let seeded = store.write_catalog(&bp, &progress).await?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    if seeded {
+        tracing::info!(
+            size = size.as_str(),
+            rows = done.into_inner(),
+            seconds = started.elapsed().as_secs_f64(),
+            "catalog seeded"
+        );
+    }
+    Ok(seeded)
+}
+
+/// Makes sure a catalog is there, seeding one if allowed.
+async fn ensure_catalog(store: &SearchStore, auto: AutoSeed) -> anyhow::Result<store::CatalogMeta> {
+    if store.meta().await?.is_none() {
+        let size = auto
+            .size()
+            .context("the catalog is empty and --auto-seed is none: run `ota seed` first")?;
+        seed(store, size).await?;
+    }
+    store
+        .meta()
+        .await?
+        .context("the catalog is still empty after seeding")
+}
+
+/// Opens the store, seeds an empty catalog, loads the index and starts the background
+/// work (index refresh, hold sweeper).
+pub async fn build(ctx: &Context, settings: &SearchSettings) -> anyhow::Result<Served> {
+    let db = ctx.database(SERVICE, &MIGRATIONS).await?;
+    let store = SearchStore::new(db.clone());
+    let meta = ensure_catalog(&store, settings.auto_seed).await?;
+    let started = Instant::now();
+    let index = Arc::new(Index::load(&store, meta.first_day, i64::from(meta.days)).await?);
+    tracing::info!(
+        service = SERVICE,
+        airports = index.airports.len(),
+        flights = index.flights.len(),
+        hotels = index.hotels.len(),
+        catalog = %meta.size,
+        first_day = %meta.first_day,
+        days = meta.days,
+        seconds = started.elapsed().as_secs_f64(),
+        "search index loaded"
+    );
+    tokio::spawn(refresh_index(
+        index.clone(),
+        store.clone(),
+        settings.index_refresh,
+    ));
+    tokio::spawn(sweep_holds(store.clone(), settings.hold_sweep));
+    let state = api::SearchState {
+        index,
+        store,
+        cache: ctx.service_cache(SERVICE),
+        keys: ctx.keys.clone(),
+    };
+    Ok(Served {
+        name: SERVICE,
+        router: api::router(state),
+        db: Some(db),
+        openapi: api::ApiDoc::openapi(),
+    })
+}
+
+/// Reads back inventory rows changed since the last look (with an overlap, since other
+/// replicas' clocks and commits trail a little) and applies them to the index.
+async fn refresh_index(index: Arc<Index>, store: SearchStore, every: Duration) {
+    let mut since = Utc::now().timestamp_millis();
+    loop {
+        tokio::time::sleep(every).await;
+        if store.db().is_closed() {
+            return;
+        }
+        let now = Utc::now().timestamp_millis();
+        match store.changed_since(since - 5_000).await {
+            Ok((cabins, nights)) => {
+                index.apply(&cabins, &nights);
+                since = now;
+            }
+            Err(e) => tracing::warn!(error = %e, "search index refresh failed; will retry"),
+        }
+    }
+}
+
+/// Releases holds past their expiry. Any number of replicas may run it.
+async fn sweep_holds(store: SearchStore, every: Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        if store.db().is_closed() {
+            return;
+        }
+        match store.sweep_expired().await {
+            Ok(0) => {}
+            Ok(n) => {
+                metrics::counter!("inventory_holds_expired_total").increment(n as u64);
+                tracing::info!(released = n, "expired inventory holds released");
+            }
+            Err(e) => tracing::warn!(error = %e, "hold sweep failed; will retry"),
+        }
+    }
+}

@@ -1,0 +1,635 @@
+//! The demo catalog: a deterministic network of real airports, fictional carriers and
+//! hotels, relative to a first day (today), DST-correct in every airport's zone.
+
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+
+use crate::catalog::{self, Airport, CARRIERS, Cabin, Region};
+
+/// How much catalog to seed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Size {
+    /// Fourteen big airports for 30 days, hotels in seven of their cities: seeds in
+    /// well under a second (tests).
+    Small,
+    /// The ~160 busiest airports for 180 days, 20 hotels in each of 60 cities.
+    Demo,
+    /// Every shipped airport for 365 days: over a million flight-cabin rows and five
+    /// million room-nights (benchmarks).
+    Large,
+}
+
+impl Size {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Size::Small => "small",
+            Size::Demo => "demo",
+            Size::Large => "large",
+        }
+    }
+
+    fn plan(self) -> Plan {
+        match self {
+            Size::Small => Plan {
+                airports: 0,
+                only: &[
+                    "JFK", "LAX", "ORD", "ATL", "SFO", "LHR", "CDG", "FRA", "AMS", "DXB", "SIN",
+                    "HND", "SYD", "MAD",
+                ],
+                hubs: 8,
+                days: 30,
+                hotel_cities: 7,
+                hotels_per_city: 6,
+                nearest_hubs: 2,
+                nearest_bigger: 2,
+            },
+            Size::Demo => Plan {
+                airports: 161,
+                only: &[],
+                hubs: 20,
+                days: 180,
+                hotel_cities: 60,
+                hotels_per_city: 20,
+                nearest_hubs: 2,
+                nearest_bigger: 2,
+            },
+            Size::Large => Plan {
+                airports: 400,
+                only: &[],
+                hubs: 30,
+                days: 365,
+                hotel_cities: 150,
+                hotels_per_city: 32,
+                nearest_hubs: 3,
+                nearest_bigger: 2,
+            },
+        }
+    }
+}
+
+struct Plan {
+    airports: usize,
+    only: &'static [&'static str],
+    hubs: usize,
+    days: u32,
+    hotel_cities: usize,
+    hotels_per_city: usize,
+    nearest_hubs: usize,
+    nearest_bigger: usize,
+}
+
+/// SplitMix64: tiny, fast, and the same sequence on every platform and version.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * self.unit()
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+}
+
+/// One scheduled route: the same flight at the same local time on its operating days.
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub origin: usize,
+    pub destination: usize,
+    pub carrier: &'static str,
+    pub flight_number: i32,
+    pub departure: NaiveTime,
+    pub block_minutes: i64,
+    pub weekdays: u8,
+    pub cabins: Vec<(Cabin, i32, i64)>,
+    pub km: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct FlightRow {
+    pub id: i64,
+    pub carrier: &'static str,
+    pub flight_number: i32,
+    pub origin: String,
+    pub destination: String,
+    pub departure_date: NaiveDate,
+    pub departure_at: chrono::DateTime<Utc>,
+    pub arrival_at: chrono::DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CabinRow {
+    pub flight_id: i64,
+    pub cabin: Cabin,
+    pub capacity: i32,
+    pub fare_amount: i64,
+    pub refundable: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct HotelRow {
+    pub id: i64,
+    pub name: String,
+    pub city: String,
+    pub country: String,
+    pub airport: String,
+    pub stars: i16,
+    pub time_zone: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct RoomTypeRow {
+    pub id: i64,
+    pub hotel_id: i64,
+    pub name: &'static str,
+    pub max_guests: i32,
+    pub capacity: i32,
+    pub base_price: f64,
+    pub southern: bool,
+}
+
+/// The static part of a catalog; dated rows are generated day by day from it.
+pub struct Blueprint {
+    pub size: Size,
+    pub first_day: NaiveDate,
+    pub days: u32,
+    pub airports: Vec<Airport>,
+    pub routes: Vec<Route>,
+    pub hotels: Vec<HotelRow>,
+    pub room_types: Vec<RoomTypeRow>,
+}
+
+pub const CURRENCY: &str = "USD";
+
+impl Blueprint {
+    pub fn new(size: Size, first_day: NaiveDate) -> Self {
+        let plan = size.plan();
+        let mut airports: Vec<Airport> = catalog::airports();
+        if plan.only.is_empty() {
+            airports.truncate(plan.airports);
+        } else {
+            airports.retain(|a| plan.only.contains(&a.iata.as_str()));
+        }
+        let mut rng = Rng::new(0x07A7_2026);
+        let routes = routes(&airports, &plan, &mut rng);
+        let (hotels, room_types) = hotels(&airports, &plan, &mut rng);
+        Self {
+            size,
+            first_day,
+            days: plan.days,
+            airports,
+            routes,
+            hotels,
+            room_types,
+        }
+    }
+
+    /// The dated flights and their cabins of one day of the window.
+    pub fn flights_on(&self, day: u32, next_id: &mut i64) -> (Vec<FlightRow>, Vec<CabinRow>) {
+        let date = self.first_day + Duration::days(i64::from(day));
+        let weekday_bit = 1u8 << date.weekday().num_days_from_monday();
+        let mut rng = Rng::new(0xF1A5 ^ (u64::from(day) << 20));
+        let mut flights = Vec::new();
+        let mut cabins = Vec::new();
+        for r in &self.routes {
+            if r.weekdays & weekday_bit == 0 {
+                continue;
+            }
+            let o = &self.airports[r.origin];
+            let d = &self.airports[r.destination];
+            let departure_at = local_instant(o, date, r.departure);
+            let arrival_at = departure_at + Duration::minutes(r.block_minutes);
+            let id = *next_id;
+            *next_id += 1;
+            flights.push(FlightRow {
+                id,
+                carrier: r.carrier,
+                flight_number: r.flight_number,
+                origin: o.iata.clone(),
+                destination: d.iata.clone(),
+                departure_date: date,
+                departure_at,
+                arrival_at,
+            });
+            // Fares rise as departure nears and on the busiest weekdays.
+            let ahead = f64::from(day);
+            let demand = 1.0 + 0.6 * (-ahead / 14.0).exp();
+            let weekday = match date.weekday() {
+                Weekday::Fri | Weekday::Sun => 1.15,
+                Weekday::Tue | Weekday::Wed => 0.92,
+                _ => 1.0,
+            };
+            let noise = rng.range(0.85, 1.2);
+            for &(cabin, capacity, base) in &r.cabins {
+                let fare = (base as f64 * demand * weekday * noise / 100.0).round() as i64 * 100;
+                cabins.push(CabinRow {
+                    flight_id: id,
+                    cabin,
+                    capacity,
+                    fare_amount: fare.max(100),
+                    refundable: cabin != Cabin::Economy,
+                });
+            }
+        }
+        (flights, cabins)
+    }
+
+    /// The nightly price of a room type (flexible rate, minor units).
+    pub fn night_price(&self, rt: &RoomTypeRow, night: NaiveDate, rng: &mut Rng) -> i64 {
+        let weekend = matches!(night.weekday(), Weekday::Fri | Weekday::Sat);
+        let month = if rt.southern {
+            (night.month() + 5) % 12 + 1
+        } else {
+            night.month()
+        };
+        let season = match month {
+            12 => 1.25,
+            7 | 8 => 1.2,
+            6 | 9 => 1.08,
+            1 | 2 => 0.9,
+            _ => 1.0,
+        };
+        let price =
+            rt.base_price * if weekend { 1.12 } else { 1.0 } * season * rng.range(0.96, 1.04);
+        (price.round() as i64).max(20) * 100
+    }
+}
+
+/// The instant a local wall-clock time happens at an airport (DST-correct). A time that
+/// does not exist (the spring-forward gap) moves to the first instant after the gap.
+pub fn local_instant(airport: &Airport, date: NaiveDate, time: NaiveTime) -> chrono::DateTime<Utc> {
+    let local = date.and_time(time);
+    match airport.tz.from_local_datetime(&local).earliest() {
+        Some(t) => t.with_timezone(&Utc),
+        None => airport
+            .tz
+            .from_local_datetime(&(local + Duration::hours(1)))
+            .earliest()
+            .map_or_else(|| Utc.from_utc_datetime(&local), |t| t.with_timezone(&Utc)),
+    }
+}
+
+fn nearest(
+    airports: &[Airport],
+    from: usize,
+    candidates: impl Iterator<Item = usize>,
+    n: usize,
+    max_km: f64,
+) -> Vec<usize> {
+    let mut c: Vec<(f64, usize)> = candidates
+        .filter(|&i| i != from)
+        .map(|i| (catalog::distance_km(&airports[from], &airports[i]), i))
+        .filter(|(d, _)| *d >= 150.0 && *d <= max_km)
+        .collect();
+    c.sort_by(|a, b| a.0.total_cmp(&b.0));
+    c.into_iter().take(n).map(|(_, i)| i).collect()
+}
+
+fn routes(airports: &[Airport], plan: &Plan, rng: &mut Rng) -> Vec<Route> {
+    let hubs = plan.hubs.min(airports.len());
+    let mut pairs = std::collections::BTreeMap::<(usize, usize), u8>::new();
+    let mut add = |a: usize, b: usize, per_day: u8| {
+        let key = (a.min(b), a.max(b));
+        let e = pairs.entry(key).or_insert(0);
+        *e = (*e).max(per_day);
+    };
+    for a in 0..hubs {
+        for b in a + 1..hubs {
+            let km = catalog::distance_km(&airports[a], &airports[b]);
+            if (150.0..=15_500.0).contains(&km) {
+                let same =
+                    catalog::region(&airports[a].country) == catalog::region(&airports[b].country);
+                add(
+                    a,
+                    b,
+                    if same && km < 4_500.0 {
+                        3
+                    } else if km < 7_000.0 {
+                        2
+                    } else {
+                        1
+                    },
+                );
+            }
+        }
+    }
+    for i in hubs..airports.len() {
+        for h in nearest(airports, i, 0..hubs, plan.nearest_hubs, 15_500.0) {
+            add(i, h, 1);
+        }
+        for b in nearest(airports, i, 0..i, plan.nearest_bigger, 3_500.0) {
+            add(i, b, 1);
+        }
+    }
+    let mut numbers: std::collections::HashMap<&str, i32> = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for ((a, b), per_day) in pairs {
+        let km = catalog::distance_km(&airports[a], &airports[b]);
+        let block = catalog::block_minutes(km);
+        let (ra, rb) = (
+            catalog::region(&airports[a].country),
+            catalog::region(&airports[b].country),
+        );
+        for k in 0..per_day {
+            let carrier = pick_carrier(ra, rb, km, k, rng);
+            for (o, d) in [(a, b), (b, a)] {
+                let n = numbers.entry(carrier).or_insert(100);
+                *n += 1;
+                // Short hops run all day; long hauls leave in the evening so they land
+                // in the morning.
+                let departure = if km > 6_000.0 {
+                    NaiveTime::from_hms_opt(17 + rng.below(6) as u32, (rng.below(12) * 5) as u32, 0)
+                } else {
+                    let slot = 6 + (u64::from(k) * 15 / u64::from(per_day)) + rng.below(3);
+                    NaiveTime::from_hms_opt(slot.min(22) as u32, (rng.below(12) * 5) as u32, 0)
+                }
+                .unwrap_or_default();
+                // Small routes do not fly every day.
+                let weekdays =
+                    if airports[o].rank > 120 && airports[d].rank > 20 && rng.unit() < 0.4 {
+                        0b0101_0101
+                    } else {
+                        0b0111_1111
+                    };
+                out.push(Route {
+                    origin: o,
+                    destination: d,
+                    carrier,
+                    flight_number: *n,
+                    departure,
+                    block_minutes: block,
+                    weekdays,
+                    cabins: cabins_for(km, a < 12 && b < 12),
+                    km,
+                });
+            }
+        }
+    }
+    out
+}
+
+fn pick_carrier(a: Region, b: Region, km: f64, k: u8, rng: &mut Rng) -> &'static str {
+    let regional: Vec<&'static str> = CARRIERS
+        .iter()
+        .filter(|c| c.region == Some(a) || (c.region == Some(b) && km < 6_000.0))
+        .map(|c| c.code)
+        .collect();
+    let global = ["OT", "MG"];
+    if a == b && !regional.is_empty() && (k.is_multiple_of(2) || km < 2_500.0) {
+        regional[(rng.below(regional.len() as u64)) as usize]
+    } else {
+        global[((u64::from(k) + rng.below(2)) % 2) as usize]
+    }
+}
+
+/// Cabins with capacity and base fare (USD cents) by distance.
+fn cabins_for(km: f64, flagship: bool) -> Vec<(Cabin, i32, i64)> {
+    let economy = 4_900 + (km * 7.0) as i64;
+    let mut c = Vec::new();
+    if km < 1_500.0 {
+        c.push((Cabin::Economy, 150, economy));
+        c.push((Cabin::Business, 12, economy * 2));
+    } else if km < 5_000.0 {
+        c.push((Cabin::Economy, 180, economy));
+        c.push((Cabin::Business, 20, economy * 3));
+    } else {
+        c.push((Cabin::Economy, 250, economy));
+        c.push((Cabin::PremiumEconomy, 28, economy * 17 / 10));
+        c.push((Cabin::Business, 40, economy * 32 / 10));
+        if km > 9_000.0 && flagship {
+            c.push((Cabin::First, 8, economy * 55 / 10));
+        }
+    }
+    c
+}
+
+const HOTEL_PREFIXES: &[&str] = &[
+    "Grand",
+    "Royal",
+    "Park",
+    "Harbour",
+    "Central",
+    "Garden",
+    "Riverside",
+    "Skyline",
+    "Old Town",
+    "Station",
+    "Boulevard",
+    "Palace",
+    "Lighthouse",
+    "Meridian",
+    "Orchid",
+    "Cedar",
+    "Beacon",
+    "Crown",
+    "Atlas",
+    "Horizon",
+    "Lantern",
+    "Willow",
+    "Summit",
+    "Embassy",
+    "Marina",
+    "Heritage",
+    "Aurora",
+    "Compass",
+    "Mosaic",
+    "Terrace",
+    "Gallery",
+    "Citadel",
+];
+const HOTEL_SUFFIXES: &[&str] = &["Hotel", "Suites", "Inn", "Residence", "Plaza", "Lodge"];
+const ROOM_TYPES: &[(&str, i32, f64)] = &[
+    ("Standard Room", 2, 1.0),
+    ("Deluxe Room", 3, 1.35),
+    ("Family Suite", 4, 1.9),
+];
+
+fn hotels(airports: &[Airport], plan: &Plan, rng: &mut Rng) -> (Vec<HotelRow>, Vec<RoomTypeRow>) {
+    let mut cities: Vec<&Airport> = Vec::new();
+    for a in airports {
+        if cities.len() >= plan.hotel_cities {
+            break;
+        }
+        if !cities
+            .iter()
+            .any(|c| c.city == a.city && c.country == a.country)
+        {
+            cities.push(a);
+        }
+    }
+    let mut hotels = Vec::new();
+    let mut rooms = Vec::new();
+    for a in cities {
+        let cost = match catalog::region(&a.country) {
+            Region::NorthAmerica => 1.2,
+            Region::Europe | Region::MiddleEast | Region::Oceania => 1.1,
+            Region::Asia => 0.85,
+            Region::SouthAmerica | Region::Africa => 0.7,
+        };
+        for i in 0..plan.hotels_per_city {
+            let id = hotels.len() as i64 + 1;
+            let stars = [3, 4, 3, 5, 2, 4, 3, 4, 5, 3][i % 10] as i16;
+            let prefix = HOTEL_PREFIXES[i % HOTEL_PREFIXES.len()];
+            let suffix = HOTEL_SUFFIXES[(i + a.rank as usize) % HOTEL_SUFFIXES.len()];
+            hotels.push(HotelRow {
+                id,
+                name: format!("{prefix} {} {suffix}", a.city),
+                city: a.city.clone(),
+                country: a.country.clone(),
+                airport: a.iata.clone(),
+                stars,
+                time_zone: a.time_zone.clone(),
+            });
+            let base = match stars {
+                2 => 70.0,
+                3 => 110.0,
+                4 => 180.0,
+                _ => 320.0,
+            } * cost
+                * rng.range(0.8, 1.25);
+            for (k, &(name, guests, factor)) in ROOM_TYPES.iter().enumerate() {
+                let capacity = match k {
+                    0 => 10 + rng.below(30) as i32,
+                    1 => 5 + rng.below(15) as i32,
+                    _ => 2 + rng.below(6) as i32,
+                };
+                rooms.push(RoomTypeRow {
+                    id: rooms.len() as i64 + 1,
+                    hotel_id: id,
+                    name,
+                    max_guests: guests,
+                    capacity,
+                    base_price: base * factor,
+                    southern: a.latitude < 0.0,
+                });
+            }
+        }
+    }
+    (hotels, rooms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn airport(code: &str) -> Airport {
+        catalog::airports()
+            .into_iter()
+            .find(|a| a.iata == code)
+            .expect("airport")
+    }
+
+    #[test]
+    fn the_same_local_departure_time_moves_in_utc_across_a_dst_change() {
+        let jfk = airport("JFK");
+        let eight = NaiveTime::from_hms_opt(8, 0, 0).expect("time");
+        // US daylight saving time ended on 2026-11-01.
+        let before = local_instant(
+            &jfk,
+            NaiveDate::from_ymd_opt(2026, 10, 31).expect("date"),
+            eight,
+        );
+        let after = local_instant(
+            &jfk,
+            NaiveDate::from_ymd_opt(2026, 11, 2).expect("date"),
+            eight,
+        );
+        assert_eq!(before.to_rfc3339(), "2026-10-31T12:00:00+00:00");
+        assert_eq!(after.to_rfc3339(), "2026-11-02T13:00:00+00:00");
+        // In the spring-forward gap, 02:30 does not exist: the flight leaves at 03:30.
+        let gap = local_instant(
+            &jfk,
+            NaiveDate::from_ymd_opt(2027, 3, 14).expect("date"),
+            NaiveTime::from_hms_opt(2, 30, 0).expect("time"),
+        );
+        assert_eq!(
+            gap.with_timezone(&jfk.tz).to_rfc3339(),
+            "2027-03-14T03:30:00-04:00"
+        );
+    }
+
+    #[test]
+    fn seeding_is_deterministic() {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 1).expect("date");
+        let a = Blueprint::new(Size::Small, day);
+        let b = Blueprint::new(Size::Small, day);
+        let (mut ia, mut ib) = (1, 1);
+        let (fa, ca) = a.flights_on(3, &mut ia);
+        let (fb, cb) = b.flights_on(3, &mut ib);
+        assert_eq!(fa.len(), fb.len());
+        assert!(
+            fa.iter().zip(&fb).all(
+                |(x, y)| x.departure_at == y.departure_at && x.flight_number == y.flight_number
+            )
+        );
+        assert!(
+            ca.iter()
+                .zip(&cb)
+                .all(|(x, y)| x.fare_amount == y.fare_amount)
+        );
+    }
+
+    #[test]
+    fn the_demo_network_covers_the_busiest_airports_and_stays_moderate() {
+        let bp = Blueprint::new(
+            Size::Demo,
+            NaiveDate::from_ymd_opt(2026, 12, 1).expect("date"),
+        );
+        assert!(bp.airports.len() >= 100);
+        let mut id = 1;
+        let (flights, cabins) = bp.flights_on(0, &mut id);
+        assert!(
+            (800..4_000).contains(&flights.len()),
+            "{} flights a day",
+            flights.len()
+        );
+        assert!(cabins.len() > flights.len());
+        for code in [
+            "JFK", "LAX", "LHR", "CDG", "FRA", "AMS", "DXB", "SIN", "HND", "SYD", "ORD", "ATL",
+            "SFO",
+        ] {
+            assert!(
+                flights.iter().any(|f| f.origin == code),
+                "{code} has no departures"
+            );
+        }
+        assert!(
+            flights
+                .iter()
+                .any(|f| f.origin == "JFK" && f.destination == "LAX")
+        );
+        let per_city = bp.hotels.iter().filter(|h| h.city == "Paris").count();
+        assert!(per_city >= 20, "{per_city} hotels in Paris");
+    }
+
+    #[test]
+    fn arrival_local_times_follow_the_destination_zone() {
+        let bp = Blueprint::new(
+            Size::Small,
+            NaiveDate::from_ymd_opt(2026, 12, 1).expect("date"),
+        );
+        let mut id = 1;
+        let (flights, _) = bp.flights_on(0, &mut id);
+        let f = flights
+            .iter()
+            .find(|f| f.origin == "JFK" && f.destination == "LHR")
+            .expect("JFK-LHR");
+        let lhr = airport("LHR");
+        let minutes = (f.arrival_at - f.departure_at).num_minutes();
+        assert!((380..=480).contains(&minutes), "{minutes}");
+        let local = f.arrival_at.with_timezone(&lhr.tz);
+        assert_eq!(local.offset().to_string(), "GMT");
+    }
+}
