@@ -48,15 +48,30 @@ pub enum Service {
     Auth,
     #[value(name = "search-service")]
     Search,
+    #[value(name = "cart-service")]
+    Cart,
+    #[value(name = "booking-service")]
+    Booking,
+    #[value(name = "payment-service")]
+    Payment,
 }
 
 impl Service {
-    pub const ALL: &'static [Service] = &[Service::Auth, Service::Search];
+    pub const ALL: &'static [Service] = &[
+        Service::Auth,
+        Service::Search,
+        Service::Cart,
+        Service::Booking,
+        Service::Payment,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Service::Auth => ota_auth::SERVICE,
             Service::Search => ota_search::SERVICE,
+            Service::Cart => ota_cart::SERVICE,
+            Service::Booking => ota_booking::SERVICE,
+            Service::Payment => ota_payment::SERVICE,
         }
     }
 
@@ -64,13 +79,20 @@ impl Service {
         match self {
             Service::Auth => ota_auth::build(ctx).await,
             Service::Search => ota_search::build(ctx, &args.search).await,
+            Service::Cart => ota_cart::build(ctx).await,
+            Service::Booking => ota_booking::build(ctx).await,
+            Service::Payment => ota_payment::build(ctx).await,
         }
     }
 
-    fn migrations(self) -> &'static ota_platform::db::Migrations {
+    /// The service's migrations; cart-service keeps nothing in a database.
+    fn migrations(self) -> Option<&'static ota_platform::db::Migrations> {
         match self {
-            Service::Auth => &ota_auth::MIGRATIONS,
-            Service::Search => &ota_search::MIGRATIONS,
+            Service::Auth => Some(&ota_auth::MIGRATIONS),
+            Service::Search => Some(&ota_search::MIGRATIONS),
+            Service::Cart => None,
+            Service::Booking => Some(&ota_booking::MIGRATIONS),
+            Service::Payment => Some(&ota_payment::MIGRATIONS),
         }
     }
 }
@@ -231,11 +253,14 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
         None => Service::ALL.to_vec(),
     };
     for s in services {
+        let Some(migrations) = s.migrations() else {
+            continue;
+        };
         let db = ota_platform::db::Db::open(
             &args.settings.db,
             &args.settings.data_dir,
             s.name(),
-            s.migrations(),
+            migrations,
         )
         .await
         .with_context(|| format!("migrating {}", s.name()))?;

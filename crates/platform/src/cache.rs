@@ -34,6 +34,18 @@ pub trait CacheBackend: Send + Sync + 'static {
     /// The counter's current value, if its window is open.
     async fn counter(&self, key: &str) -> Result<Option<Counter>, CacheError>;
     async fn ping(&self) -> Result<(), CacheError>;
+    /// Reads a value and renews its TTL (sliding expiry), in one step.
+    async fn get_renewing(&self, key: &str, ttl: Duration) -> Result<Option<Vec<u8>>, CacheError>;
+    /// Writes `value` only if the current value is `expected` (`None`: absent). Answers
+    /// whether it wrote, so read-modify-write callers can retry instead of losing an
+    /// update to a concurrent writer.
+    async fn compare_and_set(
+        &self,
+        key: &str,
+        expected: Option<&[u8]>,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, CacheError>;
 }
 
 /// Connects the configured engine.
@@ -94,6 +106,30 @@ impl ServiceCache {
 
     pub async fn counter(&self, key: &str) -> Result<Option<Counter>, CacheError> {
         self.backend.counter(&self.key(key)).await
+    }
+
+    pub async fn get_renewing(
+        &self,
+        key: &str,
+        ttl: Duration,
+    ) -> Result<Option<Vec<u8>>, CacheError> {
+        let found = self.backend.get_renewing(&self.key(key), ttl).await?;
+        let result = if found.is_some() { "hit" } else { "miss" };
+        metrics::counter!("cache_requests_total", "service" => self.service, "result" => result)
+            .increment(1);
+        Ok(found)
+    }
+
+    pub async fn compare_and_set(
+        &self,
+        key: &str,
+        expected: Option<&[u8]>,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        self.backend
+            .compare_and_set(&self.key(key), expected, value, ttl)
+            .await
     }
 }
 
@@ -210,6 +246,55 @@ impl CacheBackend for MemoryCache {
     async fn ping(&self) -> Result<(), CacheError> {
         Ok(())
     }
+
+    async fn get_renewing(&self, key: &str, ttl: Duration) -> Result<Option<Vec<u8>>, CacheError> {
+        let now = Instant::now();
+        let result = self
+            .entries
+            .entry(key.to_owned())
+            .and_compute_with(|current| match current.map(|e| e.into_value()) {
+                Some(e) if e.expires_at > now => moka::ops::compute::Op::Put(Entry {
+                    data: e.data,
+                    expires_at: now + ttl,
+                }),
+                _ => moka::ops::compute::Op::Nop,
+            });
+        Ok(match result {
+            moka::ops::compute::CompResult::ReplacedWith(e) => Some(e.into_value().data.to_vec()),
+            _ => None,
+        })
+    }
+
+    async fn compare_and_set(
+        &self,
+        key: &str,
+        expected: Option<&[u8]>,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        let now = Instant::now();
+        let result = self
+            .entries
+            .entry(key.to_owned())
+            .and_compute_with(|current| {
+                let live = current
+                    .map(|e| e.into_value())
+                    .filter(|e| e.expires_at > now);
+                if live.as_ref().map(|e| &e.data[..]) == expected {
+                    moka::ops::compute::Op::Put(Entry {
+                        data: Arc::from(value),
+                        expires_at: now + ttl,
+                    })
+                } else {
+                    moka::ops::compute::Op::Nop
+                }
+            });
+        Ok(matches!(
+            result,
+            moka::ops::compute::CompResult::Inserted(_)
+                | moka::ops::compute::CompResult::ReplacedWith(_)
+        ))
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -228,6 +313,17 @@ if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return {v, ttl}
+";
+
+const CAS_SCRIPT: &str = r"
+local current = redis.call('GET', KEYS[1])
+local matches
+if ARGV[1] == '1' then matches = (current == false) else matches = (current == ARGV[2]) end
+if matches then
+  redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
+  return 1
+end
+return 0
 ";
 
 impl RedisCache {
@@ -314,6 +410,36 @@ impl CacheBackend for RedisCache {
             Ok(Err(e)) => Err(CacheError::Unavailable(e.to_string())),
             Err(_) => Err(CacheError::Unavailable("no answer in time".into())),
         }
+    }
+
+    async fn get_renewing(&self, key: &str, ttl: Duration) -> Result<Option<Vec<u8>>, CacheError> {
+        self.run(
+            redis::cmd("GETEX")
+                .arg(key)
+                .arg("PX")
+                .arg(millis(ttl))
+                .to_owned(),
+        )
+        .await
+    }
+
+    async fn compare_and_set(
+        &self,
+        key: &str,
+        expected: Option<&[u8]>,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(CAS_SCRIPT)
+            .arg(1)
+            .arg(key)
+            .arg(if expected.is_none() { "1" } else { "0" })
+            .arg(expected.unwrap_or_default())
+            .arg(value)
+            .arg(millis(ttl));
+        let written: i64 = self.run(cmd).await?;
+        Ok(written == 1)
     }
 
     async fn ping(&self) -> Result<(), CacheError> {

@@ -118,3 +118,116 @@ async fn services_do_not_see_each_others_keys() {
         assert_eq!(b.get("same").await.expect(engine), None, "{engine}");
     }
 }
+
+#[tokio::test]
+async fn reads_can_renew_the_ttl() {
+    for backend in testkit::caches().await {
+        let engine = backend.engine();
+        let cache = ServiceCache::new(&prefix(), "cart-service", backend);
+        cache
+            .set("cart", b"v", Duration::from_millis(300))
+            .await
+            .expect(engine);
+        for _ in 0..3 {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            let seen = cache
+                .get_renewing("cart", Duration::from_millis(300))
+                .await
+                .expect(engine);
+            assert_eq!(
+                seen.as_deref(),
+                Some(&b"v"[..]),
+                "{engine}: renewed reads keep it alive"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(
+            cache
+                .get_renewing("cart", Duration::from_millis(300))
+                .await
+                .expect(engine),
+            None,
+            "{engine}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn compare_and_set_writes_only_over_the_expected_value() {
+    for backend in testkit::caches().await {
+        let engine = backend.engine();
+        let cache = ServiceCache::new(&prefix(), "cart-service", backend);
+        let ttl = Duration::from_secs(30);
+        assert!(
+            cache
+                .compare_and_set("k", None, b"one", ttl)
+                .await
+                .expect(engine),
+            "{engine}"
+        );
+        assert!(
+            !cache
+                .compare_and_set("k", None, b"two", ttl)
+                .await
+                .expect(engine),
+            "{engine}: not absent any more"
+        );
+        assert!(
+            !cache
+                .compare_and_set("k", Some(b"zero"), b"two", ttl)
+                .await
+                .expect(engine),
+            "{engine}"
+        );
+        assert!(
+            cache
+                .compare_and_set("k", Some(b"one"), b"two", ttl)
+                .await
+                .expect(engine),
+            "{engine}"
+        );
+        assert_eq!(
+            cache.get("k").await.expect(engine).as_deref(),
+            Some(&b"two"[..]),
+            "{engine}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn concurrent_read_modify_writes_lose_nothing_with_compare_and_set() {
+    for backend in testkit::caches().await {
+        let engine = backend.engine();
+        let cache = ServiceCache::new(&prefix(), "cart-service", backend);
+        let tasks: Vec<_> = (0..20u8)
+            .map(|i| {
+                let cache = cache.clone();
+                tokio::spawn(async move {
+                    loop {
+                        let current = cache.get("list").await.expect("get");
+                        let mut next = current.clone().unwrap_or_default();
+                        next.push(i);
+                        if cache
+                            .compare_and_set(
+                                "list",
+                                current.as_deref(),
+                                &next,
+                                Duration::from_secs(30),
+                            )
+                            .await
+                            .expect("cas")
+                        {
+                            return;
+                        }
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.expect("task");
+        }
+        let mut all = cache.get("list").await.expect(engine).expect("written");
+        all.sort_unstable();
+        assert_eq!(all, (0..20u8).collect::<Vec<_>>(), "{engine}");
+    }
+}

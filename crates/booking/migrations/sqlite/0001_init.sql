@@ -1,0 +1,2 @@
+-- booking schema (sqlite): created by the first migration of booking-service.
+SELECT 1;
