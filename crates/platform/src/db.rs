@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use secrecy::ExposeSecret;
+use sqlx::ConnectOptions;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
@@ -14,6 +15,11 @@ use sqlx::sqlite::{
 };
 
 use crate::config::DbSettings;
+
+/// Statements slower than this are logged as warnings. Requests are bounded by the
+/// statement timeout well below it; only bulk work (seeding, loading the search index)
+/// comes near it.
+const SLOW_STATEMENT: Duration = Duration::from_secs(10);
 
 /// The migrations of one service, one folder per engine with matching version names.
 pub struct Migrations {
@@ -65,6 +71,7 @@ impl Db {
                 let options = PgConnectOptions::from_str(url.expose_secret())
                     .context("DATABASE_URL / DB_* settings do not form a valid PostgreSQL URL")?
                     .application_name(&format!("ota-{schema}"))
+                    .log_slow_statements(log::LevelFilter::Warn, SLOW_STATEMENT)
                     .options([
                         ("search_path", schema),
                         ("statement_timeout", statement_ms.as_str()),
@@ -110,6 +117,7 @@ impl Db {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(settings.statement_timeout)
+                    .log_slow_statements(log::LevelFilter::Warn, SLOW_STATEMENT)
                     .foreign_keys(true);
                 let pool = SqlitePoolOptions::new()
                     .max_connections(settings.pool_max.clamp(1, 16))

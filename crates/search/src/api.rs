@@ -28,8 +28,6 @@ use crate::index::Index;
 use crate::offers::{OfferClaims, OfferError};
 use crate::store::{HoldError, HoldStatus, InventoryItem, SearchStore};
 
-/// How long whole search answers stay in the cache.
-pub const ANSWER_TTL: Duration = Duration::from_secs(30);
 pub const DEFAULT_LIMIT: usize = 20;
 pub const MAX_LIMIT: usize = 50;
 
@@ -39,6 +37,8 @@ pub struct SearchState {
     pub store: SearchStore,
     pub cache: ServiceCache,
     pub keys: Arc<KeyRing>,
+    /// Zero turns the answer cache off.
+    pub answer_ttl: Duration,
 }
 
 pub fn router(state: SearchState) -> Router {
@@ -192,13 +192,16 @@ async fn cached<F>(state: &SearchState, key: &str, compute: F) -> Result<Respons
 where
     F: FnOnce() -> Result<Vec<u8>, Problem>,
 {
+    if state.answer_ttl.is_zero() {
+        return Ok(json_bytes(compute()?));
+    }
     match state.cache.get(key).await {
         Ok(Some(bytes)) => return Ok(json_bytes(bytes)),
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "search cache unavailable; answering without it"),
     }
     let bytes = compute()?;
-    if let Err(e) = state.cache.set(key, &bytes, ANSWER_TTL).await {
+    if let Err(e) = state.cache.set(key, &bytes, state.answer_ttl).await {
         tracing::warn!(error = %e, "search cache unavailable; answer not cached");
     }
     Ok(json_bytes(bytes))

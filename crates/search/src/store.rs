@@ -359,28 +359,46 @@ impl SearchStore {
         })
     }
 
+    /// Reads a whole table slice for the index. Loading a large catalog takes longer
+    /// than the statement timeout that protects requests, so on PostgreSQL it runs in
+    /// its own transaction with a generous one.
+    async fn bulk_read<T>(&self, sql: &'static str, from: NaiveDate) -> Result<Vec<T>, StoreError>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + Send
+            + Unpin,
+    {
+        match &self.db {
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SET LOCAL statement_timeout = '10min'").execute(&mut *tx).await?;
+                let rows = sqlx::query_as::<_, T>(sql).bind(from).fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(rows)
+            }
+            Db::Sqlite(pool) => Ok(sqlx::query_as::<_, T>(sql).bind(from).fetch_all(pool).await?),
+        }
+    }
+
     /// Flights departing on or after `from` (local date).
     pub async fn flights(&self, from: NaiveDate) -> Result<Vec<FlightRecord>, StoreError> {
-        on_pool!(&self.db, pool => {
-            sqlx::query_as::<_, FlightRecord>(
-                "SELECT id, carrier, flight_number, origin, destination, departure_date, departure_at, arrival_at
-                 FROM flights WHERE departure_date >= $1 ORDER BY id",
-            )
-            .bind(from)
-            .fetch_all(pool).await.map_err(StoreError::from)
-        })
+        self.bulk_read(
+            "SELECT id, carrier, flight_number, origin, destination, departure_date, departure_at, arrival_at
+             FROM flights WHERE departure_date >= $1 ORDER BY id",
+            from,
+        )
+        .await
     }
 
     pub async fn cabins(&self, from: NaiveDate) -> Result<Vec<CabinRecord>, StoreError> {
-        on_pool!(&self.db, pool => {
-            sqlx::query_as::<_, CabinRecord>(
-                "SELECT c.flight_id, c.cabin, c.capacity, c.sold, c.held, c.fare_amount, c.refundable
-                 FROM flight_cabins c JOIN flights f ON f.id = c.flight_id
-                 WHERE f.departure_date >= $1",
-            )
-            .bind(from)
-            .fetch_all(pool).await.map_err(StoreError::from)
-        })
+        self.bulk_read(
+            "SELECT c.flight_id, c.cabin, c.capacity, c.sold, c.held, c.fare_amount, c.refundable
+             FROM flight_cabins c JOIN flights f ON f.id = c.flight_id
+             WHERE f.departure_date >= $1",
+            from,
+        )
+        .await
     }
 
     pub async fn hotels(&self) -> Result<(Vec<HotelRecord>, Vec<RoomTypeRecord>), StoreError> {
@@ -394,13 +412,11 @@ impl SearchStore {
     }
 
     pub async fn room_nights(&self, from: NaiveDate) -> Result<Vec<RoomNightRecord>, StoreError> {
-        on_pool!(&self.db, pool => {
-            sqlx::query_as::<_, RoomNightRecord>(
-                "SELECT room_type_id, night, capacity, sold, held, price_amount FROM room_nights WHERE night >= $1",
-            )
-            .bind(from)
-            .fetch_all(pool).await.map_err(StoreError::from)
-        })
+        self.bulk_read(
+            "SELECT room_type_id, night, capacity, sold, held, price_amount FROM room_nights WHERE night >= $1",
+            from,
+        )
+        .await
     }
 
     /// Inventory rows changed at or after `since_ms`, to keep the index fresh.
