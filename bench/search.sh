@@ -23,7 +23,8 @@ cargo build --release --locked -p ota >&2
 data=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$data"' EXIT
 # The answer cache is off (OTA_ANSWER_CACHE_TTL=0s) so every request is a real search.
-RUST_LOG=warn OTA_ANSWER_CACHE_TTL=0s ./target/release/ota serve --port "$port" --management-port "$mgmt" \
+bin="${CARGO_TARGET_DIR:-target}/release/ota"
+RUST_LOG=warn OTA_ANSWER_CACHE_TTL=0s "$bin" serve --port "$port" --management-port "$mgmt" \
   --bind 127.0.0.1 --data-dir "$data" >"$data/server.log" 2>&1 &
 server=$!
 echo "seeding and loading the demo catalog..." >&2

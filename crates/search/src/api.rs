@@ -432,6 +432,32 @@ pub struct HotelsAnswer {
     pub next_cursor: Option<String>,
 }
 
+/// The hotels of a city named as travellers name it: "Paris", "frankfurt" (for
+/// Frankfurt am Main), or an airport or metropolitan code such as CDG or LON.
+fn hotels_in(index: &Index, city: &str) -> Option<(String, Vec<u32>)> {
+    let folded = crate::catalog::fold(city);
+    if let Some(h) = index.hotels_by_city.get(&folded) {
+        return Some((folded, h.clone()));
+    }
+    let prefix = format!("{folded} ");
+    let mut names: Vec<&String> = index.hotels_by_city.keys().filter(|k| k.starts_with(&prefix)).collect();
+    names.sort();
+    if let Some(name) = names.first() {
+        return Some(((*name).clone(), index.hotels_by_city.get(*name)?.clone()));
+    }
+    let code = city.trim().to_uppercase();
+    if code.len() == 3 {
+        let airport = index
+            .airports
+            .iter()
+            .filter(|a| a.iata == code || a.metro.as_deref() == Some(code.as_str()))
+            .min_by_key(|a| a.rank)?;
+        let name = crate::catalog::fold(&airport.city);
+        return Some((name.clone(), index.hotels_by_city.get(&name)?.clone()));
+    }
+    None
+}
+
 pub fn hotel_query(
     index: &Index,
     p: &HashMap<String, String>,
@@ -440,12 +466,7 @@ pub fn hotel_query(
     if city.chars().count() > 100 {
         return Err(bad("city", "must be at most 100 characters"));
     }
-    let folded = crate::catalog::fold(city);
-    let hotels = index
-        .hotels_by_city
-        .get(&folded)
-        .cloned()
-        .ok_or_else(|| bad("city", format!("we have no hotels in {city}")))?;
+    let (folded, hotels) = hotels_in(index, city).ok_or_else(|| bad("city", format!("we have no hotels in {city}")))?;
     let check_in = date(p, "check_in")?.ok_or_else(|| bad("check_in", "is required"))?;
     let check_out = date(p, "check_out")?.ok_or_else(|| bad("check_out", "is required"))?;
     let tz = hotels

@@ -2,6 +2,7 @@
 //! with the in-process cache and on PostgreSQL with Redis.
 
 mod auth;
+mod cart;
 mod common;
 mod faults;
 mod health_check;
