@@ -1,19 +1,83 @@
-//! booking-service. See docs/checkout.md.
+//! booking-service: checkout of the caller's cart as a crash-safe saga over
+//! search-service (inventory holds), payment-service (authorise, capture, refund) and
+//! cart-service; the caller's bookings and their cancellation. See docs/checkout.md.
 
+pub mod api;
+pub mod cart;
+pub mod domain;
+pub mod payment;
+pub mod recovery;
+pub mod saga;
+pub mod search;
+pub mod store;
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use ota_platform::client::PeerClient;
 use ota_platform::db::Migrations;
 use ota_platform::server::{Context, Served};
+use utoipa::OpenApi;
+
+use crate::recovery::RecoveryTiming;
+use crate::saga::Saga;
 
 pub const SERVICE: &str = "booking-service";
 
 pub static MIGRATIONS: Migrations = ota_platform::service_migrations!();
 
-/// Opens the store and builds the service's routes.
+/// Opens the store, builds the saga over typed peer clients, starts the recovery
+/// worker and answers the routes.
 pub async fn build(ctx: &Context) -> anyhow::Result<Served> {
+    let timing = RecoveryTiming::from_env()?;
     let db = ctx.database(SERVICE, &MIGRATIONS).await?;
+    let peers = &ctx.settings.peers;
+    let peer =
+        |name: &'static str, url: &Option<String>, flag: &str| -> anyhow::Result<PeerClient> {
+            let url = url
+                .as_deref()
+                .with_context(|| format!("booking-service needs {name}: set {flag}"))?;
+            Ok(PeerClient::new(
+                name,
+                SERVICE,
+                url,
+                ctx.keys.clone(),
+                ctx.http.clone(),
+            ))
+        };
+    let saga = Saga {
+        store: Arc::new(store::SqlBookingStore::new(db.clone())),
+        inventory: Arc::new(search::SearchClient::new(peer(
+            "search-service",
+            &peers.search,
+            "OTA_SEARCH_URL",
+        )?)),
+        payments: Arc::new(payment::PaymentClient::new(peer(
+            "payment-service",
+            &peers.payment,
+            "OTA_PAYMENT_URL",
+        )?)),
+        carts: Arc::new(cart::CartClient::new(peer(
+            "cart-service",
+            &peers.cart,
+            "OTA_CART_URL",
+        )?)),
+    };
+    tracing::info!(
+        service = SERVICE,
+        recovery_period_ms = timing.period.as_millis() as u64,
+        stuck_after_ms = timing.stuck_after.as_millis() as u64,
+        "booking recovery worker starting"
+    );
+    let closed = db.clone();
+    tokio::spawn(recovery::run(saga.clone(), timing, move || {
+        closed.is_closed()
+    }));
+    let state = api::BookingState { saga, timing };
     Ok(Served {
         name: SERVICE,
-        router: axum::Router::new(),
+        router: api::router(state),
         db: Some(db),
-        openapi: utoipa::openapi::OpenApi::default(),
+        openapi: api::ApiDoc::openapi(),
     })
 }

@@ -54,6 +54,8 @@ pub enum Service {
     Booking,
     #[value(name = "payment-service")]
     Payment,
+    #[value(name = "frontend")]
+    Frontend,
 }
 
 impl Service {
@@ -63,6 +65,7 @@ impl Service {
         Service::Cart,
         Service::Booking,
         Service::Payment,
+        Service::Frontend,
     ];
 
     pub fn name(self) -> &'static str {
@@ -72,6 +75,7 @@ impl Service {
             Service::Cart => ota_cart::SERVICE,
             Service::Booking => ota_booking::SERVICE,
             Service::Payment => ota_payment::SERVICE,
+            Service::Frontend => ota_frontend::SERVICE,
         }
     }
 
@@ -82,6 +86,7 @@ impl Service {
             Service::Cart => ota_cart::build(ctx).await,
             Service::Booking => ota_booking::build(ctx).await,
             Service::Payment => ota_payment::build(ctx).await,
+            Service::Frontend => ota_frontend::build(ctx).await,
         }
     }
 
@@ -93,6 +98,7 @@ impl Service {
             Service::Cart => None,
             Service::Booking => Some(&ota_booking::MIGRATIONS),
             Service::Payment => Some(&ota_payment::MIGRATIONS),
+            Service::Frontend => None,
         }
     }
 }

@@ -198,6 +198,14 @@ async fn problem_everywhere(req: Request, next: Next) -> Response {
     if is_problem {
         return res;
     }
+    // The web site's error pages (its styled 404, 403, 402, 503) are HTML on purpose.
+    let is_page = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if is_page {
+        return res;
+    }
     let (parts, _) = res.into_parts();
     let (slug, detail) = match status {
         StatusCode::NOT_FOUND => ("not-found", "No such resource."),

@@ -16,31 +16,53 @@ use ota_search::store::SearchStore;
 use ota_search::{flights, hotels};
 
 const ROUTES: &[(&str, &str)] = &[
-    ("JFK", "LAX"), ("LHR", "SYD"), ("CDG", "SIN"), ("ORD", "FRA"), ("ATL", "DXB"),
-    ("SFO", "HND"), ("AMS", "BKK"), ("MAD", "GRU"), ("DEN", "LHR"), ("BOS", "MIA"),
+    ("JFK", "LAX"),
+    ("LHR", "SYD"),
+    ("CDG", "SIN"),
+    ("ORD", "FRA"),
+    ("ATL", "DXB"),
+    ("SFO", "HND"),
+    ("AMS", "BKK"),
+    ("MAD", "GRU"),
+    ("DEN", "LHR"),
+    ("BOS", "MIA"),
 ];
 const CITIES: &[&str] = &["Paris", "London", "New York", "Tokyo", "Dubai", "Singapore"];
 
 fn params(pairs: &[(&str, String)]) -> HashMap<String, String> {
-    pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect()
 }
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let index = rt.block_on(async {
-        let db = testkit::databases(ota_search::SERVICE, &ota_search::MIGRATIONS).await.remove(0);
+        let db = testkit::databases(ota_search::SERVICE, &ota_search::MIGRATIONS)
+            .await
+            .remove(0);
         let store = SearchStore::new(db);
         ota_search::seed(&store, Size::Demo).await.expect("seeded");
         let meta = store.meta().await.expect("meta").expect("catalog");
-        Index::load(&store, meta.first_day, i64::from(meta.days)).await.expect("index")
+        Index::load(&store, meta.first_day, i64::from(meta.days))
+            .await
+            .expect("index")
     });
     let day = |d: i64| (Utc::now().date_naive() + Duration::days(d)).to_string();
     let one_stop: Vec<_> = (0..40)
         .map(|i| {
             let (o, d) = ROUTES[i % ROUTES.len()];
-            flight_query(&index, &params(&[("origin", o.into()), ("destination", d.into()), ("departure_date", day(7 + i as i64))]))
-                .expect("valid")
-                .0
+            flight_query(
+                &index,
+                &params(&[
+                    ("origin", o.into()),
+                    ("destination", d.into()),
+                    ("departure_date", day(7 + i as i64)),
+                ]),
+            )
+            .expect("valid")
+            .0
         })
         .collect();
     let mut i = 0;
@@ -53,9 +75,17 @@ fn bench(c: &mut Criterion) {
     let round: Vec<_> = (0..20)
         .map(|i| {
             let (o, d) = ROUTES[i % ROUTES.len()];
-            flight_query(&index, &params(&[("origin", o.into()), ("destination", d.into()), ("departure_date", day(10 + i as i64)), ("return_date", day(17 + i as i64))]))
-                .expect("valid")
-                .0
+            flight_query(
+                &index,
+                &params(&[
+                    ("origin", o.into()),
+                    ("destination", d.into()),
+                    ("departure_date", day(10 + i as i64)),
+                    ("return_date", day(17 + i as i64)),
+                ]),
+            )
+            .expect("valid")
+            .0
         })
         .collect();
     c.bench_function("flights: round trip", |b| {
@@ -64,15 +94,32 @@ fn bench(c: &mut Criterion) {
             black_box(flights::search(&index, &round[i]).len())
         })
     });
-    let two_stops = flight_query(&index, &params(&[("origin", "LHR".into()), ("destination", "SYD".into()), ("departure_date", day(12)), ("max_stops", "2".into())]))
-        .expect("valid")
-        .0;
-    c.bench_function("flights: two-stop LHR-SYD", |b| b.iter(|| black_box(flights::search(&index, &two_stops).len())));
+    let two_stops = flight_query(
+        &index,
+        &params(&[
+            ("origin", "LHR".into()),
+            ("destination", "SYD".into()),
+            ("departure_date", day(12)),
+            ("max_stops", "2".into()),
+        ]),
+    )
+    .expect("valid")
+    .0;
+    c.bench_function("flights: two-stop LHR-SYD", |b| {
+        b.iter(|| black_box(flights::search(&index, &two_stops).len()))
+    });
     let stays: Vec<_> = (0..30)
         .map(|i| {
-            hotel_query(&index, &params(&[("city", CITIES[i % CITIES.len()].into()), ("check_in", day(5 + i as i64)), ("check_out", day(8 + i as i64))]))
-                .expect("valid")
-                .0
+            hotel_query(
+                &index,
+                &params(&[
+                    ("city", CITIES[i % CITIES.len()].into()),
+                    ("check_in", day(5 + i as i64)),
+                    ("check_out", day(8 + i as i64)),
+                ]),
+            )
+            .expect("valid")
+            .0
         })
         .collect();
     c.bench_function("hotels: 3-night city search", |b| {

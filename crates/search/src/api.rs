@@ -440,7 +440,11 @@ fn hotels_in(index: &Index, city: &str) -> Option<(String, Vec<u32>)> {
         return Some((folded, h.clone()));
     }
     let prefix = format!("{folded} ");
-    let mut names: Vec<&String> = index.hotels_by_city.keys().filter(|k| k.starts_with(&prefix)).collect();
+    let mut names: Vec<&String> = index
+        .hotels_by_city
+        .keys()
+        .filter(|k| k.starts_with(&prefix))
+        .collect();
     names.sort();
     if let Some(name) = names.first() {
         return Some(((*name).clone(), index.hotels_by_city.get(*name)?.clone()));
@@ -466,7 +470,8 @@ pub fn hotel_query(
     if city.chars().count() > 100 {
         return Err(bad("city", "must be at most 100 characters"));
     }
-    let (folded, hotels) = hotels_in(index, city).ok_or_else(|| bad("city", format!("we have no hotels in {city}")))?;
+    let (folded, hotels) = hotels_in(index, city)
+        .ok_or_else(|| bad("city", format!("we have no hotels in {city}")))?;
     let check_in = date(p, "check_in")?.ok_or_else(|| bad("check_in", "is required"))?;
     let check_out = date(p, "check_out")?.ok_or_else(|| bad("check_out", "is required"))?;
     let tz = hotels

@@ -372,12 +372,20 @@ impl SearchStore {
         match &self.db {
             Db::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
-                sqlx::query("SET LOCAL statement_timeout = '10min'").execute(&mut *tx).await?;
-                let rows = sqlx::query_as::<_, T>(sql).bind(from).fetch_all(&mut *tx).await?;
+                sqlx::query("SET LOCAL statement_timeout = '10min'")
+                    .execute(&mut *tx)
+                    .await?;
+                let rows = sqlx::query_as::<_, T>(sql)
+                    .bind(from)
+                    .fetch_all(&mut *tx)
+                    .await?;
                 tx.commit().await?;
                 Ok(rows)
             }
-            Db::Sqlite(pool) => Ok(sqlx::query_as::<_, T>(sql).bind(from).fetch_all(pool).await?),
+            Db::Sqlite(pool) => Ok(sqlx::query_as::<_, T>(sql)
+                .bind(from)
+                .fetch_all(pool)
+                .await?),
         }
     }
 

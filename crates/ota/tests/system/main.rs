@@ -2,9 +2,12 @@
 //! with the in-process cache and on PostgreSQL with Redis.
 
 mod auth;
+mod booking;
 mod cart;
 mod common;
 mod faults;
+mod frontend;
 mod health_check;
 mod http;
+mod payment;
 mod search;

@@ -282,7 +282,16 @@ async fn paris_hotels_for_three_nights_are_priced_with_their_policies() {
             );
         }
         for alias in ["paris", "PAR", "CDG"] {
-            let (status, same) = app.get(&format!("/api/v1/hotels/search?city={alias}&check_in={}&check_out={}", day(20), day(23)), None).await;
+            let (status, same) = app
+                .get(
+                    &format!(
+                        "/api/v1/hotels/search?city={alias}&check_in={}&check_out={}",
+                        day(20),
+                        day(23)
+                    ),
+                    None,
+                )
+                .await;
             assert_eq!(status, StatusCode::OK, "{l}: {alias}");
             assert_eq!(offers(&same)[0]["hotel"]["city"], "Paris", "{l}: {alias}");
         }

@@ -1,0 +1,330 @@
+//! The booking domain: statuses, references, travellers and the refund rules.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use ota_platform::FieldError;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// Where a booking is in its saga. Transitions only move forward:
+/// PENDING → HELD → AUTHORIZED → CONFIRMED → CANCELLING → CANCELLED, any step before
+/// CONFIRMED may end in FAILED.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    Pending,
+    Held,
+    Authorized,
+    Confirmed,
+    Failed,
+    Cancelling,
+    Cancelled,
+}
+
+impl Status {
+    pub const ALL: [Status; 7] = [
+        Status::Pending,
+        Status::Held,
+        Status::Authorized,
+        Status::Confirmed,
+        Status::Failed,
+        Status::Cancelling,
+        Status::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "PENDING",
+            Status::Held => "HELD",
+            Status::Authorized => "AUTHORIZED",
+            Status::Confirmed => "CONFIRMED",
+            Status::Failed => "FAILED",
+            Status::Cancelling => "CANCELLING",
+            Status::Cancelled => "CANCELLED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// CONFIRMED, FAILED and CANCELLED: the saga has nothing left to do.
+    pub fn is_settled(self) -> bool {
+        matches!(self, Status::Confirmed | Status::Failed | Status::Cancelled)
+    }
+
+    /// Statuses the checkout saga passes through; at most a few per user at once.
+    pub fn is_checking_out(self) -> bool {
+        matches!(self, Status::Pending | Status::Held | Status::Authorized)
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Letters and digits nobody confuses when reading a reference over the phone (no I,
+/// O, 0 or 1).
+pub const REFERENCE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+pub const REFERENCE_LEN: usize = 6;
+
+/// A fresh random booking reference.
+pub fn new_reference() -> String {
+    let mut rng = rand::rng();
+    (0..REFERENCE_LEN)
+        .map(|_| char::from(REFERENCE_ALPHABET[rng.random_range(0..REFERENCE_ALPHABET.len())]))
+        .collect()
+}
+
+/// True for six characters of the reference alphabet.
+pub fn is_reference(s: &str) -> bool {
+    s.len() == REFERENCE_LEN && s.bytes().all(|b| REFERENCE_ALPHABET.contains(&b))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemKind {
+    Flight,
+    Hotel,
+}
+
+impl ItemKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemKind::Flight => "flight",
+            ItemKind::Hotel => "hotel",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ItemKind> {
+        match s {
+            "flight" => Some(ItemKind::Flight),
+            "hotel" => Some(ItemKind::Hotel),
+            _ => None,
+        }
+    }
+}
+
+/// A traveller as the checkout names them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Traveller {
+    pub first_name: String,
+    pub last_name: String,
+    pub date_of_birth: NaiveDate,
+}
+
+pub const MAX_TRAVELLERS: usize = 9;
+const MAX_NAME_CHARS: usize = 100;
+
+/// A name on a ticket: letters, spaces, hyphens, apostrophes and dots, 1–100 characters.
+pub fn check_name(field: String, value: Option<&str>, errors: &mut Vec<FieldError>) -> String {
+    let v = value.map(str::trim).unwrap_or_default();
+    let message = if v.is_empty() {
+        Some("is required")
+    } else if v.chars().count() > MAX_NAME_CHARS {
+        Some("must be at most 100 characters")
+    } else if !v
+        .chars()
+        .all(|c| c.is_alphabetic() || matches!(c, ' ' | '-' | '\'' | '.'))
+    {
+        Some("may contain only letters, spaces, hyphens, apostrophes and dots")
+    } else {
+        None
+    };
+    if let Some(m) = message {
+        errors.push(FieldError {
+            field,
+            message: m.to_owned(),
+        });
+    }
+    v.to_owned()
+}
+
+/// A real calendar date (YYYY-MM-DD) in the past, and not before 1900.
+pub fn check_date_of_birth(
+    field: String,
+    value: Option<&str>,
+    today: NaiveDate,
+    errors: &mut Vec<FieldError>,
+) -> Option<NaiveDate> {
+    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        errors.push(FieldError {
+            field,
+            message: "is required".to_owned(),
+        });
+        return None;
+    };
+    let message = match NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+        Err(_) => "must be a real date as YYYY-MM-DD",
+        Ok(d) if d >= today => "must be in the past",
+        Ok(d) if d < NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN) => {
+            "must be after 1900-01-01"
+        }
+        Ok(d) => return Some(d),
+    };
+    errors.push(FieldError {
+        field,
+        message: message.to_owned(),
+    });
+    None
+}
+
+/// A plausible e-mail address: one @, a local part, a dotted domain, no spaces.
+pub fn check_email(field: &str, value: Option<&str>, errors: &mut Vec<FieldError>) -> String {
+    let v = value.map(str::trim).unwrap_or_default();
+    let valid = v.len() <= 254
+        && !v.chars().any(char::is_whitespace)
+        && v.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        });
+    if !valid {
+        errors.push(FieldError {
+            field: field.to_owned(),
+            message: if v.is_empty() {
+                "is required".to_owned()
+            } else {
+                "must be an e-mail address".to_owned()
+            },
+        });
+    }
+    v.to_owned()
+}
+
+/// What an item refunds when cancelled at `now`: everything before its refund
+/// deadline, nothing after (or ever, for non-refundable rates).
+pub fn item_refund(
+    total: i64,
+    refundable: bool,
+    refund_until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> i64 {
+    match refund_until {
+        Some(until) if refundable && now < until => total,
+        _ => 0,
+    }
+}
+
+/// The refund of a whole booking at `now`, and until when that quote holds (the first
+/// deadline still ahead among the items that refund), if it ever changes.
+pub fn quote<'a>(
+    items: impl IntoIterator<Item = (i64, bool, Option<DateTime<Utc>>)> + 'a,
+    now: DateTime<Utc>,
+) -> (i64, Option<DateTime<Utc>>) {
+    let mut refund = 0;
+    let mut expires: Option<DateTime<Utc>> = None;
+    for (total, refundable, until) in items {
+        let r = item_refund(total, refundable, until, now);
+        refund += r;
+        if r > 0
+            && let Some(u) = until
+        {
+            expires = Some(expires.map_or(u, |e| e.min(u)));
+        }
+    }
+    (refund, expires)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    #[test]
+    fn references_use_the_unambiguous_alphabet() {
+        for _ in 0..1000 {
+            let r = new_reference();
+            assert!(is_reference(&r), "{r}");
+            assert!(!r.contains(['I', 'O', '0', '1']), "{r}");
+        }
+        assert!(!is_reference("ABC12Z"));
+        assert!(!is_reference("ABCDE"));
+        assert!(!is_reference("abcdef"));
+    }
+
+    #[test]
+    fn statuses_round_trip() {
+        for s in Status::ALL {
+            assert_eq!(Status::parse(s.as_str()), Some(s));
+            assert_eq!(serde_json::to_value(s).ok(), Some(s.as_str().into()));
+        }
+        assert_eq!(Status::parse("pending"), None);
+    }
+
+    #[test]
+    fn names_and_dates_of_birth_are_checked() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 25).expect("date");
+        let mut errors = Vec::new();
+        assert_eq!(
+            check_name("n".into(), Some(" Zoë O'Neil-Smith "), &mut errors),
+            "Zoë O'Neil-Smith"
+        );
+        assert!(errors.is_empty());
+        check_name("a".into(), Some(""), &mut errors);
+        check_name("b".into(), None, &mut errors);
+        check_name("c".into(), Some("R2D2"), &mut errors);
+        check_name("d".into(), Some(&"x".repeat(101)), &mut errors);
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["a", "b", "c", "d"]);
+
+        let mut errors = Vec::new();
+        assert!(check_date_of_birth("x".into(), Some("1990-02-28"), today, &mut errors).is_some());
+        for bad in [
+            "1990-02-30",
+            "2026-11-25",
+            "2030-01-01",
+            "1850-01-01",
+            "28/02/1990",
+        ] {
+            assert!(check_date_of_birth("x".into(), Some(bad), today, &mut errors).is_none());
+        }
+        assert!(check_date_of_birth("x".into(), None, today, &mut errors).is_none());
+        assert_eq!(errors.len(), 6);
+    }
+
+    #[test]
+    fn emails_are_checked() {
+        let mut errors = Vec::new();
+        check_email("e", Some("ada@example.com"), &mut errors);
+        assert!(errors.is_empty());
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a b@example.com",
+            "a@b@c.com",
+        ] {
+            check_email("e", Some(bad), &mut errors);
+        }
+        assert_eq!(errors.len(), 7);
+    }
+
+    #[test]
+    fn refunds_follow_the_rate_and_its_deadline() {
+        let now = Utc::now();
+        let later = Some(now + Duration::hours(30));
+        let earlier = Some(now - Duration::minutes(1));
+        assert_eq!(item_refund(500, true, later, now), 500);
+        assert_eq!(item_refund(500, true, earlier, now), 0);
+        assert_eq!(item_refund(500, false, later, now), 0);
+        assert_eq!(item_refund(500, true, None, now), 0);
+        let soon = now + Duration::hours(2);
+        let (refund, until) = quote(
+            [
+                (500, true, later),
+                (300, true, Some(soon)),
+                (200, false, None),
+                (100, true, earlier),
+            ],
+            now,
+        );
+        assert_eq!((refund, until), (800, Some(soon)));
+        assert_eq!(quote([(200, false, None)], now), (0, None));
+    }
+}

@@ -1,0 +1,683 @@
+//! booking-service storage on either engine: bookings, their items, travellers and
+//! status history, and checkout idempotency keys.
+//!
+//! Every status change is a conditional update on (status, version), so of two workers
+//! racing on one booking exactly one moves it; the loser sees `None` and re-reads.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use ota_platform::db::Db;
+use ota_platform::{StoreError, on_pool};
+use serde_json::Value;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::domain::{self, ItemKind, Status, Traveller};
+
+/// How many times a new booking draws another reference after a collision.
+const REFERENCE_ATTEMPTS: usize = 8;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Booking {
+    pub id: Uuid,
+    pub reference: String,
+    pub user_id: Uuid,
+    pub status: Status,
+    pub total_amount: i64,
+    pub currency: String,
+    pub payment_method_id: String,
+    pub payment_id: Option<String>,
+    pub payment_status: Option<String>,
+    pub failure_reason: Option<String>,
+    pub refund_amount: Option<i64>,
+    pub contact_email: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+    pub step_started_ms: i64,
+    pub attempts: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub offer_id: String,
+    pub kind: ItemKind,
+    pub total_amount: i64,
+    pub currency: String,
+    pub refundable: bool,
+    pub refund_until: Option<DateTime<Utc>>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub passengers: Option<i32>,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub status: Status,
+    pub note: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// A booking about to be written `PENDING`.
+#[derive(Debug, Clone)]
+pub struct NewBooking {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub total_amount: i64,
+    pub currency: String,
+    pub payment_method_id: String,
+    pub contact_email: String,
+    pub items: Vec<Item>,
+    pub travellers: Vec<Traveller>,
+    /// The idempotency key (of this user) the booking answers.
+    pub idempotency_key: Option<String>,
+}
+
+// Made once per checkout and consumed at once: boxing the booking buys nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    Booked(Booking),
+    /// The user already has this many bookings checking out.
+    TooManyInFlight,
+}
+
+/// Fields a transition may set; `None` keeps the current value.
+#[derive(Debug, Clone, Default)]
+pub struct Patch {
+    pub payment_id: Option<String>,
+    pub payment_status: Option<String>,
+    pub failure_reason: Option<String>,
+    pub refund_amount: Option<i64>,
+}
+
+/// What claiming an idempotency key found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeyClaim {
+    /// The key is ours: go ahead.
+    Claimed,
+    /// The first request with this key finished: answer this again.
+    Done { status: u16, body: Value },
+    /// The first request is still running (its booking, once it has one).
+    Running { booking_id: Option<Uuid> },
+    /// The key was used with another body.
+    Mismatch,
+}
+
+#[async_trait]
+pub trait BookingStore: Send + Sync + 'static {
+    /// Writes the booking `PENDING` with its items, travellers and first event, and ties
+    /// it to its idempotency key, unless the user already has `max_in_flight` bookings
+    /// checking out. Draws a fresh reference on a collision.
+    async fn create(&self, new: &NewBooking, max_in_flight: i64) -> Result<Created, StoreError>;
+    async fn booking(&self, id: Uuid) -> Result<Option<Booking>, StoreError>;
+    async fn by_reference(&self, reference: &str) -> Result<Option<Booking>, StoreError>;
+    async fn items(&self, id: Uuid) -> Result<Vec<Item>, StoreError>;
+    async fn travellers(&self, id: Uuid) -> Result<Vec<Traveller>, StoreError>;
+    async fn events(&self, id: Uuid) -> Result<Vec<Event>, StoreError>;
+    /// A user's bookings, newest first, strictly older than `before`.
+    async fn list(
+        &self,
+        user_id: Uuid,
+        before: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<Booking>, StoreError>;
+    /// Moves `b` to `to` if nobody moved it since `b` was read; records the event.
+    /// `None` when another worker got there first.
+    async fn advance(
+        &self,
+        b: &Booking,
+        to: Status,
+        patch: &Patch,
+        note: Option<&str>,
+    ) -> Result<Option<Booking>, StoreError>;
+    /// Takes over up to `limit` bookings mid-saga whose step started before
+    /// `stale_before_ms`; each comes back with a new version and a fresh step clock.
+    async fn claim_stuck(
+        &self,
+        stale_before_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<Booking>, StoreError>;
+    /// Bookings mid-saga whose step started before `stale_before_ms`.
+    async fn count_stuck(&self, stale_before_ms: i64) -> Result<i64, StoreError>;
+    /// Takes an idempotency key for a request, or says what it is already doing. A key
+    /// left running without a booking since before `stale_before_ms` is taken over.
+    async fn claim_key(
+        &self,
+        user_id: Uuid,
+        key: &str,
+        request_hash: &[u8],
+        stale_before_ms: i64,
+    ) -> Result<KeyClaim, StoreError>;
+    /// Records the answer the key replays from now on.
+    async fn finish_key(
+        &self,
+        user_id: Uuid,
+        key: &str,
+        status: u16,
+        body: &Value,
+    ) -> Result<(), StoreError>;
+    /// Frees a key whose request was refused before it created anything.
+    async fn release_key(&self, user_id: Uuid, key: &str) -> Result<(), StoreError>;
+}
+
+pub fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+/// The store on either engine.
+#[derive(Clone)]
+pub struct SqlBookingStore {
+    db: Db,
+    references: Arc<dyn Fn() -> String + Send + Sync>,
+}
+
+impl SqlBookingStore {
+    pub fn new(db: Db) -> Self {
+        Self {
+            db,
+            references: Arc::new(domain::new_reference),
+        }
+    }
+
+    /// For tests: draws references from `next` (to force collisions).
+    pub fn with_references(db: Db, next: impl Fn() -> String + Send + Sync + 'static) -> Self {
+        Self {
+            db,
+            references: Arc::new(next),
+        }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+}
+
+const BOOKING_COLUMNS: &str = "id, reference, user_id, status, total_amount, currency, payment_method_id, payment_id, payment_status, failure_reason, refund_amount, contact_email, created_at, updated_at, version, step_started_ms, attempts";
+const IN_FLIGHT: &str = "('PENDING', 'HELD', 'AUTHORIZED', 'CANCELLING')";
+const CHECKING_OUT: &str = "('PENDING', 'HELD', 'AUTHORIZED')";
+
+#[derive(sqlx::FromRow)]
+struct BookingRow {
+    id: Uuid,
+    reference: String,
+    user_id: Uuid,
+    status: String,
+    total_amount: i64,
+    currency: String,
+    payment_method_id: String,
+    payment_id: Option<String>,
+    payment_status: Option<String>,
+    failure_reason: Option<String>,
+    refund_amount: Option<i64>,
+    contact_email: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    version: i64,
+    step_started_ms: i64,
+    attempts: i32,
+}
+
+fn corrupt(what: String) -> StoreError {
+    StoreError::Other(what.into())
+}
+
+impl TryFrom<BookingRow> for Booking {
+    type Error = StoreError;
+
+    fn try_from(r: BookingRow) -> Result<Self, StoreError> {
+        let status = Status::parse(&r.status)
+            .ok_or_else(|| corrupt(format!("booking {} has status {:?}", r.id, r.status)))?;
+        Ok(Booking {
+            id: r.id,
+            reference: r.reference,
+            user_id: r.user_id,
+            status,
+            total_amount: r.total_amount,
+            currency: r.currency,
+            payment_method_id: r.payment_method_id,
+            payment_id: r.payment_id,
+            payment_status: r.payment_status,
+            failure_reason: r.failure_reason,
+            refund_amount: r.refund_amount,
+            contact_email: r.contact_email,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            version: r.version,
+            step_started_ms: r.step_started_ms,
+            attempts: r.attempts,
+        })
+    }
+}
+
+fn bookings(rows: Vec<BookingRow>) -> Result<Vec<Booking>, StoreError> {
+    rows.into_iter().map(Booking::try_from).collect()
+}
+
+#[derive(sqlx::FromRow)]
+struct ItemRow {
+    offer_id: String,
+    kind: String,
+    total_amount: i64,
+    currency: String,
+    refundable: bool,
+    refund_until: Option<DateTime<Utc>>,
+    starts_at: Option<DateTime<Utc>>,
+    passengers: Option<i32>,
+    summary: String,
+}
+
+impl TryFrom<ItemRow> for Item {
+    type Error = StoreError;
+
+    fn try_from(r: ItemRow) -> Result<Self, StoreError> {
+        Ok(Item {
+            kind: ItemKind::parse(&r.kind)
+                .ok_or_else(|| corrupt(format!("booking item of kind {:?}", r.kind)))?,
+            offer_id: r.offer_id,
+            total_amount: r.total_amount,
+            currency: r.currency,
+            refundable: r.refundable,
+            refund_until: r.refund_until,
+            starts_at: r.starts_at,
+            passengers: r.passengers,
+            summary: r.summary,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct TravellerRow {
+    first_name: String,
+    last_name: String,
+    date_of_birth: NaiveDate,
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    status: String,
+    note: Option<String>,
+    at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    request_hash: Vec<u8>,
+    state: String,
+    booking_id: Option<Uuid>,
+    response_status: Option<i32>,
+    response_body: Option<Json<Value>>,
+    updated_ms: i64,
+}
+
+/// A per-user lock key for PostgreSQL's advisory locks.
+fn user_lock(user_id: Uuid) -> i64 {
+    let b = user_id.as_bytes();
+    i64::from_be_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]])
+}
+
+#[allow(clippy::large_enum_variant)]
+enum Attempt {
+    Done(Created),
+    Collision,
+}
+
+impl SqlBookingStore {
+    async fn try_create(
+        &self,
+        new: &NewBooking,
+        reference: &str,
+        max_in_flight: i64,
+    ) -> Result<Attempt, StoreError> {
+        let is_postgres = matches!(self.db, Db::Postgres(_));
+        let now = Utc::now();
+        let select = format!("SELECT {BOOKING_COLUMNS} FROM bookings WHERE id = $1");
+        let count = format!(
+            "SELECT COUNT(*) FROM bookings WHERE user_id = $1 AND status IN {CHECKING_OUT}"
+        );
+        let result: Result<Attempt, StoreError> = async {
+            ota_platform::in_write_tx!(&self.db, tx => {
+                if is_postgres {
+                    // Serialises one user's checkouts so the in-flight count is exact
+                    // (SQLite's BEGIN IMMEDIATE already does).
+                    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                        .bind(user_lock(new.user_id))
+                        .execute(&mut *tx).await?;
+                }
+                let (in_flight,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count.clone()))
+                    .bind(new.user_id)
+                    .fetch_one(&mut *tx).await?;
+                if in_flight >= max_in_flight {
+                    return Ok(Attempt::Done(Created::TooManyInFlight));
+                }
+                sqlx::query(
+                    "INSERT INTO bookings (id, reference, user_id, status, total_amount, currency, payment_method_id, contact_email, created_at, updated_at, version, step_started_ms, attempts)
+                     VALUES ($1, $2, $3, 'PENDING', $4, $5, $6, $7, $8, $8, 0, $9, 0)",
+                )
+                .bind(new.id).bind(reference).bind(new.user_id).bind(new.total_amount)
+                .bind(&new.currency).bind(&new.payment_method_id).bind(&new.contact_email)
+                .bind(now).bind(now.timestamp_millis())
+                .execute(&mut *tx).await?;
+                for (position, i) in new.items.iter().enumerate() {
+                    sqlx::query(
+                        "INSERT INTO booking_items (booking_id, position, offer_id, kind, total_amount, currency, refundable, refund_until, starts_at, passengers, summary)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                    )
+                    .bind(new.id).bind(position as i32).bind(&i.offer_id).bind(i.kind.as_str())
+                    .bind(i.total_amount).bind(&i.currency).bind(i.refundable).bind(i.refund_until)
+                    .bind(i.starts_at).bind(i.passengers).bind(&i.summary)
+                    .execute(&mut *tx).await?;
+                }
+                for (position, t) in new.travellers.iter().enumerate() {
+                    sqlx::query(
+                        "INSERT INTO travellers (booking_id, position, first_name, last_name, date_of_birth) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(new.id).bind(position as i32).bind(&t.first_name).bind(&t.last_name).bind(t.date_of_birth)
+                    .execute(&mut *tx).await?;
+                }
+                sqlx::query("INSERT INTO booking_events (booking_id, status, note, at) VALUES ($1, 'PENDING', NULL, $2)")
+                    .bind(new.id).bind(now)
+                    .execute(&mut *tx).await?;
+                if let Some(key) = &new.idempotency_key {
+                    sqlx::query("UPDATE idempotency_keys SET booking_id = $3, updated_ms = $4 WHERE user_id = $1 AND key = $2")
+                        .bind(new.user_id).bind(key).bind(new.id).bind(now.timestamp_millis())
+                        .execute(&mut *tx).await?;
+                }
+                let row = sqlx::query_as::<_, BookingRow>(sqlx::AssertSqlSafe(select.clone()))
+                    .bind(new.id)
+                    .fetch_one(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(Attempt::Done(Created::Booked(row.try_into()?)))
+            })
+        }
+        .await;
+        match result {
+            Err(StoreError::Conflict(what)) if what.contains("reference") => Ok(Attempt::Collision),
+            other => other,
+        }
+    }
+}
+
+#[async_trait]
+impl BookingStore for SqlBookingStore {
+    #[tracing::instrument(skip_all, fields(booking_id = %new.id))]
+    async fn create(&self, new: &NewBooking, max_in_flight: i64) -> Result<Created, StoreError> {
+        for _ in 0..REFERENCE_ATTEMPTS {
+            let reference = (self.references)();
+            match self.try_create(new, &reference, max_in_flight).await? {
+                Attempt::Done(created) => return Ok(created),
+                Attempt::Collision => {
+                    tracing::info!(%reference, "booking reference taken; drawing another");
+                }
+            }
+        }
+        Err(StoreError::Conflict("bookings_reference_key".to_owned()))
+    }
+
+    async fn booking(&self, id: Uuid) -> Result<Option<Booking>, StoreError> {
+        let sql = format!("SELECT {BOOKING_COLUMNS} FROM bookings WHERE id = $1");
+        let row = on_pool!(&self.db, pool => {
+            sqlx::query_as::<_, BookingRow>(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
+        });
+        row.map(Booking::try_from).transpose()
+    }
+
+    async fn by_reference(&self, reference: &str) -> Result<Option<Booking>, StoreError> {
+        let sql = format!("SELECT {BOOKING_COLUMNS} FROM bookings WHERE reference = $1");
+        let row = on_pool!(&self.db, pool => {
+            sqlx::query_as::<_, BookingRow>(sqlx::AssertSqlSafe(sql)).bind(reference).fetch_optional(pool).await?
+        });
+        row.map(Booking::try_from).transpose()
+    }
+
+    async fn items(&self, id: Uuid) -> Result<Vec<Item>, StoreError> {
+        let rows = on_pool!(&self.db, pool => {
+            sqlx::query_as::<_, ItemRow>(
+                "SELECT offer_id, kind, total_amount, currency, refundable, refund_until, starts_at, passengers, summary
+                 FROM booking_items WHERE booking_id = $1 ORDER BY position",
+            )
+            .bind(id).fetch_all(pool).await?
+        });
+        rows.into_iter().map(Item::try_from).collect()
+    }
+
+    async fn travellers(&self, id: Uuid) -> Result<Vec<Traveller>, StoreError> {
+        let rows = on_pool!(&self.db, pool => {
+            sqlx::query_as::<_, TravellerRow>(
+                "SELECT first_name, last_name, date_of_birth FROM travellers WHERE booking_id = $1 ORDER BY position",
+            )
+            .bind(id).fetch_all(pool).await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|r| Traveller {
+                first_name: r.first_name,
+                last_name: r.last_name,
+                date_of_birth: r.date_of_birth,
+            })
+            .collect())
+    }
+
+    async fn events(&self, id: Uuid) -> Result<Vec<Event>, StoreError> {
+        let rows = on_pool!(&self.db, pool => {
+            sqlx::query_as::<_, EventRow>(
+                "SELECT status, note, at FROM booking_events WHERE booking_id = $1 ORDER BY id",
+            )
+            .bind(id).fetch_all(pool).await?
+        });
+        rows.into_iter()
+            .map(|r| {
+                Ok(Event {
+                    status: Status::parse(&r.status)
+                        .ok_or_else(|| corrupt(format!("event status {:?}", r.status)))?,
+                    note: r.note,
+                    at: r.at,
+                })
+            })
+            .collect()
+    }
+
+    async fn list(
+        &self,
+        user_id: Uuid,
+        before: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<Booking>, StoreError> {
+        // Ids are UUIDv7: their order is their creation order on both engines.
+        let sql = format!(
+            "SELECT {BOOKING_COLUMNS} FROM bookings WHERE user_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
+        );
+        let rows = on_pool!(&self.db, pool => {
+            sqlx::query_as::<_, BookingRow>(sqlx::AssertSqlSafe(sql))
+                .bind(user_id).bind(before).bind(limit)
+                .fetch_all(pool).await?
+        });
+        bookings(rows)
+    }
+
+    #[tracing::instrument(skip_all, fields(booking_id = %b.id, from = %b.status, to = %to))]
+    async fn advance(
+        &self,
+        b: &Booking,
+        to: Status,
+        patch: &Patch,
+        note: Option<&str>,
+    ) -> Result<Option<Booking>, StoreError> {
+        let now = Utc::now();
+        let sql = format!(
+            "UPDATE bookings SET status = $4, version = version + 1, step_started_ms = $5, updated_at = $6,
+                 payment_id = COALESCE($7, payment_id), payment_status = COALESCE($8, payment_status),
+                 failure_reason = COALESCE($9, failure_reason), refund_amount = COALESCE($10, refund_amount)
+             WHERE id = $1 AND status = $2 AND version = $3
+             RETURNING {BOOKING_COLUMNS}"
+        );
+        ota_platform::in_write_tx!(&self.db, tx => {
+            let row = sqlx::query_as::<_, BookingRow>(sqlx::AssertSqlSafe(sql))
+                .bind(b.id).bind(b.status.as_str()).bind(b.version).bind(to.as_str())
+                .bind(now.timestamp_millis()).bind(now)
+                .bind(&patch.payment_id).bind(&patch.payment_status)
+                .bind(&patch.failure_reason).bind(patch.refund_amount)
+                .fetch_optional(&mut *tx).await?;
+            let Some(row) = row else {
+                return Ok(None);
+            };
+            sqlx::query("INSERT INTO booking_events (booking_id, status, note, at) VALUES ($1, $2, $3, $4)")
+                .bind(b.id).bind(to.as_str()).bind(note).bind(now)
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(Some(row.try_into()?))
+        })
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn claim_stuck(
+        &self,
+        stale_before_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<Booking>, StoreError> {
+        let now = now_ms();
+        match &self.db {
+            Db::Postgres(pool) => {
+                // SKIP LOCKED: replicas running the same sweep split the work between them.
+                let mut tx = pool.begin().await?;
+                let sql = format!(
+                    "UPDATE bookings SET version = version + 1, step_started_ms = $2, attempts = attempts + 1
+                     WHERE id IN (SELECT id FROM bookings WHERE status IN {IN_FLIGHT} AND step_started_ms < $1
+                                  ORDER BY step_started_ms LIMIT $3 FOR UPDATE SKIP LOCKED)
+                     RETURNING {BOOKING_COLUMNS}"
+                );
+                let rows = sqlx::query_as::<_, BookingRow>(sqlx::AssertSqlSafe(sql))
+                    .bind(stale_before_ms)
+                    .bind(now)
+                    .bind(limit)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                bookings(rows)
+            }
+            Db::Sqlite(pool) => {
+                let candidates: Vec<(Uuid, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT id, version FROM bookings WHERE status IN {IN_FLIGHT} AND step_started_ms < $1 ORDER BY step_started_ms LIMIT $2"
+                )))
+                .bind(stale_before_ms)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?;
+                let sql = format!(
+                    "UPDATE bookings SET version = version + 1, step_started_ms = $3, attempts = attempts + 1
+                     WHERE id = $1 AND version = $2 AND status IN {IN_FLIGHT} AND step_started_ms < $4
+                     RETURNING {BOOKING_COLUMNS}"
+                );
+                let mut claimed = Vec::new();
+                for (id, version) in candidates {
+                    // The conditional update is the claim: another worker that got here
+                    // first has bumped the version.
+                    let row = sqlx::query_as::<_, BookingRow>(sqlx::AssertSqlSafe(sql.clone()))
+                        .bind(id)
+                        .bind(version)
+                        .bind(now)
+                        .bind(stale_before_ms)
+                        .fetch_optional(pool)
+                        .await?;
+                    if let Some(r) = row {
+                        claimed.push(r.try_into()?);
+                    }
+                }
+                Ok(claimed)
+            }
+        }
+    }
+
+    async fn count_stuck(&self, stale_before_ms: i64) -> Result<i64, StoreError> {
+        let sql = format!(
+            "SELECT COUNT(*) FROM bookings WHERE status IN {IN_FLIGHT} AND step_started_ms < $1"
+        );
+        let (n,): (i64,) = on_pool!(&self.db, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(stale_before_ms).fetch_one(pool).await?
+        });
+        Ok(n)
+    }
+
+    #[tracing::instrument(skip(self, request_hash))]
+    async fn claim_key(
+        &self,
+        user_id: Uuid,
+        key: &str,
+        request_hash: &[u8],
+        stale_before_ms: i64,
+    ) -> Result<KeyClaim, StoreError> {
+        let now = Utc::now();
+        on_pool!(&self.db, pool => {
+            let inserted = sqlx::query(
+                "INSERT INTO idempotency_keys (user_id, key, request_hash, state, created_at, updated_ms)
+                 VALUES ($1, $2, $3, 'in_progress', $4, $5) ON CONFLICT (user_id, key) DO NOTHING",
+            )
+            .bind(user_id).bind(key).bind(request_hash).bind(now).bind(now.timestamp_millis())
+            .execute(pool).await?.rows_affected();
+            if inserted == 1 {
+                return Ok(KeyClaim::Claimed);
+            }
+            let row = sqlx::query_as::<_, KeyRow>(
+                "SELECT request_hash, state, booking_id, response_status, response_body, updated_ms
+                 FROM idempotency_keys WHERE user_id = $1 AND key = $2",
+            )
+            .bind(user_id).bind(key)
+            .fetch_optional(pool).await?;
+            let Some(row) = row else {
+                // Released between our insert and our read: the caller may try again.
+                return Ok(KeyClaim::Running { booking_id: None });
+            };
+            if row.request_hash != request_hash {
+                return Ok(KeyClaim::Mismatch);
+            }
+            if row.state == "done" {
+                return Ok(KeyClaim::Done {
+                    status: row.response_status.and_then(|s| u16::try_from(s).ok()).unwrap_or(500),
+                    body: row.response_body.map(|j| j.0).unwrap_or(Value::Null),
+                });
+            }
+            if row.booking_id.is_none() && row.updated_ms < stale_before_ms {
+                // Its first request died before it created a booking: take it over.
+                let taken = sqlx::query(
+                    "UPDATE idempotency_keys SET updated_ms = $3
+                     WHERE user_id = $1 AND key = $2 AND state = 'in_progress' AND booking_id IS NULL AND updated_ms = $4",
+                )
+                .bind(user_id).bind(key).bind(now.timestamp_millis()).bind(row.updated_ms)
+                .execute(pool).await?.rows_affected();
+                if taken == 1 {
+                    return Ok(KeyClaim::Claimed);
+                }
+            }
+            Ok(KeyClaim::Running { booking_id: row.booking_id })
+        })
+    }
+
+    async fn finish_key(
+        &self,
+        user_id: Uuid,
+        key: &str,
+        status: u16,
+        body: &Value,
+    ) -> Result<(), StoreError> {
+        on_pool!(&self.db, pool => {
+            sqlx::query(
+                "UPDATE idempotency_keys SET state = 'done', response_status = $3, response_body = $4, updated_ms = $5
+                 WHERE user_id = $1 AND key = $2",
+            )
+            .bind(user_id).bind(key).bind(i32::from(status)).bind(Json(body)).bind(now_ms())
+            .execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    async fn release_key(&self, user_id: Uuid, key: &str) -> Result<(), StoreError> {
+        on_pool!(&self.db, pool => {
+            sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND state = 'in_progress'")
+                .bind(user_id).bind(key)
+                .execute(pool).await?;
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,577 @@
+//! The pages' templates and the view models they render. Values are formatted here, so
+//! the templates only place text (askama escapes every value).
+
+use askama::Template;
+
+use crate::clients::{Booking, CartItem, FlightOffer, HotelOffer, encode};
+use crate::format;
+
+/// What every page's frame needs.
+pub struct Layout {
+    pub title: String,
+    pub user: Option<String>,
+    pub csrf: String,
+    /// The navigation entry to mark as current.
+    pub section: &'static str,
+}
+
+/// An option of a select or a checkbox.
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub checked: bool,
+}
+
+impl Choice {
+    pub fn new(value: &str, label: &str, checked: bool) -> Self {
+        Self {
+            value: value.to_owned(),
+            label: label.to_owned(),
+            checked,
+        }
+    }
+}
+
+/// The flight search form's values, as typed.
+#[derive(Clone, Default)]
+pub struct FlightForm {
+    pub origin: String,
+    pub destination: String,
+    pub departure_date: String,
+    pub return_date: String,
+    pub adults: String,
+    pub cabin: String,
+    pub today: String,
+}
+
+/// The hotel search form's values, as typed.
+#[derive(Clone, Default)]
+pub struct HotelForm {
+    pub city: String,
+    pub check_in: String,
+    pub check_out: String,
+    pub guests: String,
+    pub rooms: String,
+    pub today: String,
+}
+
+pub fn cabins() -> Vec<Choice> {
+    [
+        ("economy", "Economy"),
+        ("premium_economy", "Premium economy"),
+        ("business", "Business"),
+        ("first", "First"),
+    ]
+    .into_iter()
+    .map(|(v, l)| Choice::new(v, l, false))
+    .collect()
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    pub layout: Layout,
+    pub flight: FlightForm,
+    pub hotel: HotelForm,
+    pub cabins: Vec<Choice>,
+    pub errors: Vec<String>,
+}
+
+pub struct SliceView {
+    pub origin: String,
+    pub destination: String,
+    pub depart: String,
+    pub arrive: String,
+    pub offset: String,
+    pub date: String,
+    pub duration: String,
+    pub stops: String,
+    pub carriers: String,
+    pub flights: String,
+}
+
+pub struct FlightCard {
+    pub url: String,
+    pub label: String,
+    pub price: String,
+    pub per_traveller: String,
+    pub seats: String,
+    pub fare: String,
+    pub slices: Vec<SliceView>,
+}
+
+impl FlightCard {
+    /// `back` is the results page the card links back from ("" on the offer page).
+    pub fn of(o: &FlightOffer, back: Option<&str>) -> Self {
+        let slices: Vec<SliceView> = o
+            .slices
+            .iter()
+            .map(|s| {
+                let mut carriers: Vec<String> = Vec::new();
+                for seg in &s.segments {
+                    let name = if seg.carrier_name.is_empty() {
+                        seg.carrier.clone()
+                    } else {
+                        seg.carrier_name.clone()
+                    };
+                    if !carriers.contains(&name) {
+                        carriers.push(name);
+                    }
+                }
+                SliceView {
+                    origin: s.origin.clone(),
+                    destination: s.destination.clone(),
+                    depart: format::clock(&s.departure_at),
+                    arrive: format::clock(&s.arrival_at),
+                    offset: format::day_offset(&s.departure_at, &s.arrival_at),
+                    date: format::day(&s.departure_at),
+                    duration: format::duration(s.duration_minutes),
+                    stops: format::stops(s.segments.len().saturating_sub(1)),
+                    carriers: carriers.join(", "),
+                    flights: s
+                        .segments
+                        .iter()
+                        .map(|seg| seg.flight_number.clone())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                }
+            })
+            .collect();
+        let label = slices
+            .iter()
+            .map(|s| format!("{} to {}, {} {}", s.origin, s.destination, s.date, s.depart))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let adults = i64::from(o.adults.unwrap_or(1).max(1));
+        let per_traveller = if adults > 1 {
+            format!(
+                "{} per traveller · {}",
+                format::money(&ota_platform::money::Money::new(
+                    o.total.amount / adults,
+                    &o.total.currency
+                )),
+                format::plural(adults, "traveller", "travellers")
+            )
+        } else {
+            "1 traveller".to_owned()
+        };
+        let seats = match o.seats_remaining {
+            Some(n) if (1..=5).contains(&n) => {
+                format!("Only {} left", format::plural(n, "seat", "seats"))
+            }
+            _ => String::new(),
+        };
+        let cabin = o
+            .cabin
+            .as_deref()
+            .map(|c| {
+                cabins()
+                    .into_iter()
+                    .find(|x| x.value == c)
+                    .map_or_else(|| c.to_owned(), |x| x.label)
+            })
+            .unwrap_or_default();
+        let fare = match &o.fare_rules {
+            Some(r) if r.refundable => format!("{cabin} · refundable"),
+            Some(_) => format!("{cabin} · non-refundable"),
+            None => cabin,
+        };
+        Self {
+            url: back.map_or_else(String::new, |b| {
+                format!("/offers/{}?back={}", encode(&o.offer_id), encode(b))
+            }),
+            label,
+            price: format::money(&o.total),
+            per_traveller,
+            seats,
+            fare,
+            slices,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "flights.html")]
+pub struct FlightsPage {
+    pub layout: Layout,
+    pub heading: String,
+    pub notes: Vec<String>,
+    pub errors: Vec<String>,
+    pub flight: FlightForm,
+    pub cabins: Vec<Choice>,
+    pub sorts: Vec<Choice>,
+    pub stop_choices: Vec<Choice>,
+    pub carriers: Vec<Choice>,
+    pub departure_after: String,
+    pub departure_before: String,
+    pub max_price: String,
+    pub currency: String,
+    pub reset_url: String,
+    pub offers: Vec<FlightCard>,
+    pub first_url: Option<String>,
+    pub next_url: Option<String>,
+}
+
+pub struct HotelCard {
+    pub url: String,
+    pub name: String,
+    pub stars: String,
+    pub stars_label: String,
+    pub city: String,
+    pub room_type: String,
+    pub stay: String,
+    pub policy: String,
+    pub price: String,
+    pub nights: String,
+    pub rooms_left: String,
+}
+
+impl HotelCard {
+    pub fn of(h: &HotelOffer, back: Option<&str>) -> Self {
+        let stars = h.hotel.stars.clamp(0, 5);
+        let stay = match (&h.check_in, &h.check_out) {
+            (Some(i), Some(o)) => format!("{} – {}", format::date(i), format::date(o)),
+            _ => String::new(),
+        };
+        let policy = h
+            .cancellation_policy
+            .as_ref()
+            .map(|p| {
+                if p.description.is_empty() {
+                    if p.refundable {
+                        "Free cancellation".to_owned()
+                    } else {
+                        "Non-refundable".to_owned()
+                    }
+                } else {
+                    p.description.clone()
+                }
+            })
+            .unwrap_or_default();
+        let rooms_left = match h.rooms_remaining {
+            Some(n) if (1..=3).contains(&n) => {
+                format!("Only {} left", format::plural(n, "room", "rooms"))
+            }
+            _ => String::new(),
+        };
+        Self {
+            url: back.map_or_else(String::new, |b| {
+                format!("/offers/{}?back={}", encode(&h.offer_id), encode(b))
+            }),
+            name: h.hotel.name.clone(),
+            stars: "★".repeat(stars as usize),
+            stars_label: format!("{stars} stars"),
+            city: h.hotel.city.clone(),
+            room_type: h.room_type.clone(),
+            stay,
+            policy,
+            price: format::money(&h.total),
+            nights: format::plural(h.nights, "night", "nights"),
+            rooms_left,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "hotels.html")]
+pub struct HotelsPage {
+    pub layout: Layout,
+    pub heading: String,
+    pub errors: Vec<String>,
+    pub hotel: HotelForm,
+    pub sorts: Vec<Choice>,
+    pub stars: Vec<Choice>,
+    pub offers: Vec<HotelCard>,
+    pub first_url: Option<String>,
+    pub next_url: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "offer.html")]
+pub struct OfferPage {
+    pub layout: Layout,
+    pub heading: String,
+    pub offer_id: String,
+    pub flight: Option<FlightCard>,
+    pub hotel: Option<HotelCard>,
+    pub valid_until: String,
+    pub rules: String,
+    pub back: String,
+}
+
+pub struct CartRow {
+    pub item_id: String,
+    pub kind: String,
+    pub summary: String,
+    pub price: String,
+    pub expired: bool,
+    pub search_again: String,
+}
+
+impl CartRow {
+    pub fn of(i: &CartItem) -> Self {
+        Self {
+            item_id: i.item_id.to_string(),
+            kind: if i.kind == "hotel" { "Hotel" } else { "Flight" }.to_owned(),
+            summary: i.summary.clone(),
+            price: format::money(&i.total),
+            expired: i.expired,
+            search_again: search_again(i),
+        }
+    }
+}
+
+/// A fresh search for an expired cart item, from its summary ("JFK → LAX, 2026-12-09,
+/// 1 stop, 2 adults"; a round trip lists both slices). Home when it cannot be read.
+pub fn search_again(i: &CartItem) -> String {
+    if i.kind != "flight" {
+        return "/".to_owned();
+    }
+    let legs: Vec<(&str, &str, &str)> = i
+        .summary
+        .split(';')
+        .filter_map(|leg| {
+            let mut parts = leg.split(',').map(str::trim);
+            let (from, to) = parts.next()?.split_once('→')?;
+            let date = parts.next()?;
+            Some((from.trim(), to.trim(), date))
+        })
+        .collect();
+    let Some((from, to, date)) = legs.first() else {
+        return "/".to_owned();
+    };
+    let ok = |code: &str| code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase());
+    if !ok(from) || !ok(to) || chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_err() {
+        return "/".to_owned();
+    }
+    let mut url = format!("/flights?origin={from}&destination={to}&departure_date={date}");
+    if let Some((_, _, back)) = legs.get(1)
+        && chrono::NaiveDate::parse_from_str(back, "%Y-%m-%d").is_ok()
+    {
+        url.push_str(&format!("&return_date={back}"));
+    }
+    if let Some(n) = i.passengers {
+        url.push_str(&format!("&adults={n}"));
+    }
+    url
+}
+
+#[derive(Template)]
+#[template(path = "cart.html")]
+pub struct CartPage {
+    pub layout: Layout,
+    pub notes: Vec<String>,
+    pub items: Vec<CartRow>,
+    pub total: String,
+    pub any_expired: bool,
+}
+
+pub struct TravellerFields {
+    pub i: usize,
+    pub n: usize,
+    pub first: String,
+    pub last: String,
+    pub dob: String,
+}
+
+#[derive(Template)]
+#[template(path = "checkout.html")]
+pub struct CheckoutPage {
+    pub layout: Layout,
+    pub items: Vec<CartRow>,
+    pub total: String,
+    pub travellers: Vec<TravellerFields>,
+    pub email: String,
+    pub holder: String,
+    pub idempotency_key: String,
+    pub today: String,
+    pub errors: Vec<String>,
+    pub declined: Option<String>,
+}
+
+pub struct ItemRow {
+    pub kind: String,
+    pub summary: String,
+    pub price: String,
+}
+
+pub struct BookingView {
+    pub reference: String,
+    pub status: String,
+    pub status_class: &'static str,
+    pub total: String,
+    pub summary: String,
+    pub created: String,
+    pub travellers: String,
+    pub items: Vec<ItemRow>,
+    pub cancellable: bool,
+}
+
+impl BookingView {
+    pub fn of(b: &Booking) -> Self {
+        let status = b.status.to_uppercase();
+        let status_class = match status.as_str() {
+            "CONFIRMED" => "ok",
+            "FAILED" | "CANCELLED" => "bad",
+            _ => "wait",
+        };
+        let items: Vec<ItemRow> = b
+            .items
+            .iter()
+            .map(|i| ItemRow {
+                kind: if i.kind.is_empty() {
+                    String::new()
+                } else {
+                    let mut k = i.kind.clone();
+                    if let Some(first) = k.get_mut(0..1) {
+                        first.make_ascii_uppercase();
+                    }
+                    k
+                },
+                summary: i.summary.clone(),
+                price: i.total.as_ref().map(format::money).unwrap_or_default(),
+            })
+            .collect();
+        let summary = items
+            .iter()
+            .map(|i| i.summary.as_str())
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" · ");
+        Self {
+            reference: b.reference.clone(),
+            status: match status.as_str() {
+                "CONFIRMED" => "Confirmed",
+                "CANCELLED" => "Cancelled",
+                "FAILED" => "Failed",
+                "CANCELLING" => "Cancelling",
+                _ => "In progress",
+            }
+            .to_owned(),
+            status_class,
+            total: b.total.as_ref().map(format::money).unwrap_or_default(),
+            summary,
+            created: b
+                .created_at
+                .as_deref()
+                .and_then(format::parse_time)
+                .map(|t| t.format("%-d %b %Y, %H:%M UTC").to_string())
+                .unwrap_or_default(),
+            travellers: b
+                .travellers
+                .iter()
+                .map(|t| format!("{} {}", t.first_name, t.last_name))
+                .collect::<Vec<_>>()
+                .join(", "),
+            items,
+            cancellable: status == "CONFIRMED",
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "booking.html")]
+pub struct BookingPage {
+    pub layout: Layout,
+    pub b: BookingView,
+    pub confirmed_now: bool,
+    pub cancelled_refund: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "cancel.html")]
+pub struct CancelPage {
+    pub layout: Layout,
+    pub b: BookingView,
+    pub refund: String,
+    pub refund_nothing: bool,
+    pub quote_expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "bookings.html")]
+pub struct BookingsPage {
+    pub layout: Layout,
+    pub rows: Vec<BookingView>,
+    pub next_url: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "auth.html")]
+pub struct AuthPage {
+    pub layout: Layout,
+    pub register: bool,
+    pub reason: String,
+    pub errors: Vec<String>,
+    pub email: String,
+    pub name: String,
+    pub next: String,
+    pub add: String,
+    pub other_url: String,
+}
+
+pub struct Action {
+    pub label: String,
+    pub href: String,
+}
+
+impl Action {
+    pub fn new(label: &str, href: &str) -> Self {
+        Self {
+            label: label.to_owned(),
+            href: href.to_owned(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage {
+    pub layout: Layout,
+    pub tone: &'static str,
+    pub heading: String,
+    pub message: String,
+    pub actions: Vec<Action>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ota_platform::money::Money;
+
+    fn item(kind: &str, summary: &str, passengers: Option<u8>) -> CartItem {
+        CartItem {
+            item_id: uuid::Uuid::nil(),
+            offer_id: "k.p.m".into(),
+            kind: kind.into(),
+            total: Money::new(100, "USD"),
+            expires_at: String::new(),
+            expired: true,
+            summary: summary.into(),
+            passengers,
+        }
+    }
+
+    #[test]
+    fn an_expired_flight_is_one_click_from_a_fresh_search() {
+        let one_way = item("flight", "JFK → LAX, 2026-12-09, 1 stop, 2 adults", Some(2));
+        assert_eq!(
+            search_again(&one_way),
+            "/flights?origin=JFK&destination=LAX&departure_date=2026-12-09&adults=2"
+        );
+        let round = item(
+            "flight",
+            "JFK → LHR, 2026-12-09, nonstop; LHR → JFK, 2026-12-16, 2 stops, 1 adult",
+            Some(1),
+        );
+        assert_eq!(
+            search_again(&round),
+            "/flights?origin=JFK&destination=LHR&departure_date=2026-12-09&return_date=2026-12-16&adults=1"
+        );
+        assert_eq!(search_again(&item("flight", "garbage", None)), "/");
+        assert_eq!(
+            search_again(&item("hotel", "Inn, Twin, 1 night", None)),
+            "/"
+        );
+    }
+}

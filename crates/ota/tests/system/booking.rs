@@ -1,0 +1,1069 @@
+//! booking-service end to end over HTTP, with the real search, cart and payment
+//! services: the whole journey, refusals, races for the last seats, idempotent retries,
+//! a peer dying mid-saga and the process stopped mid-saga, on SQLite and PostgreSQL.
+//! Invariants checked: sold never exceeds capacity, no money is kept for a booking that
+//! is not CONFIRMED, one key makes one booking and one charge, the ledger balances, and
+//! nobody sees another traveller's bookings.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::common::{Backend, SECRET, TestApp, backends, serve_args};
+use ota_booking::recovery::{RecoveryTiming, set_default_timing};
+use ota_platform::db::Db;
+use ota_platform::testkit;
+use ota_platform::tokens::KeyRing;
+use ota_search::offers::OfferClaims;
+
+/// Recovery every second, a step stuck after 10 s: long enough that no live checkout
+/// of these tests is taken over, short enough to watch recovery work.
+const STUCK_AFTER: Duration = Duration::from_secs(10);
+
+fn fast_recovery() {
+    set_default_timing(RecoveryTiming {
+        period: Duration::from_secs(1),
+        stuck_after: STUCK_AFTER,
+    });
+}
+
+fn day(offset: i64) -> String {
+    (Utc::now().date_naive() + chrono::Duration::days(offset)).to_string()
+}
+
+fn keys() -> KeyRing {
+    KeyRing::parse(SECRET).expect("ring")
+}
+
+fn service_token() -> String {
+    keys().service_token("booking-service")
+}
+
+fn travellers(n: usize) -> Value {
+    let names = [
+        ("Ada", "Lovelace"),
+        ("Charles", "Babbage"),
+        ("Grace", "Hopper"),
+    ];
+    Value::Array(
+        (0..n)
+            .map(|i| {
+                let (first, last) = names[i % names.len()];
+                json!({"first_name": first, "last_name": last, "date_of_birth": format!("19{}-0{}-1{}", 70 + i, 1 + i % 9, i % 10)})
+            })
+            .collect(),
+    )
+}
+
+fn checkout_body(n: usize, payment_method_id: &str) -> Value {
+    json!({"travellers": travellers(n), "contact": {"email": "ada@example.com"}, "payment_method_id": payment_method_id})
+}
+
+/// A signed-in traveller.
+struct Traveller {
+    token: String,
+}
+
+async fn traveller(app: &TestApp) -> Traveller {
+    let (_, _, session) = app.register().await;
+    Traveller {
+        token: session["access_token"].as_str().expect("token").to_owned(),
+    }
+}
+
+async fn send(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    idempotency_key: Option<&str>,
+    body: Option<&Value>,
+) -> (StatusCode, Value) {
+    let mut req = app.http.request(method, format!("{}{path}", app.api));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(k) = idempotency_key {
+        req = req.header("Idempotency-Key", k);
+    }
+    if let Some(b) = body {
+        req = req.json(b);
+    }
+    let res = req
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{}: {path}: {e}", app.label));
+    let status = res.status();
+    let bytes = res.bytes().await.unwrap_or_default();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+async fn checkout(app: &TestApp, t: &Traveller, key: &str, body: &Value) -> (StatusCode, Value) {
+    send(
+        app,
+        Method::POST,
+        "/api/v1/bookings",
+        Some(&t.token),
+        Some(key),
+        Some(body),
+    )
+    .await
+}
+
+async fn get(app: &TestApp, t: &Traveller, path: &str) -> (StatusCode, Value) {
+    send(app, Method::GET, path, Some(&t.token), None, None).await
+}
+
+async fn post(app: &TestApp, t: &Traveller, path: &str, body: Value) -> (StatusCode, Value) {
+    send(app, Method::POST, path, Some(&t.token), None, Some(&body)).await
+}
+
+async fn offers(app: &TestApp, path: &str) -> Vec<Value> {
+    let (status, body) = app.get(path, None).await;
+    assert_eq!(status, StatusCode::OK, "{}: {path}: {body}", app.label);
+    body["offers"].as_array().cloned().unwrap_or_default()
+}
+
+fn id(offer: &Value) -> String {
+    offer["offer_id"].as_str().expect("offer id").to_owned()
+}
+
+/// A direct flight for `adults`, refundable if one is on sale.
+async fn flight(app: &TestApp, route: (&str, &str), days_ahead: i64, adults: u8) -> Value {
+    let list = offers(
+        app,
+        &format!(
+            "/api/v1/flights/search?origin={}&destination={}&departure_date={}&adults={adults}&max_stops=0&limit=50",
+            route.0,
+            route.1,
+            day(days_ahead)
+        ),
+    )
+    .await;
+    list.iter()
+        .find(|o| o["fare_rules"]["refundable"] == true)
+        .or(list.first())
+        .cloned()
+        .unwrap_or_else(|| panic!("{}: no flight {route:?}", app.label))
+}
+
+/// A hotel stay on the flexible (refundable) rate.
+async fn flexible_hotel(app: &TestApp, city: &str, days_ahead: i64) -> Value {
+    let list = offers(
+        app,
+        &format!(
+            "/api/v1/hotels/search?city={city}&check_in={}&check_out={}",
+            day(days_ahead),
+            day(days_ahead + 2)
+        ),
+    )
+    .await;
+    list.iter()
+        .find(|o| o["cancellation_policy"]["refundable"] == true)
+        .cloned()
+        .unwrap_or_else(|| panic!("{}: no flexible hotel in {city}", app.label))
+}
+
+async fn add_to_cart(app: &TestApp, t: &Traveller, offer_id: &str) {
+    let (status, item) = post(app, t, "/api/v1/cart/items", json!({"offer_id": offer_id})).await;
+    assert_eq!(status, StatusCode::CREATED, "{}: {item}", app.label);
+}
+
+async fn card(app: &TestApp, t: &Traveller, number: &str) -> String {
+    let (status, method) = post(
+        app,
+        t,
+        "/api/v1/payment-methods",
+        json!({"card": {"number": number, "exp_month": 12, "exp_year": 2031, "cvc": "123", "holder_name": "Ada Lovelace"}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{}: {method}", app.label);
+    method["id"].as_str().expect("method id").to_owned()
+}
+
+/// What the offer has left, as search-service sees it now.
+async fn remaining(app: &TestApp, offer_id: &str) -> Option<i64> {
+    let (status, offer) = app.get(&format!("/api/v1/offers/{offer_id}"), None).await;
+    match status {
+        StatusCode::OK => offer["seats_remaining"]
+            .as_i64()
+            .or(offer["rooms_remaining"].as_i64()),
+        StatusCode::CONFLICT => Some(0),
+        _ => None,
+    }
+}
+
+async fn eventually<F, Fut>(what: &str, within: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{what} did not happen within {within:?}");
+}
+
+async fn payments_for(app: &TestApp, reference: &str) -> Vec<Value> {
+    let (status, _, body) = app
+        .call(
+            Method::GET,
+            &format!("/internal/v1/payments?booking_reference={reference}"),
+            None,
+            Some(&service_token()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{}: {body}", app.label);
+    body["payments"].as_array().cloned().unwrap_or_default()
+}
+
+fn amount(v: &Value) -> i64 {
+    v["amount"].as_i64().unwrap_or(0)
+}
+
+/// No money kept for a booking that is not CONFIRMED; a CONFIRMED one kept exactly its
+/// total (less what a cancellation refunded); one captured payment per booking at most.
+async fn money_matches(app: &TestApp, booking: &Value) {
+    let l = app.label;
+    let reference = booking["reference"].as_str().expect("reference");
+    let payments = payments_for(app, reference).await;
+    let kept: i64 = payments
+        .iter()
+        .map(|p| amount(&p["captured"]) - amount(&p["refunded"]))
+        .sum();
+    let captured = payments
+        .iter()
+        .filter(|p| amount(&p["captured"]) > 0)
+        .count();
+    assert!(
+        captured <= 1,
+        "{l}: {reference} charged twice: {payments:?}"
+    );
+    match booking["status"].as_str() {
+        Some("CONFIRMED") => assert_eq!(kept, amount(&booking["total"]), "{l}: {reference}"),
+        Some("CANCELLED") => assert_eq!(
+            kept,
+            amount(&booking["total"]) - amount(&booking["refund"]),
+            "{l}: {reference}"
+        ),
+        other => assert_eq!(kept, 0, "{l}: {reference} is {other:?} but money was kept"),
+    }
+}
+
+/// The ledger of payment-service, read from its own database: the sum over all
+/// accounts is zero, and merchant revenue is what confirmed bookings kept.
+async fn ledger_balances(backend: &Backend, dir: &std::path::Path, expected_revenue: i64) {
+    let db = Db::open(
+        &testkit::db_settings(backend.database_url.clone()),
+        dir,
+        ota_payment::SERVICE,
+        &ota_payment::MIGRATIONS,
+    )
+    .await
+    .expect("payment database");
+    let rows: Vec<(String, String, i64)> = ota_platform::on_pool!(&db, pool => {
+        sqlx::query_as("SELECT account, direction, amount FROM ledger_entries")
+            .fetch_all(pool).await.expect("ledger")
+    });
+    let mut balances: HashMap<String, i64> = HashMap::new();
+    for (account, direction, amount) in rows {
+        let signed = if direction == "debit" {
+            amount
+        } else {
+            -amount
+        };
+        *balances.entry(account).or_default() += signed;
+    }
+    assert_eq!(
+        balances.values().sum::<i64>(),
+        0,
+        "{}: the ledger does not balance: {balances:?}",
+        backend.label
+    );
+    assert_eq!(
+        -balances.get("merchant_revenue").copied().unwrap_or(0),
+        expected_revenue,
+        "{}: {balances:?}",
+        backend.label
+    );
+    db.close().await;
+}
+
+async fn spawn(backend: &Backend, dir: &std::path::Path) -> TestApp {
+    fast_recovery();
+    TestApp::spawn_with(backend.label, serve_args(backend, dir)).await
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_whole_journey_books_cancels_refunds_and_gives_inventory_back() {
+    for backend in backends().await {
+        let dir = testkit::temp_dir();
+        let app = spawn(&backend, &dir).await;
+        let l = app.label;
+        let ada = traveller(&app).await;
+        let flight = flight(&app, ("JFK", "LAX"), 12, 2).await;
+        let hotel = flexible_hotel(&app, "Paris", 20).await;
+        let (flight_id, hotel_id) = (id(&flight), id(&hotel));
+        let seats_before = remaining(&app, &flight_id).await.expect("seats");
+        let rooms_before = remaining(&app, &hotel_id).await.expect("rooms");
+        add_to_cart(&app, &ada, &flight_id).await;
+        add_to_cart(&app, &ada, &hotel_id).await;
+        let visa = card(&app, &ada, "4242424242424242").await;
+
+        // Refusals first: no key, bad fields, the wrong number of travellers.
+        let body = checkout_body(2, &visa);
+        let (status, problem) = send(
+            &app,
+            Method::POST,
+            "/api/v1/bookings",
+            Some(&ada.token),
+            None,
+            Some(&body),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{l}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], "Idempotency-Key", "{l}");
+        let bad = json!({"travellers": [{"first_name": "", "last_name": "Lovelace", "date_of_birth": "2090-01-01"}],
+            "contact": {"email": "nope"}});
+        let (status, problem) = checkout(&app, &ada, "bad-fields", &bad).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{l}: {problem}");
+        let fields: Vec<&str> = problem["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .filter_map(|e| e["field"].as_str())
+            .collect();
+        for f in [
+            "travellers[0].first_name",
+            "travellers[0].date_of_birth",
+            "contact.email",
+            "payment_method_id",
+        ] {
+            assert!(fields.contains(&f), "{l}: {f} not named in {problem}");
+        }
+        let (status, problem) =
+            checkout(&app, &ada, "one-traveller", &checkout_body(1, &visa)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{l}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], "travellers", "{l}");
+
+        // The checkout.
+        let (status, booking) = checkout(&app, &ada, "journey-1", &body).await;
+        assert_eq!(status, StatusCode::CREATED, "{l}: {booking}");
+        assert_eq!(booking["status"], "CONFIRMED", "{l}");
+        let reference = booking["reference"].as_str().expect("reference").to_owned();
+        assert!(
+            ota_booking::domain::is_reference(&reference),
+            "{l}: {reference}"
+        );
+        let total = amount(&flight["total"]) + amount(&hotel["total"]);
+        assert_eq!(amount(&booking["total"]), total, "{l}");
+        assert_eq!(booking["items"].as_array().map(Vec::len), Some(2), "{l}");
+        assert_eq!(
+            booking["travellers"].as_array().map(Vec::len),
+            Some(2),
+            "{l}"
+        );
+        assert_eq!(booking["travellers"][0]["first_name"], "Ada");
+        assert_eq!(booking["contact"]["email"], "ada@example.com");
+        assert_eq!(booking["payment"]["status"], "captured", "{l}");
+        assert!(booking["created_at"].is_string());
+        let payment_id = booking["payment"]["id"]
+            .as_str()
+            .expect("payment id")
+            .to_owned();
+
+        // Read back, listed, cart cleared, inventory sold.
+        let (status, read) = get(&app, &ada, &format!("/api/v1/bookings/{reference}")).await;
+        assert_eq!(status, StatusCode::OK, "{l}: {read}");
+        assert_eq!(read["status"], "CONFIRMED");
+        let (_, list) = get(&app, &ada, "/api/v1/bookings").await;
+        assert_eq!(
+            list["bookings"][0]["reference"],
+            reference.as_str(),
+            "{l}: {list}"
+        );
+        let (_, cart) = get(&app, &ada, "/api/v1/cart").await;
+        assert_eq!(
+            cart["items"].as_array().map(Vec::len),
+            Some(0),
+            "{l}: {cart}"
+        );
+        eventually("seats sold", Duration::from_secs(10), || async {
+            remaining(&app, &flight_id).await == Some(seats_before - 2)
+        })
+        .await;
+        money_matches(&app, &read).await;
+
+        // Quote, then cancel: everything here is refundable and far away.
+        let refundable: i64 = [&flight, &hotel]
+            .iter()
+            .filter(|o| {
+                o["fare_rules"]["refundable"] == true
+                    || o["cancellation_policy"]["refundable"] == true
+            })
+            .map(|o| amount(&o["total"]))
+            .sum();
+        let (status, quote) = get(
+            &app,
+            &ada,
+            &format!("/api/v1/bookings/{reference}/cancellation-quote"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{l}: {quote}");
+        assert_eq!(amount(&quote["refund"]), refundable, "{l}: {quote}");
+        let (status, cancelled) = post(
+            &app,
+            &ada,
+            &format!("/api/v1/bookings/{reference}/cancel"),
+            json!({}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{l}: {cancelled}");
+        assert_eq!(cancelled["status"], "CANCELLED");
+        assert_eq!(cancelled["reference"], reference.as_str());
+        assert_eq!(amount(&cancelled["refund"]), refundable, "{l}");
+        let (status, again) = post(
+            &app,
+            &ada,
+            &format!("/api/v1/bookings/{reference}/cancel"),
+            json!({}),
+        )
+        .await;
+        assert_eq!(
+            (status, &again),
+            (StatusCode::OK, &cancelled),
+            "{l}: cancelling twice answers the same"
+        );
+        let (_, payment) = get(&app, &ada, &format!("/api/v1/payments/{payment_id}")).await;
+        assert_eq!(amount(&payment["refunded"]), refundable, "{l}: {payment}");
+        let (_, read) = get(&app, &ada, &format!("/api/v1/bookings/{reference}")).await;
+        assert_eq!(read["status"], "CANCELLED", "{l}");
+        money_matches(&app, &read).await;
+        eventually("seats back", Duration::from_secs(10), || async {
+            remaining(&app, &flight_id).await == Some(seats_before)
+                && remaining(&app, &hotel_id).await == Some(rooms_before)
+        })
+        .await;
+        app.stop().await;
+        ledger_balances(&backend, &dir, total - refundable).await;
+    }
+}
+
+#[tokio::test]
+async fn a_declined_card_fails_the_booking_with_nothing_captured_and_inventory_back() {
+    for backend in backends().await {
+        let dir = testkit::temp_dir();
+        let app = spawn(&backend, &dir).await;
+        let l = app.label;
+        let ada = traveller(&app).await;
+        let flight = flight(&app, ("ORD", "ATL"), 9, 1).await;
+        let flight_id = id(&flight);
+        let seats_before = remaining(&app, &flight_id).await.expect("seats");
+        add_to_cart(&app, &ada, &flight_id).await;
+        for (n, (number, code)) in [
+            ("4000000000000002", "card_declined"),
+            ("4000000000009995", "insufficient_funds"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let declined = card(&app, &ada, number).await;
+            let (status, problem) = checkout(
+                &app,
+                &ada,
+                &format!("declined-{n}"),
+                &checkout_body(1, &declined),
+            )
+            .await;
+            assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{l}: {problem}");
+            assert_eq!(problem["status"], "FAILED", "{l}: {problem}");
+            assert_eq!(problem["decline_code"], code, "{l}: {problem}");
+            let reference = problem["reference"].as_str().expect("reference").to_owned();
+            let (status, read) = get(&app, &ada, &format!("/api/v1/bookings/{reference}")).await;
+            assert_eq!(status, StatusCode::OK, "{l}");
+            assert_eq!(read["status"], "FAILED", "{l}: {read}");
+            money_matches(&app, &read).await;
+            // Replayed with the same key: the same refusal, not a second attempt.
+            let (again_status, again) = checkout(
+                &app,
+                &ada,
+                &format!("declined-{n}"),
+                &checkout_body(1, &declined),
+            )
+            .await;
+            assert_eq!((again_status, &again), (status_402(), &problem), "{l}");
+        }
+        let (_, cart) = get(&app, &ada, "/api/v1/cart").await;
+        assert_eq!(
+            cart["items"].as_array().map(Vec::len),
+            Some(1),
+            "{l}: the cart stays for another card"
+        );
+        eventually("seats back", Duration::from_secs(10), || async {
+            remaining(&app, &flight_id).await == Some(seats_before)
+        })
+        .await;
+        // A good card then books it.
+        let visa = card(&app, &ada, "4242424242424242").await;
+        let (status, booking) = checkout(&app, &ada, "good-card", &checkout_body(1, &visa)).await;
+        assert_eq!(status, StatusCode::CREATED, "{l}: {booking}");
+        app.stop().await;
+        ledger_balances(&backend, &dir, amount(&flight["total"])).await;
+    }
+}
+
+fn status_402() -> StatusCode {
+    StatusCode::PAYMENT_REQUIRED
+}
+
+/// Holds all but `left` seats of the offer's flight under a booking nobody owns.
+async fn shrink_to(app: &TestApp, offer: &Value, left: i64) {
+    let keys = keys();
+    let OfferClaims::Flight { s, c, .. } =
+        OfferClaims::verify(&id(offer), &keys).expect("valid offer")
+    else {
+        panic!("a flight offer")
+    };
+    let seats = offer["seats_remaining"].as_i64().expect("seats");
+    let take = u8::try_from(seats - left).expect("a small cabin");
+    let claims = OfferClaims::Flight {
+        s,
+        c,
+        a: take,
+        t: 1,
+        cur: "USD".into(),
+        x: Utc::now().timestamp() + 600,
+    };
+    let (status, _, hold) = app
+        .call(
+            Method::POST,
+            "/internal/v1/holds",
+            Some(json!({"booking_id": uuid::Uuid::now_v7(), "offer_ids": [claims.sign(&keys)], "ttl_seconds": 1800})),
+            Some(&service_token()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{}: {hold}", app.label);
+}
+
+#[tokio::test]
+async fn concurrent_checkouts_for_the_last_seats_never_oversell() {
+    const BUYERS: usize = 8;
+    const LEFT: i64 = 3;
+    for backend in backends().await {
+        let dir = testkit::temp_dir();
+        let app = Arc::new(spawn(&backend, &dir).await);
+        let l = app.label;
+        let flight = flight(&app, ("JFK", "LAX"), 7, 1).await;
+        let flight_id = id(&flight);
+        let mut buyers = Vec::new();
+        for _ in 0..BUYERS {
+            let t = traveller(&app).await;
+            add_to_cart(&app, &t, &flight_id).await;
+            let visa = card(&app, &t, "4242424242424242").await;
+            buyers.push((t, visa));
+        }
+        shrink_to(&app, &flight, LEFT).await;
+        eventually("capacity shrunk", Duration::from_secs(10), || async {
+            remaining(&app, &flight_id).await == Some(LEFT)
+        })
+        .await;
+
+        let mut tasks = Vec::new();
+        for (i, (t, visa)) in buyers.into_iter().enumerate() {
+            let app = app.clone();
+            tasks.push(tokio::spawn(async move {
+                let answer =
+                    checkout(&app, &t, &format!("race-{i}"), &checkout_body(1, &visa)).await;
+                (t, answer)
+            }));
+        }
+        let mut confirmed = Vec::new();
+        let mut refused = 0;
+        let mut everyone = Vec::new();
+        for task in tasks {
+            let (t, (status, body)) = task.await.expect("task");
+            match status {
+                StatusCode::CREATED => {
+                    assert_eq!(body["status"], "CONFIRMED", "{l}");
+                    confirmed.push(body);
+                }
+                StatusCode::CONFLICT => {
+                    assert!(
+                        body["type"]
+                            .as_str()
+                            .is_some_and(|t| t.ends_with("/sold-out")),
+                        "{l}: refused cleanly: {body}"
+                    );
+                    refused += 1;
+                }
+                other => panic!("{l}: a loser must be refused cleanly, not {other}: {body}"),
+            }
+            everyone.push(t);
+        }
+        assert_eq!(
+            confirmed.len() as i64,
+            LEFT,
+            "{l}: every seat left sold, no more"
+        );
+        assert_eq!(refused, BUYERS - LEFT as usize, "{l}");
+        eventually("sold out", Duration::from_secs(10), || async {
+            remaining(&app, &flight_id).await == Some(0)
+        })
+        .await;
+        // Every booking anyone has is settled and paid for exactly when CONFIRMED.
+        for t in &everyone {
+            let (_, list) = get(&app, t, "/api/v1/bookings").await;
+            for b in list["bookings"].as_array().expect("bookings") {
+                assert!(
+                    matches!(b["status"].as_str(), Some("CONFIRMED" | "FAILED")),
+                    "{l}: {b}"
+                );
+                money_matches(&app, b).await;
+            }
+        }
+        match Arc::try_unwrap(app) {
+            Ok(app) => app.stop().await,
+            Err(_) => panic!("the app is still shared"),
+        }
+        ledger_balances(&backend, &dir, amount(&flight["total"]) * LEFT).await;
+    }
+}
+
+#[tokio::test]
+async fn the_same_idempotency_key_makes_one_booking_and_one_charge() {
+    for backend in backends().await {
+        let dir = testkit::temp_dir();
+        let app = Arc::new(spawn(&backend, &dir).await);
+        let l = app.label;
+        let ada = Arc::new(traveller(&app).await);
+        let flight = flight(&app, ("LAX", "JFK"), 11, 1).await;
+        add_to_cart(&app, &ada, &id(&flight)).await;
+        let visa = card(&app, &ada, "4242424242424242").await;
+        let body = Arc::new(checkout_body(1, &visa));
+
+        let mut tasks = Vec::new();
+        for _ in 0..6 {
+            let (app, ada, body) = (app.clone(), ada.clone(), body.clone());
+            tasks.push(tokio::spawn(async move {
+                checkout(&app, &ada, "same-key", &body).await
+            }));
+        }
+        let mut first = None;
+        for task in tasks {
+            let (status, answer) = task.await.expect("task");
+            match status {
+                StatusCode::CREATED => first = Some(answer),
+                StatusCode::CONFLICT => assert!(
+                    answer["detail"]
+                        .as_str()
+                        .is_some_and(|d| d.contains("still running")),
+                    "{l}: {answer}"
+                ),
+                other => panic!("{l}: {other}: {answer}"),
+            }
+        }
+        let first = first.unwrap_or(Value::Null);
+        // Repeats after it finished answer exactly the first answer.
+        eventually(
+            "the first checkout finished",
+            Duration::from_secs(20),
+            || async { checkout(&app, &ada, "same-key", &body).await.0 == StatusCode::CREATED },
+        )
+        .await;
+        for _ in 0..3 {
+            let (status, again) = checkout(&app, &ada, "same-key", &body).await;
+            assert_eq!(status, StatusCode::CREATED, "{l}");
+            if !first.is_null() {
+                assert_eq!(again, first, "{l}: the stored first answer");
+            }
+        }
+        // The same key with another body is refused.
+        let (status, problem) = checkout(&app, &ada, "same-key", &checkout_body(2, &visa)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{l}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], "Idempotency-Key", "{l}");
+
+        let (_, list) = get(&app, &ada, "/api/v1/bookings").await;
+        let bookings = list["bookings"].as_array().expect("bookings");
+        assert_eq!(bookings.len(), 1, "{l}: one booking: {list}");
+        let payments =
+            payments_for(&app, bookings[0]["reference"].as_str().expect("reference")).await;
+        assert_eq!(payments.len(), 1, "{l}: one charge: {payments:?}");
+        money_matches(&app, &bookings[0]).await;
+        match Arc::try_unwrap(app) {
+            Ok(app) => app.stop().await,
+            Err(_) => panic!("the app is still shared"),
+        }
+        ledger_balances(&backend, &dir, amount(&flight["total"])).await;
+    }
+}
+
+#[tokio::test]
+async fn another_traveller_can_neither_read_nor_cancel_a_booking() {
+    let backend = backends().await.remove(0);
+    let app = spawn(&backend, &testkit::temp_dir()).await;
+    let l = app.label;
+    let ada = traveller(&app).await;
+    let eve = traveller(&app).await;
+    let flight = flight(&app, ("JFK", "LAX"), 15, 1).await;
+    add_to_cart(&app, &ada, &id(&flight)).await;
+    let visa = card(&app, &ada, "4242424242424242").await;
+    let (status, booking) = checkout(&app, &ada, "mine", &checkout_body(1, &visa)).await;
+    assert_eq!(status, StatusCode::CREATED, "{l}: {booking}");
+    let reference = booking["reference"].as_str().expect("reference");
+    let payment_id = booking["payment"]["id"].as_str().expect("payment");
+
+    for path in [
+        format!("/api/v1/bookings/{reference}"),
+        format!("/api/v1/bookings/{reference}/cancellation-quote"),
+        format!("/api/v1/payments/{payment_id}"),
+    ] {
+        let (status, problem) = get(&app, &eve, &path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{l}: {path}: {problem}");
+    }
+    let (status, _) = post(
+        &app,
+        &eve,
+        &format!("/api/v1/bookings/{reference}/cancel"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{l}");
+    let (_, list) = get(&app, &eve, "/api/v1/bookings").await;
+    assert_eq!(
+        list["bookings"].as_array().map(Vec::len),
+        Some(0),
+        "{l}: {list}"
+    );
+    // Eve's own checkout cannot reuse Ada's key to see Ada's answer.
+    let (status, _) = checkout(&app, &eve, "mine", &checkout_body(1, &visa)).await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{l}: Eve's cart is empty"
+    );
+    let (status, _) = send(&app, Method::GET, "/api/v1/bookings", None, None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{l}");
+    let (_, read) = get(&app, &ada, &format!("/api/v1/bookings/{reference}")).await;
+    assert_eq!(read["status"], "CONFIRMED", "{l}: untouched");
+    // Lists page with a cursor.
+    let (status, page) = get(&app, &ada, "/api/v1/bookings?limit=1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        page["next_cursor"],
+        Value::Null,
+        "{l}: one booking, one page"
+    );
+    let (status, _) = get(&app, &ada, "/api/v1/bookings?limit=51").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{l}");
+    let (_, doc) = app.get("/api/v1/openapi.json", None).await;
+    for path in [
+        "/api/v1/bookings",
+        "/api/v1/bookings/{reference}",
+        "/api/v1/bookings/{reference}/cancellation-quote",
+        "/api/v1/bookings/{reference}/cancel",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{l}: {path} not documented");
+    }
+    app.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Faults: a peer behind a proxy the test controls, per request path.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fault {
+    /// Answer 503 at once, as a dead or overloaded peer's load balancer does.
+    Refuse,
+    /// Never answer.
+    Hang,
+    /// Answer late.
+    Delay(Duration),
+}
+
+#[derive(Default)]
+struct ProxyState {
+    target: Mutex<Option<String>>,
+    faults: Mutex<Vec<(String, Fault)>>,
+}
+
+/// An HTTP proxy in front of a peer service: forwards everything, except paths
+/// containing a faulty pattern.
+struct Proxy {
+    url: String,
+    state: Arc<ProxyState>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    async fn start() -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let state = Arc::new(ProxyState::default());
+        let router = axum::Router::new()
+            .fallback(forward)
+            .with_state(state.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Proxy { url, state, task }
+    }
+
+    fn target(&self, app: &TestApp) {
+        if let Ok(mut t) = self.state.target.lock() {
+            *t = Some(app.api.clone());
+        }
+    }
+
+    fn fault(&self, pattern: &str, fault: Option<Fault>) {
+        if let Ok(mut f) = self.state.faults.lock() {
+            f.retain(|(p, _)| p != pattern);
+            if let Some(fault) = fault {
+                f.push((pattern.to_owned(), fault));
+            }
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn forward(State(state): State<Arc<ProxyState>>, req: Request) -> Response {
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let fault = state.faults.lock().ok().and_then(|f| {
+        f.iter()
+            .find(|(p, _)| path.contains(p.as_str()))
+            .map(|(_, f)| *f)
+    });
+    match fault {
+        Some(Fault::Refuse) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        Some(Fault::Hang) => tokio::time::sleep(Duration::from_secs(120)).await,
+        Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
+        None => {}
+    }
+    let Some(target) = state.target.lock().ok().and_then(|t| t.clone()) else {
+        return StatusCode::BAD_GATEWAY.into_response();
+    };
+    let method = req.method().clone();
+    let headers = req.headers().clone();
+    let body: Bytes = axum::body::to_bytes(req.into_body(), 1 << 20)
+        .await
+        .unwrap_or_default();
+    let mut out = reqwest::Client::new()
+        .request(method, format!("{target}{path}"))
+        .body(body);
+    for (name, value) in &headers {
+        if name != reqwest::header::HOST && name != reqwest::header::CONTENT_LENGTH {
+            out = out.header(name, value);
+        }
+    }
+    match out.send().await {
+        Ok(res) => {
+            let status = res.status();
+            let content_type = res.headers().get(reqwest::header::CONTENT_TYPE).cloned();
+            let bytes = res.bytes().await.unwrap_or_default();
+            let mut answer = (status, bytes).into_response();
+            if let Some(ct) = content_type {
+                answer
+                    .headers_mut()
+                    .insert(reqwest::header::CONTENT_TYPE, ct);
+            }
+            answer
+        }
+        Err(_) => StatusCode::BAD_GATEWAY.into_response(),
+    }
+}
+
+async fn bookings_of(app: &TestApp, t: &Traveller) -> Vec<Value> {
+    let (_, list) = get(app, t, "/api/v1/bookings").await;
+    list["bookings"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_dead_or_slow_payment_peer_mid_saga_leaves_no_money_on_an_unconfirmed_booking() {
+    for backend in backends().await {
+        let dir = testkit::temp_dir();
+        let proxy = Proxy::start().await;
+        fast_recovery();
+        let mut args = serve_args(&backend, &dir);
+        args.settings.peers.payment = Some(proxy.url.clone());
+        let app = TestApp::spawn_with(backend.label, args).await;
+        proxy.target(&app);
+        let l = app.label;
+        let ada = traveller(&app).await;
+        let flight = flight(&app, ("JFK", "LAX"), 16, 1).await;
+        let flight_id = id(&flight);
+        let seats_before = remaining(&app, &flight_id).await.expect("seats");
+        add_to_cart(&app, &ada, &flight_id).await;
+        let visa = card(&app, &ada, "4242424242424242").await;
+
+        // Slow but alive: the checkout waits and completes.
+        proxy.fault("/capture", Some(Fault::Delay(Duration::from_millis(1500))));
+        let (status, slow) = checkout(&app, &ada, "slow", &checkout_body(1, &visa)).await;
+        assert_eq!(status, StatusCode::CREATED, "{l}: {slow}");
+        money_matches(&app, &slow).await;
+        proxy.fault("/capture", None);
+
+        // Dead: every payment call fails. The booking cannot know whether it was
+        // authorised, so it stays HELD for recovery, and the client hears 503.
+        add_to_cart(&app, &ada, &flight_id).await;
+        proxy.fault("/internal/v1/payments", Some(Fault::Refuse));
+        let (status, problem) = checkout(&app, &ada, "dead", &checkout_body(1, &visa)).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{l}: {problem}");
+        assert_eq!(problem["status"], "HELD", "{l}: {problem}");
+        let reference = problem["reference"].as_str().expect("reference").to_owned();
+        let (status, running) = checkout(&app, &ada, "dead", &checkout_body(1, &visa)).await;
+        assert_eq!(
+            status,
+            StatusCode::CONFLICT,
+            "{l}: still running: {running}"
+        );
+
+        // At most three checkouts per traveller in flight: a fourth is refused.
+        for key in ["dead-2", "dead-3"] {
+            let (status, problem) = checkout(&app, &ada, key, &checkout_body(1, &visa)).await;
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{l}: {problem}");
+        }
+        let (status, problem) = checkout(&app, &ada, "dead-4", &checkout_body(1, &visa)).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{l}: {problem}");
+
+        // The peer comes back; recovery undoes the bookings within the threshold.
+        proxy.fault("/internal/v1/payments", None);
+        eventually("the stuck booking settled", STUCK_AFTER * 3, || async {
+            bookings_of(&app, &ada)
+                .await
+                .iter()
+                .all(|b| b["status"] != "HELD")
+        })
+        .await;
+        let (_, read) = get(&app, &ada, &format!("/api/v1/bookings/{reference}")).await;
+        assert_eq!(read["status"], "FAILED", "{l}: {read}");
+        money_matches(&app, &read).await;
+        // The key now answers the outcome.
+        let (status, outcome) = checkout(&app, &ada, "dead", &checkout_body(1, &visa)).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{l}: {outcome}");
+        assert_eq!(
+            (outcome["reference"].as_str(), outcome["status"].as_str()),
+            (Some(reference.as_str()), Some("FAILED"))
+        );
+        eventually(
+            "only the slow booking's seat is sold",
+            Duration::from_secs(10),
+            || async { remaining(&app, &flight_id).await == Some(seats_before - 1) },
+        )
+        .await;
+        for b in bookings_of(&app, &ada).await {
+            money_matches(&app, &b).await;
+        }
+        let (_, metrics) = app.management("/actuator/prometheus").await;
+        for name in ["bookings_total", "saga_step_seconds", "bookings_stuck"] {
+            assert!(metrics.contains(name), "{l}: {name} missing");
+        }
+        app.stop().await;
+        ledger_balances(&backend, &dir, amount(&flight["total"])).await;
+    }
+}
+
+#[tokio::test]
+async fn a_process_stopped_mid_saga_finishes_the_booking_after_restart() {
+    for backend in backends().await {
+        let dir = testkit::temp_dir();
+        let proxy = Proxy::start().await;
+        fast_recovery();
+        let args = |backend: &Backend| {
+            let mut a = serve_args(backend, &dir);
+            a.settings.peers.search = Some(proxy.url.clone());
+            a
+        };
+        let mut app = TestApp::spawn_with(backend.label, args(&backend)).await;
+        proxy.target(&app);
+        let l = app.label;
+        let ada = traveller(&app).await;
+        let flight = flight(&app, ("ORD", "ATL"), 13, 1).await;
+        let flight_id = id(&flight);
+        add_to_cart(&app, &ada, &flight_id).await;
+        let visa = card(&app, &ada, "4242424242424242").await;
+
+        // The commit never answers: the saga sits between authorisation and capture
+        // when the process stops.
+        proxy.fault("/commit", Some(Fault::Hang));
+        let client = app.http.clone();
+        let url = format!("{}/api/v1/bookings", app.api);
+        let (token, body) = (ada.token.clone(), checkout_body(1, &visa));
+        let in_flight = tokio::spawn(async move {
+            let _ = client
+                .post(url)
+                .bearer_auth(token)
+                .header("Idempotency-Key", "crash")
+                .json(&body)
+                .send()
+                .await;
+        });
+        eventually(
+            "the booking is authorised",
+            Duration::from_secs(20),
+            || async {
+                bookings_of(&app, &ada)
+                    .await
+                    .first()
+                    .is_some_and(|b| b["status"] == "AUTHORIZED")
+            },
+        )
+        .await;
+        let reference = bookings_of(&app, &ada).await[0]["reference"]
+            .as_str()
+            .expect("reference")
+            .to_owned();
+        let stopping = app.begin_stop();
+        let _ = tokio::time::timeout(Duration::from_secs(15), stopping).await;
+        in_flight.abort();
+
+        // A new process on the same storage; the peer answers again.
+        proxy.fault("/commit", None);
+        let app = TestApp::spawn_with(backend.label, args(&backend)).await;
+        proxy.target(&app);
+        eventually("the booking is recovered", STUCK_AFTER * 4, || async {
+            get(&app, &ada, &format!("/api/v1/bookings/{reference}"))
+                .await
+                .1["status"]
+                == "CONFIRMED"
+        })
+        .await;
+        let (_, read) = get(&app, &ada, &format!("/api/v1/bookings/{reference}")).await;
+        assert_eq!(read["payment"]["status"], "captured", "{l}: {read}");
+        money_matches(&app, &read).await;
+        let (status, replay) = checkout(&app, &ada, "crash", &checkout_body(1, &visa)).await;
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "{l}: the key answers the outcome: {replay}"
+        );
+        assert_eq!(replay["reference"], reference.as_str());
+        app.stop().await;
+        ledger_balances(&backend, &dir, amount(&flight["total"])).await;
+    }
+}

@@ -1,0 +1,795 @@
+//! The web site in a real browser: headless Chromium, driven through chromedriver by
+//! fantoccini, against the whole application on a free port. A person's journeys at a
+//! desktop and a phone width (search, offer, cart, account, checkout, confirmation, my
+//! bookings, cancellation; a declined card), with screenshots of every main page in
+//! `target/screenshots/`. Plus what a browser cannot see: headers, CSRF, error pages.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use chrono::Utc;
+use fantoccini::{Client, ClientBuilder, Locator};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::common::{SECRET, TestApp, backends, serve_args};
+use ota_platform::testkit;
+use ota_platform::tokens::KeyRing;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// No page may weigh more than this (HTML, before images).
+const PAGE_BUDGET: usize = 100 * 1024;
+const JOURNEY_TIMEOUT: Duration = Duration::from_secs(240);
+
+#[derive(Clone, Copy, Debug)]
+enum Width {
+    Desktop,
+    Phone,
+}
+
+impl Width {
+    fn name(self) -> &'static str {
+        match self {
+            Width::Desktop => "desktop",
+            Width::Phone => "phone",
+        }
+    }
+}
+
+fn screenshots_dir(width: Width) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/screenshots")
+        .join(width.name())
+}
+
+/// A chromedriver we started, and the browser session it drives.
+struct Browser {
+    client: Client,
+    driver: Child,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // Only the chromedriver this test started, by its own handle.
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl Browser {
+    async fn start(width: Width) -> Browser {
+        for (path, what) in [(CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")] {
+            assert!(
+                Path::new(path).exists(),
+                "{path} is missing: the browser tests need Debian's chromium and chromium-driver \
+                 (`apt-get install -y chromium chromium-driver`; .ci/run installs them). \
+                 Missing package: {what}"
+            );
+        }
+        let port = free_port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {CHROMEDRIVER}: {e}"));
+        let profile = testkit::temp_dir();
+        let mut args = vec![
+            "--headless=new".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--disable-sync".to_owned(),
+            "--no-first-run".to_owned(),
+            "--disable-quic".to_owned(),
+            format!("--user-data-dir={}", profile.display()),
+        ];
+        let mut options = json!({ "binary": CHROMIUM });
+        match width {
+            Width::Desktop => args.push("--window-size=1280,800".to_owned()),
+            Width::Phone => {
+                options["mobileEmulation"] =
+                    json!({"deviceMetrics": {"width": 360, "height": 740, "pixelRatio": 1.0}});
+            }
+        }
+        options["args"] = json!(args);
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".to_owned(), json!("chrome"));
+        caps.insert("goog:chromeOptions".to_owned(), options);
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last = String::new();
+        for _ in 0..50 {
+            match ClientBuilder::native()
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => return Browser { client, driver },
+                Err(e) => {
+                    last = e.to_string();
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+        panic!("chromedriver on port {port} did not start a Chromium session: {last}");
+    }
+
+    async fn close(self) {
+        let _ = self.client.clone().close().await;
+    }
+}
+
+/// What a journey step needs: the browser, the site, where screenshots go.
+struct Visit {
+    c: Client,
+    site: String,
+    width: Width,
+}
+
+impl Visit {
+    async fn goto(&self, path: &str) {
+        self.c
+            .goto(&format!("{}{path}", self.site))
+            .await
+            .unwrap_or_else(|e| panic!("opening {path}: {e}"));
+        self.page_checks().await;
+    }
+
+    async fn wait(&self, css: &str) -> fantoccini::elements::Element {
+        match self
+            .c
+            .wait()
+            .at_most(Duration::from_secs(15))
+            .for_element(Locator::Css(css))
+            .await
+        {
+            Ok(e) => e,
+            Err(e) => {
+                let url = self.url().await;
+                let text = self.c.find(Locator::Css("main")).await.ok();
+                let text = match text {
+                    Some(m) => m.text().await.unwrap_or_default(),
+                    None => String::new(),
+                };
+                panic!("{}: no {css} on {url}: {e}\n{text}", self.width.name())
+            }
+        }
+    }
+
+    async fn url(&self) -> String {
+        self.c
+            .current_url()
+            .await
+            .map(|u| u.to_string())
+            .unwrap_or_default()
+    }
+
+    async fn fill(&self, css: &str, text: &str) {
+        let e = self.wait(css).await;
+        e.clear().await.expect("clear");
+        e.send_keys(text).await.expect("type");
+    }
+
+    /// Date inputs are typed differently per locale; set their value as a form would.
+    async fn set(&self, css: &str, value: &str) {
+        self.wait(css).await;
+        self.c
+            .execute(
+                "document.querySelector(arguments[0]).value = arguments[1];",
+                vec![json!(css), json!(value)],
+            )
+            .await
+            .expect("set a value");
+    }
+
+    /// Clicks a link or submit button and waits until the next page has loaded: the
+    /// old page is marked first, so its content is never mistaken for the new one's.
+    async fn click(&self, css: &str) {
+        let target = self.wait(css).await;
+        self.c
+            .execute("document.documentElement.dataset.stale = '1';", vec![])
+            .await
+            .expect("mark the page");
+        target.click().await.expect("click");
+        let loaded =
+            "return document.readyState === 'complete' && !document.documentElement.dataset.stale;";
+        for _ in 0..150 {
+            if let Ok(v) = self.c.execute(loaded, vec![]).await
+                && v.as_bool() == Some(true)
+            {
+                self.page_checks().await;
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "{}: clicking {css} on {} loaded no page",
+            self.width.name(),
+            self.url().await
+        );
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.wait(css).await.text().await.expect("text")
+    }
+
+    async fn main_text(&self) -> String {
+        self.text("main").await
+    }
+
+    /// Every page: small, with its landmarks, and never a stack trace.
+    async fn page_checks(&self) {
+        let html = self.c.source().await.expect("page source");
+        let url = self.url().await;
+        assert!(
+            html.len() < PAGE_BUDGET,
+            "{url} is {} bytes, over the page budget",
+            html.len()
+        );
+        for landmark in ["<header", "<nav", "<main", "<footer"] {
+            assert!(html.contains(landmark), "{url}: no {landmark} landmark");
+        }
+        for leak in ["panicked at", "RUST_BACKTRACE", "stack backtrace"] {
+            assert!(!html.contains(leak), "{url} shows internals");
+        }
+    }
+
+    /// A screenshot of the whole page (desktop) or the phone's screen.
+    async fn shot(&self, name: &str) {
+        let dir = screenshots_dir(self.width);
+        std::fs::create_dir_all(&dir).expect("screenshot directory");
+        if let Width::Desktop = self.width {
+            // The window's height is the page's plus the browser's own frame.
+            let height = self
+                .c
+                .execute(
+                    "return document.documentElement.scrollHeight + window.outerHeight - window.innerHeight;",
+                    vec![],
+                )
+                .await
+                .ok()
+                .and_then(|v| v.as_u64())
+                .unwrap_or(800)
+                .clamp(800, 2000) as u32;
+            let _ = self.c.set_window_size(1280, height).await;
+        }
+        let png = self.c.screenshot().await.expect("screenshot");
+        if let Width::Desktop = self.width {
+            let _ = self.c.set_window_size(1280, 800).await;
+        }
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("writing a screenshot");
+    }
+}
+
+/// Runs a journey in its own task so the browser is closed even when it fails.
+async fn in_browser<F, Fut>(width: Width, journey: F)
+where
+    F: FnOnce(Visit) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let backend = backends().await.remove(0);
+    let app = TestApp::spawn(&backend).await;
+    // localhost, not 127.0.0.1: browsers keep Secure cookies on http://localhost only.
+    let site = app.api.replace("127.0.0.1", "localhost");
+    let browser = Browser::start(width).await;
+    let visit = Visit {
+        c: browser.client.clone(),
+        site,
+        width,
+    };
+    let outcome = tokio::spawn(tokio::time::timeout(JOURNEY_TIMEOUT, journey(visit))).await;
+    browser.close().await;
+    app.stop().await;
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(_)) => panic!(
+            "{}: the journey took over {JOURNEY_TIMEOUT:?}",
+            width.name()
+        ),
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+/// Home → flight results → an offer → add to cart (asks to sign in).
+async fn search_and_choose(v: &Visit, shots: bool) {
+    v.goto("/").await;
+    assert!(v.main_text().await.contains("Where to next?"));
+    if shots {
+        v.shot("home").await;
+    }
+    v.fill("#origin", "JFK").await;
+    v.fill("#destination", "Los Angeles").await;
+    // app.js (allowed by the CSP) suggests airports as the traveller types.
+    v.wait("#destination-list option[value='LAX']").await;
+    v.click("form[action='/flights'] button[type=submit]").await;
+    v.wait(".offer").await;
+    let heading = v.text("h1").await;
+    assert!(heading.contains("JFK → LAX"), "{heading}");
+    // "Los Angeles" was looked up as LAX, and the page says so.
+    assert!(v.main_text().await.contains("(LAX)"));
+    if shots {
+        v.shot("flight-results").await;
+    }
+    // Sort by duration: the filter form round-trips.
+    v.set("#sort", "duration").await;
+    v.click(".filters button[type=submit]").await;
+    v.wait(".offer").await;
+    assert!(v.url().await.contains("sort=duration"));
+    v.click(".offer a.button").await;
+    v.wait("form[action='/cart/items']").await;
+    assert!(v.main_text().await.contains("guaranteed"));
+    if shots {
+        v.shot("offer").await;
+    }
+    v.click("form[action='/cart/items'] button[type=submit]")
+        .await;
+}
+
+/// Cart → checkout with a card; answers the page text after paying.
+async fn pay(v: &Visit, card: &str, shots: bool) -> String {
+    v.wait("a[href='/checkout']").await;
+    let cart = v.main_text().await;
+    assert!(cart.contains("JFK → LAX"), "{cart}");
+    if shots {
+        v.shot("cart").await;
+    }
+    v.click("a[href='/checkout']").await;
+    v.fill("#first_name_0", "Ada").await;
+    v.fill("#last_name_0", "Lovelace").await;
+    v.set("#date_of_birth_0", "1985-12-10").await;
+    v.fill("#card_number", card).await;
+    v.fill("#card_expiry", "12/34").await;
+    v.fill("#card_cvc", "123").await;
+    if shots {
+        v.shot("checkout").await;
+    }
+    v.click("form.checkout button[type=submit]").await;
+    v.wait("main h1").await;
+    v.main_text().await
+}
+
+async fn journey(v: Visit) {
+    // Anonymous: adding to the cart asks to sign in; registering keeps the offer.
+    search_and_choose(&v, true).await;
+    v.wait("form[action='/login']").await;
+    assert!(v.main_text().await.contains("add this to your cart"));
+    v.click("main a[href^='/register']").await;
+    let email = format!("web-{}@example.com", uuid::Uuid::new_v4().simple());
+    v.fill("#name", "Ada Lovelace").await;
+    v.fill("#email", &email).await;
+    v.fill("#password", "violet-tulip-harbour").await;
+    v.click("main form button[type=submit]").await;
+    // Signed in, the offer went into the cart.
+    assert!(v.url().await.contains("/cart"), "{}", v.url().await);
+    assert!(v.text("header").await.contains("Ada Lovelace"));
+
+    let page = pay(&v, "4242 4242 4242 4242", true).await;
+    assert!(page.contains("Booking confirmed"), "{page}");
+    let reference = v.text(".alert .reference").await;
+    assert_eq!(reference.len(), 6, "{reference}");
+    v.shot("confirmation").await;
+
+    v.click("main a[href='/bookings']").await;
+    let list = v.main_text().await;
+    assert!(list.contains(&reference), "{list}");
+    assert!(list.contains("Confirmed"), "{list}");
+    v.shot("my-bookings").await;
+
+    // Cancel: the quote first, then the confirmation.
+    v.click(&format!("main a[href='/bookings/{reference}']"))
+        .await;
+    v.click(&format!("a[href='/bookings/{reference}/cancel']"))
+        .await;
+    let quote = v.main_text().await;
+    assert!(quote.contains("refunded"), "{quote}");
+    v.shot("cancel-quote").await;
+    v.click("main form button.danger").await;
+    let cancelled = v.main_text().await;
+    assert!(
+        cancelled.contains("Your booking is cancelled"),
+        "{cancelled}"
+    );
+    assert!(cancelled.contains("Cancelled"), "{cancelled}");
+    v.shot("cancelled").await;
+
+    // A declined card says so, and the cart is still there to try again.
+    search_and_choose(&v, false).await;
+    let page = pay(&v, "4000000000000002", false).await;
+    assert!(page.contains("Payment declined"), "{page}");
+    assert!(page.contains("Nothing was charged"), "{page}");
+    v.wait("form.checkout").await;
+    v.shot("declined").await;
+
+    // Log out and back in; the cart survives.
+    v.click("header form[action='/logout'] button").await;
+    assert!(v.text("header").await.contains("Log in"));
+    v.goto("/login").await;
+    v.fill("#email", &email).await;
+    v.fill("#password", "violet-tulip-harbour").await;
+    v.click("main form button[type=submit]").await;
+    v.goto("/cart").await;
+    assert!(v.main_text().await.contains("JFK → LAX"));
+
+    // Hotels.
+    let (check_in, check_out) = (day(20), day(23));
+    v.goto(&format!(
+        "/hotels?city=Paris&check_in={check_in}&check_out={check_out}&guests=2&rooms=1"
+    ))
+    .await;
+    v.wait(".offer").await;
+    assert!(v.text("h1").await.contains("Hotels in Paris"));
+    v.shot("hotel-results").await;
+    v.set("#sort", "stars").await;
+    v.click(".filters button[type=submit]").await;
+    v.wait(".offer").await;
+    assert!(v.main_text().await.contains("★★★★"));
+
+    // An unknown page is a styled 404.
+    v.goto("/no-such-page").await;
+    assert!(v.text("h1").await.contains("Page not found"));
+    v.shot("not-found").await;
+}
+
+fn day(offset: i64) -> String {
+    (Utc::now().date_naive() + chrono::Duration::days(offset)).to_string()
+}
+
+#[tokio::test]
+async fn a_traveller_books_and_cancels_at_desktop_width() {
+    in_browser(Width::Desktop, journey).await;
+}
+
+#[tokio::test]
+async fn a_traveller_books_and_cancels_at_phone_width() {
+    in_browser(Width::Phone, |v| async move {
+        // Nothing may be wider than the phone.
+        v.goto("/").await;
+        let overflow =
+            v.c.execute(
+                "return document.documentElement.scrollWidth - window.innerWidth;",
+                vec![],
+            )
+            .await
+            .expect("width");
+        assert!(
+            overflow.as_i64().unwrap_or(0) <= 0,
+            "home scrolls sideways by {overflow}"
+        );
+        journey(v).await;
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Without a browser
+
+async fn page(
+    app: &TestApp,
+    path: &str,
+    cookie: Option<&str>,
+) -> (StatusCode, reqwest::header::HeaderMap, String) {
+    let mut req = app.http.get(format!("{}{path}", app.api));
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    let res = req.send().await.expect("answer");
+    let status = res.status();
+    let headers = res.headers().clone();
+    (status, headers, res.text().await.expect("body"))
+}
+
+#[tokio::test]
+async fn pages_are_strict_about_headers_forms_and_errors() {
+    let app = TestApp::spawn(&backends().await.remove(0)).await;
+
+    // Every page: our CSP without inline script, HSTS, nosniff, no caching; a CSRF cookie.
+    let (status, h, html) = page(&app, "/", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        h["content-type"]
+            .to_str()
+            .is_ok_and(|c| c.starts_with("text/html"))
+    );
+    assert_eq!(
+        h["content-security-policy"],
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    );
+    assert!(h.contains_key("strict-transport-security"));
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert!(h.contains_key("referrer-policy"));
+    assert_eq!(h["cache-control"], "no-store");
+    assert!(
+        !html.contains("<script>") && !html.contains("style=\""),
+        "inline script or style"
+    );
+    assert!(html.len() < PAGE_BUDGET);
+    let csrf_cookie = h
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("__Host-ota_csrf="))
+        .expect("a CSRF cookie")
+        .to_owned();
+    for attribute in ["Path=/", "Secure", "HttpOnly", "SameSite=Lax"] {
+        assert!(csrf_cookie.contains(attribute), "{csrf_cookie}");
+    }
+    // Every input has a label.
+    for id in [
+        "origin",
+        "destination",
+        "departure_date",
+        "city",
+        "check_in",
+    ] {
+        assert!(
+            html.contains(&format!("<label for=\"{id}\"")),
+            "no label for {id}"
+        );
+    }
+
+    // Assets are served from the binary and may be cached.
+    for (path, kind) in [
+        ("/static/app.css", "text/css"),
+        ("/static/app.js", "text/javascript"),
+    ] {
+        let (status, h, body) = page(&app, path, None).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(
+            h["content-type"]
+                .to_str()
+                .is_ok_and(|c| c.starts_with(kind))
+        );
+        assert!(
+            h["cache-control"]
+                .to_str()
+                .is_ok_and(|c| c.contains("max-age"))
+        );
+        assert!(!body.is_empty());
+    }
+
+    // A form posted without the session's CSRF token is refused with a page, not acted on.
+    let token = csrf_cookie
+        .split(';')
+        .next()
+        .and_then(|kv| kv.split_once('='))
+        .map(|(_, v)| v.to_owned())
+        .expect("token");
+    let cookie = format!("__Host-ota_csrf={token}");
+    for (form, cookie) in [
+        (
+            vec![("csrf", "forged"), ("email", "a@b.c"), ("password", "x")],
+            Some(cookie.as_str()),
+        ),
+        (
+            vec![
+                ("csrf", token.as_str()),
+                ("email", "a@b.c"),
+                ("password", "x"),
+            ],
+            None,
+        ),
+    ] {
+        let mut req = app
+            .http
+            .post(format!("{}/login", app.api))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form_body(&form));
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        let res = req.send().await.expect("answer");
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert!(
+            res.text()
+                .await
+                .expect("body")
+                .contains("This form has expired")
+        );
+    }
+    // With the token, a wrong password is a page that says so.
+    let res = app
+        .http
+        .post(format!("{}/login", app.api))
+        .header("cookie", &cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_body(&[
+            ("csrf", token.as_str()),
+            ("email", "nobody@example.com"),
+            ("password", "wrong-password-here"),
+        ]))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        res.text()
+            .await
+            .expect("body")
+            .contains("password is not right")
+    );
+
+    // Signed-in pages send an anonymous visitor to log in, and back afterwards.
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .get(format!("{}/bookings", app.api))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/login?next=%2Fbookings");
+
+    // A styled 404 for pages; API paths keep their problem+json.
+    let (status, h, html) = page(&app, "/nowhere/at/all", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        h["content-type"]
+            .to_str()
+            .is_ok_and(|c| c.starts_with("text/html"))
+    );
+    assert!(html.contains("Page not found"));
+    let (status, h, _) = page(&app, "/api/v1/nowhere", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(h["content-type"], "application/problem+json");
+
+    // Bad search input is explained, not a 5xx.
+    let (status, _, html) = page(
+        &app,
+        "/flights?origin=JFK&destination=LAX&departure_date=2020-01-01",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        html.contains("The departure date is in the past."),
+        "{html}"
+    );
+    let (status, _, html) = page(
+        &app,
+        &format!(
+            "/flights?origin=Atlantis&destination=LAX&departure_date={}",
+            day(5)
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("found no airport matching"), "{html}");
+
+    // An expired offer: a clear message and a fresh search one click away.
+    let (_, search) = app
+        .get(
+            &format!(
+                "/api/v1/flights/search?origin=JFK&destination=LAX&departure_date={}",
+                day(14)
+            ),
+            None,
+        )
+        .await;
+    let id = search["offers"][0]["offer_id"]
+        .as_str()
+        .expect("an offer")
+        .to_owned();
+    let keys = KeyRing::parse(SECRET).expect("ring");
+    let ota_search::offers::OfferClaims::Flight {
+        s, c, a, t, cur, ..
+    } = ota_search::offers::OfferClaims::verify(&id, &keys).expect("valid")
+    else {
+        panic!("a flight offer")
+    };
+    let expired = ota_search::offers::OfferClaims::Flight {
+        s,
+        c,
+        a,
+        t,
+        cur,
+        x: Utc::now().timestamp() - 5,
+    }
+    .sign(&keys);
+    // A sold-out offer: more seats than the flight has left.
+    let remaining = search["offers"][0]["seats_remaining"]
+        .as_i64()
+        .expect("seats");
+    let ota_search::offers::OfferClaims::Flight { s, c, t, cur, .. } =
+        ota_search::offers::OfferClaims::verify(&id, &keys).expect("valid")
+    else {
+        panic!("a flight offer")
+    };
+    let too_many = u8::try_from(remaining + 1).expect("a small flight");
+    let sold_out = ota_search::offers::OfferClaims::Flight {
+        s,
+        c,
+        a: too_many,
+        t,
+        cur,
+        x: Utc::now().timestamp() + 600,
+    }
+    .sign(&keys);
+    let (status, _, html) = page(&app, &format!("/offers/{sold_out}"), None).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(html.contains("Sold out"), "{html}");
+    let back = format!(
+        "/flights?origin=JFK&destination=LAX&departure_date={}",
+        day(14)
+    );
+    let (status, _, html) = page(
+        &app,
+        &format!("/offers/{expired}?back={}", urlencode(&back)),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::GONE);
+    assert!(html.contains("This offer has expired"));
+    assert!(html.contains("Search again"), "{html}");
+    assert!(html.contains("href=\"/flights?origin=JFK"), "{html}");
+    app.stop().await;
+}
+
+fn form_body(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_peer_service_down_is_a_page_that_says_so() {
+    // The web site alone, its peers on a port where nothing listens.
+    let backend = backends().await.remove(0);
+    let mut args = serve_args(&backend, &testkit::temp_dir());
+    args.service = Some(ota::Service::Frontend);
+    let nobody = format!("http://127.0.0.1:{}", free_port());
+    let peers = &mut args.settings.peers;
+    for url in [
+        &mut peers.auth,
+        &mut peers.search,
+        &mut peers.cart,
+        &mut peers.booking,
+        &mut peers.payment,
+    ] {
+        *url = Some(nobody.clone());
+    }
+    let app = TestApp::spawn_with(backend.label, args).await;
+    let (status, _, html) = page(&app, "/", None).await;
+    assert_eq!(status, StatusCode::OK, "the home page needs no peer");
+    assert!(html.contains("Where to next?"));
+    let (status, h, html) = page(
+        &app,
+        &format!(
+            "/flights?origin=JFK&destination=LAX&departure_date={}",
+            day(14)
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(h.contains_key("retry-after"));
+    assert!(html.contains("We are having a short break"), "{html}");
+    assert!(html.contains("Nothing has been charged"));
+    app.stop().await;
+}

@@ -1,0 +1,843 @@
+//! payment-service storage on either engine: payment methods (tokens only), payments and
+//! their state transitions, refunds, the double-entry ledger and idempotency keys.
+//!
+//! Every transition is a conditional update inside a write transaction, so the database
+//! decides races: of two concurrent captures one moves the money and the other sees it
+//! moved; refunds can never sum past what was captured.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use ota_platform::db::Db;
+use ota_platform::{StoreError, in_write_tx, on_pool};
+use uuid::Uuid;
+
+use crate::domain::{Brand, DeclineCode, PaymentStatus};
+
+/// Ledger accounts. Capture moves money from the customer's card to our revenue.
+pub const CUSTOMER_CARD: &str = "customer_card";
+pub const MERCHANT_REVENUE: &str = "merchant_revenue";
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Other(format!("unexpected {what} in the payment database").into())
+}
+
+// ---------------------------------------------------------------------------------------
+// Payment methods
+
+/// A stored card: the provider's token and what may be shown, never the number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentMethod {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub provider_token: String,
+    pub brand: Brand,
+    pub last4: String,
+    pub exp_month: i32,
+    pub exp_year: i32,
+    pub holder_name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct MethodRow {
+    id: Uuid,
+    user_id: Uuid,
+    provider_token: String,
+    brand: String,
+    last4: String,
+    exp_month: i32,
+    exp_year: i32,
+    holder_name: String,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<MethodRow> for PaymentMethod {
+    type Error = StoreError;
+
+    fn try_from(r: MethodRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: r.id,
+            user_id: r.user_id,
+            provider_token: r.provider_token,
+            brand: Brand::parse(&r.brand).ok_or_else(|| corrupt("card brand"))?,
+            last4: r.last4,
+            exp_month: r.exp_month,
+            exp_year: r.exp_year,
+            holder_name: r.holder_name,
+            created_at: r.created_at,
+        })
+    }
+}
+
+const METHOD_COLUMNS: &str =
+    "id, user_id, provider_token, brand, last4, exp_month, exp_year, holder_name, created_at";
+
+// ---------------------------------------------------------------------------------------
+// Payments
+
+/// A payment: amounts in minor units of `currency`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    pub id: Uuid,
+    /// The idempotency key of the authorisation that created it.
+    pub idempotency_key: String,
+    pub user_id: Uuid,
+    pub payment_method_id: Uuid,
+    pub booking_reference: String,
+    pub status: PaymentStatus,
+    pub currency: String,
+    pub amount: i64,
+    pub captured: i64,
+    pub refunded: i64,
+    pub decline_code: Option<DeclineCode>,
+    /// The provider's authorisation; None for a declined payment.
+    pub provider_reference: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct PaymentRow {
+    id: Uuid,
+    idempotency_key: String,
+    user_id: Uuid,
+    payment_method_id: Uuid,
+    booking_reference: String,
+    status: String,
+    currency: String,
+    amount: i64,
+    captured: i64,
+    refunded: i64,
+    decline_code: Option<String>,
+    provider_reference: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<PaymentRow> for Payment {
+    type Error = StoreError;
+
+    fn try_from(r: PaymentRow) -> Result<Self, StoreError> {
+        let decline_code = match r.decline_code {
+            Some(c) => Some(DeclineCode::parse(&c).ok_or_else(|| corrupt("decline code"))?),
+            None => None,
+        };
+        Ok(Self {
+            id: r.id,
+            idempotency_key: r.idempotency_key,
+            user_id: r.user_id,
+            payment_method_id: r.payment_method_id,
+            booking_reference: r.booking_reference,
+            status: PaymentStatus::parse(&r.status).ok_or_else(|| corrupt("payment status"))?,
+            currency: r.currency,
+            amount: r.amount,
+            captured: r.captured,
+            refunded: r.refunded,
+            decline_code,
+            provider_reference: r.provider_reference,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+const PAYMENT_COLUMNS: &str = "id, idempotency_key, user_id, payment_method_id, booking_reference, status, currency, amount, captured, refunded, decline_code, provider_reference, created_at, updated_at";
+
+/// A payment as the provider's answer to its authorisation leaves it.
+#[derive(Debug, Clone)]
+pub struct NewPayment {
+    pub id: Uuid,
+    pub idempotency_key: String,
+    pub user_id: Uuid,
+    pub payment_method_id: Uuid,
+    pub booking_reference: String,
+    pub currency: String,
+    pub amount: i64,
+    /// `Authorized` with a provider reference, or `Declined` with a decline code.
+    pub status: PaymentStatus,
+    pub decline_code: Option<DeclineCode>,
+    pub provider_reference: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a capture or void did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transition {
+    /// This call moved the payment to the new state.
+    Changed(Payment),
+    /// The payment was not in the state the transition starts from: here it is as it is.
+    Unchanged(Payment),
+}
+
+// ---------------------------------------------------------------------------------------
+// Refunds
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundStatus {
+    /// Recorded (and counted in the payment's `refunded`) but not yet confirmed by the
+    /// provider.
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+impl RefundStatus {
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(RefundStatus::Pending),
+            "succeeded" => Some(RefundStatus::Succeeded),
+            "failed" => Some(RefundStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refund {
+    pub id: Uuid,
+    pub payment_id: Uuid,
+    pub idempotency_key: String,
+    pub amount: i64,
+    pub currency: String,
+    pub status: RefundStatus,
+}
+
+#[derive(sqlx::FromRow)]
+struct RefundRow {
+    id: Uuid,
+    payment_id: Uuid,
+    idempotency_key: String,
+    amount: i64,
+    currency: String,
+    status: String,
+}
+
+impl TryFrom<RefundRow> for Refund {
+    type Error = StoreError;
+
+    fn try_from(r: RefundRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: r.id,
+            payment_id: r.payment_id,
+            idempotency_key: r.idempotency_key,
+            amount: r.amount,
+            currency: r.currency,
+            status: RefundStatus::parse(&r.status).ok_or_else(|| corrupt("refund status"))?,
+        })
+    }
+}
+
+const REFUND_COLUMNS: &str = "id, payment_id, idempotency_key, amount, currency, status";
+
+#[derive(Debug, Clone)]
+pub struct NewRefund {
+    pub id: Uuid,
+    pub payment_id: Uuid,
+    pub idempotency_key: String,
+    pub amount: i64,
+    pub currency: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What asking for a refund did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundOutcome {
+    /// Recorded as pending, ledger written: confirm or fail it once the provider answered.
+    Recorded { payment: Payment, refund: Refund },
+    /// A refund with this idempotency key already exists (pending or succeeded).
+    Existing { payment: Payment, refund: Refund },
+    /// Not captured, another currency, or more than captured minus refunded: nothing
+    /// changed. The payment as it is tells which.
+    Refused(Payment),
+}
+
+// ---------------------------------------------------------------------------------------
+// Ledger
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct LedgerEntry {
+    pub id: Uuid,
+    pub payment_id: Uuid,
+    pub account: String,
+    /// `debit` or `credit`.
+    pub direction: String,
+    pub amount: i64,
+    pub currency: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl LedgerEntry {
+    /// Debits count positive, credits negative.
+    pub fn signed(&self) -> i64 {
+        if self.direction == "debit" {
+            self.amount
+        } else {
+            -self.amount
+        }
+    }
+}
+
+/// One account's balance in one currency: debits minus credits.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AccountBalance {
+    pub account: String,
+    pub currency: String,
+    pub balance: i64,
+}
+
+// ---------------------------------------------------------------------------------------
+// Idempotency
+
+/// What claiming an idempotency key found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// The key is ours: run the request, then `complete_key` (or `release_key`).
+    Started,
+    /// The same request already finished: answer it again.
+    Replay {
+        status: u16,
+        response: serde_json::Value,
+    },
+    /// The key was used with a different request.
+    Mismatch,
+    /// The same request is running right now.
+    InProgress,
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    request_hash: Vec<u8>,
+    status_code: Option<i32>,
+    response: Option<sqlx::types::Json<serde_json::Value>>,
+    locked_until: DateTime<Utc>,
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[async_trait]
+pub trait PaymentStore: Send + Sync + 'static {
+    async fn create_method(&self, method: &PaymentMethod) -> Result<PaymentMethod, StoreError>;
+    /// A user's methods, newest first.
+    async fn methods_of(&self, user_id: Uuid) -> Result<Vec<PaymentMethod>, StoreError>;
+    async fn method(&self, id: Uuid) -> Result<Option<PaymentMethod>, StoreError>;
+
+    /// Takes `key` for a request whose canonical form hashes to `request_hash`, leased
+    /// until `now + lease`; a lapsed lease (a crashed call) is taken over.
+    async fn claim_key(
+        &self,
+        key: &str,
+        request_hash: &[u8],
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+    ) -> Result<Claim, StoreError>;
+    /// Records the answer the claimed request gave, for replays.
+    async fn complete_key(
+        &self,
+        key: &str,
+        status: u16,
+        response: &serde_json::Value,
+    ) -> Result<(), StoreError>;
+    /// Forgets a claimed key whose request failed transiently, so a retry runs again.
+    async fn release_key(&self, key: &str) -> Result<(), StoreError>;
+
+    /// `Conflict` when a payment with this idempotency key exists.
+    async fn insert_payment(&self, payment: &NewPayment) -> Result<Payment, StoreError>;
+    async fn payment(&self, id: Uuid) -> Result<Option<Payment>, StoreError>;
+    async fn payment_by_key(&self, key: &str) -> Result<Option<Payment>, StoreError>;
+    /// Oldest first.
+    async fn payments_for_booking(&self, reference: &str) -> Result<Vec<Payment>, StoreError>;
+
+    /// authorized → captured (the whole amount), writing the ledger. `NotFound` when
+    /// there is no such payment.
+    async fn capture(&self, id: Uuid, now: DateTime<Utc>) -> Result<Transition, StoreError>;
+    /// authorized → voided.
+    async fn void(&self, id: Uuid, now: DateTime<Utc>) -> Result<Transition, StoreError>;
+    /// Records a refund (pending) if it fits in captured minus refunded, writing the
+    /// ledger. `NotFound` when there is no such payment.
+    async fn refund(&self, refund: &NewRefund) -> Result<RefundOutcome, StoreError>;
+    /// The provider confirmed a pending refund.
+    async fn confirm_refund(&self, refund_id: Uuid, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// The provider refused a pending refund: its amount is given back to the payment and
+    /// the ledger reversed; its idempotency key may be used again.
+    async fn fail_refund(&self, refund_id: Uuid, now: DateTime<Utc>)
+    -> Result<Payment, StoreError>;
+
+    /// A payment's ledger entries, oldest first.
+    async fn ledger(&self, payment_id: Uuid) -> Result<Vec<LedgerEntry>, StoreError>;
+    /// Every account's balance per currency.
+    async fn balances(&self) -> Result<Vec<AccountBalance>, StoreError>;
+}
+
+/// The store on either engine: the SQL is standard enough to be written once.
+pub struct SqlPaymentStore {
+    db: Db,
+}
+
+impl SqlPaymentStore {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+}
+
+/// Two entries of equal amount: `debit` is debited, `credit` credited.
+macro_rules! post_movement {
+    ($tx:expr, $payment:expr, $debit:expr, $credit:expr, $amount:expr, $currency:expr, $now:expr) => {{
+        for (account, direction) in [($debit, "debit"), ($credit, "credit")] {
+            sqlx::query(
+                "INSERT INTO ledger_entries (id, payment_id, account, direction, amount, currency, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(Uuid::now_v7())
+            .bind($payment)
+            .bind(account)
+            .bind(direction)
+            .bind($amount)
+            .bind($currency)
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    }};
+}
+
+fn select_payment(condition: &str) -> String {
+    format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE {condition}")
+}
+
+#[async_trait]
+impl PaymentStore for SqlPaymentStore {
+    #[tracing::instrument(skip_all)]
+    async fn create_method(&self, m: &PaymentMethod) -> Result<PaymentMethod, StoreError> {
+        let sql = format!(
+            "INSERT INTO payment_methods ({METHOD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {METHOD_COLUMNS}"
+        );
+        let row = on_pool!(&self.db, pool => {
+            sqlx::query_as::<_, MethodRow>(sqlx::AssertSqlSafe(sql))
+                .bind(m.id)
+                .bind(m.user_id)
+                .bind(&m.provider_token)
+                .bind(m.brand.as_str())
+                .bind(&m.last4)
+                .bind(m.exp_month)
+                .bind(m.exp_year)
+                .bind(&m.holder_name)
+                .bind(m.created_at)
+                .fetch_one(pool)
+                .await?
+        });
+        row.try_into()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn methods_of(&self, user_id: Uuid) -> Result<Vec<PaymentMethod>, StoreError> {
+        let sql = format!(
+            "SELECT {METHOD_COLUMNS} FROM payment_methods WHERE user_id = $1 ORDER BY created_at DESC, id DESC"
+        );
+        let rows = on_pool!(&self.db, pool => {
+            sqlx::query_as::<_, MethodRow>(sqlx::AssertSqlSafe(sql))
+                .bind(user_id)
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn method(&self, id: Uuid) -> Result<Option<PaymentMethod>, StoreError> {
+        let sql = format!("SELECT {METHOD_COLUMNS} FROM payment_methods WHERE id = $1");
+        let row = on_pool!(&self.db, pool => {
+            sqlx::query_as::<_, MethodRow>(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(TryInto::try_into).transpose()
+    }
+
+    #[tracing::instrument(skip(self, request_hash))]
+    async fn claim_key(
+        &self,
+        key: &str,
+        request_hash: &[u8],
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+    ) -> Result<Claim, StoreError> {
+        let lock = match self.db {
+            Db::Postgres(_) => " FOR UPDATE",
+            Db::Sqlite(_) => "",
+        };
+        let select = format!(
+            "SELECT request_hash, status_code, response, locked_until FROM idempotency_keys WHERE key = $1{lock}"
+        );
+        let attempt: Result<Claim, StoreError> = async {
+            in_write_tx!(&self.db, tx => {
+                let found = sqlx::query_as::<_, KeyRow>(sqlx::AssertSqlSafe(select.clone()))
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let claim = match found {
+                    None => {
+                        sqlx::query(
+                            "INSERT INTO idempotency_keys (key, request_hash, locked_until, created_at, updated_at)
+                             VALUES ($1, $2, $3, $4, $4)",
+                        )
+                        .bind(key)
+                        .bind(request_hash)
+                        .bind(now + lease)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                        Claim::Started
+                    }
+                    Some(k) if k.request_hash != request_hash => Claim::Mismatch,
+                    Some(KeyRow { status_code: Some(status), response: Some(r), .. }) => Claim::Replay {
+                        status: u16::try_from(status).map_err(|_| corrupt("status code"))?,
+                        response: r.0,
+                    },
+                    Some(k) if k.locked_until > now => Claim::InProgress,
+                    Some(_) => {
+                        // The call that held the key stopped without an answer: take it over.
+                        sqlx::query("UPDATE idempotency_keys SET locked_until = $2, updated_at = $3 WHERE key = $1")
+                            .bind(key)
+                            .bind(now + lease)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                        Claim::Started
+                    }
+                };
+                tx.commit().await?;
+                Ok(claim)
+            })
+        }
+        .await;
+        match attempt {
+            // Two first calls raced and the other one inserted the key.
+            Err(StoreError::Conflict(_)) => Ok(Claim::InProgress),
+            other => other,
+        }
+    }
+
+    #[tracing::instrument(skip(self, response))]
+    async fn complete_key(
+        &self,
+        key: &str,
+        status: u16,
+        response: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        on_pool!(&self.db, pool => {
+            sqlx::query("UPDATE idempotency_keys SET status_code = $2, response = $3, updated_at = $4 WHERE key = $1")
+                .bind(key)
+                .bind(i32::from(status))
+                .bind(sqlx::types::Json(response))
+                .bind(Utc::now())
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn release_key(&self, key: &str) -> Result<(), StoreError> {
+        on_pool!(&self.db, pool => {
+            sqlx::query("DELETE FROM idempotency_keys WHERE key = $1 AND status_code IS NULL")
+                .bind(key)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn insert_payment(&self, p: &NewPayment) -> Result<Payment, StoreError> {
+        let sql = format!(
+            "INSERT INTO payments ({PAYMENT_COLUMNS})
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0, $9, $10, $11, $11)
+             RETURNING {PAYMENT_COLUMNS}"
+        );
+        let row = on_pool!(&self.db, pool => {
+            sqlx::query_as::<_, PaymentRow>(sqlx::AssertSqlSafe(sql))
+                .bind(p.id)
+                .bind(&p.idempotency_key)
+                .bind(p.user_id)
+                .bind(p.payment_method_id)
+                .bind(&p.booking_reference)
+                .bind(p.status.as_str())
+                .bind(&p.currency)
+                .bind(p.amount)
+                .bind(p.decline_code.map(DeclineCode::as_str))
+                .bind(&p.provider_reference)
+                .bind(p.created_at)
+                .fetch_one(pool)
+                .await?
+        });
+        row.try_into()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn payment(&self, id: Uuid) -> Result<Option<Payment>, StoreError> {
+        let sql = select_payment("id = $1");
+        let row = on_pool!(&self.db, pool => {
+            sqlx::query_as::<_, PaymentRow>(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(TryInto::try_into).transpose()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn payment_by_key(&self, key: &str) -> Result<Option<Payment>, StoreError> {
+        let sql = select_payment("idempotency_key = $1");
+        let row = on_pool!(&self.db, pool => {
+            sqlx::query_as::<_, PaymentRow>(sqlx::AssertSqlSafe(sql))
+                .bind(key)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(TryInto::try_into).transpose()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn payments_for_booking(&self, reference: &str) -> Result<Vec<Payment>, StoreError> {
+        let sql = select_payment("booking_reference = $1 ORDER BY created_at, id");
+        let rows = on_pool!(&self.db, pool => {
+            sqlx::query_as::<_, PaymentRow>(sqlx::AssertSqlSafe(sql))
+                .bind(reference)
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn capture(&self, id: Uuid, now: DateTime<Utc>) -> Result<Transition, StoreError> {
+        let update = format!(
+            "UPDATE payments SET status = 'captured', captured = amount, updated_at = $2
+             WHERE id = $1 AND status = 'authorized' RETURNING {PAYMENT_COLUMNS}"
+        );
+        let select = select_payment("id = $1");
+        let (row, changed) = in_write_tx!(&self.db, tx => {
+            let moved = sqlx::query_as::<_, PaymentRow>(sqlx::AssertSqlSafe(update))
+                .bind(id)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let result = match moved {
+                Some(row) => {
+                    post_movement!(tx, row.id, CUSTOMER_CARD, MERCHANT_REVENUE, row.amount, &row.currency, now);
+                    (row, true)
+                }
+                None => {
+                    let row = sqlx::query_as::<_, PaymentRow>(sqlx::AssertSqlSafe(select))
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .ok_or(StoreError::NotFound)?;
+                    (row, false)
+                }
+            };
+            tx.commit().await?;
+            result
+        });
+        let payment = row.try_into()?;
+        Ok(if changed {
+            Transition::Changed(payment)
+        } else {
+            Transition::Unchanged(payment)
+        })
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn void(&self, id: Uuid, now: DateTime<Utc>) -> Result<Transition, StoreError> {
+        let update = format!(
+            "UPDATE payments SET status = 'voided', updated_at = $2
+             WHERE id = $1 AND status = 'authorized' RETURNING {PAYMENT_COLUMNS}"
+        );
+        let select = select_payment("id = $1");
+        let (row, changed) = on_pool!(&self.db, pool => {
+            match sqlx::query_as::<_, PaymentRow>(sqlx::AssertSqlSafe(update))
+                .bind(id)
+                .bind(now)
+                .fetch_optional(pool)
+                .await?
+            {
+                Some(row) => (row, true),
+                None => {
+                    let row = sqlx::query_as::<_, PaymentRow>(sqlx::AssertSqlSafe(select))
+                        .bind(id)
+                        .fetch_optional(pool)
+                        .await?
+                        .ok_or(StoreError::NotFound)?;
+                    (row, false)
+                }
+            }
+        });
+        let payment = row.try_into()?;
+        Ok(if changed {
+            Transition::Changed(payment)
+        } else {
+            Transition::Unchanged(payment)
+        })
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn refund(&self, r: &NewRefund) -> Result<RefundOutcome, StoreError> {
+        let existing = format!(
+            "SELECT {REFUND_COLUMNS} FROM refunds WHERE idempotency_key = $1 AND status <> 'failed'"
+        );
+        // SET expressions read the row as it was before the update, on both engines.
+        let update = format!(
+            "UPDATE payments SET refunded = refunded + $2,
+                 status = CASE WHEN refunded + $2 = captured THEN 'refunded' ELSE 'partially_refunded' END,
+                 updated_at = $4
+             WHERE id = $1 AND status IN ('captured', 'partially_refunded')
+               AND currency = $3 AND refunded + $2 <= captured
+             RETURNING {PAYMENT_COLUMNS}"
+        );
+        let select = select_payment("id = $1");
+        let (payment, refund, recorded) = in_write_tx!(&self.db, tx => {
+            let before = sqlx::query_as::<_, RefundRow>(sqlx::AssertSqlSafe(existing))
+                .bind(&r.idempotency_key)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let moved = match before {
+                Some(_) => None,
+                None => sqlx::query_as::<_, PaymentRow>(sqlx::AssertSqlSafe(update))
+                    .bind(r.payment_id)
+                    .bind(r.amount)
+                    .bind(&r.currency)
+                    .bind(r.created_at)
+                    .fetch_optional(&mut *tx)
+                    .await?,
+            };
+            let result = match (before, moved) {
+                (_, Some(row)) => {
+                    let refund = sqlx::query_as::<_, RefundRow>(sqlx::AssertSqlSafe(format!(
+                        "INSERT INTO refunds ({REFUND_COLUMNS}, created_at, updated_at)
+                         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6) RETURNING {REFUND_COLUMNS}"
+                    )))
+                    .bind(r.id)
+                    .bind(r.payment_id)
+                    .bind(&r.idempotency_key)
+                    .bind(r.amount)
+                    .bind(&r.currency)
+                    .bind(r.created_at)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    post_movement!(tx, r.payment_id, MERCHANT_REVENUE, CUSTOMER_CARD, r.amount, &r.currency, r.created_at);
+                    (row, Some(refund), true)
+                }
+                (before, None) => {
+                    let row = sqlx::query_as::<_, PaymentRow>(sqlx::AssertSqlSafe(select))
+                        .bind(r.payment_id)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .ok_or(StoreError::NotFound)?;
+                    (row, before, false)
+                }
+            };
+            tx.commit().await?;
+            result
+        });
+        let payment: Payment = payment.try_into()?;
+        Ok(match (refund, recorded) {
+            (Some(refund), true) => RefundOutcome::Recorded {
+                payment,
+                refund: refund.try_into()?,
+            },
+            (Some(refund), false) => RefundOutcome::Existing {
+                payment,
+                refund: refund.try_into()?,
+            },
+            (None, _) => RefundOutcome::Refused(payment),
+        })
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn confirm_refund(&self, refund_id: Uuid, now: DateTime<Utc>) -> Result<(), StoreError> {
+        on_pool!(&self.db, pool => {
+            sqlx::query("UPDATE refunds SET status = 'succeeded', updated_at = $2 WHERE id = $1 AND status = 'pending'")
+                .bind(refund_id)
+                .bind(now)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn fail_refund(
+        &self,
+        refund_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Payment, StoreError> {
+        let give_back = format!(
+            "UPDATE payments SET refunded = refunded - $2,
+                 status = CASE WHEN refunded - $2 = 0 THEN 'captured' ELSE 'partially_refunded' END,
+                 updated_at = $3
+             WHERE id = $1 RETURNING {PAYMENT_COLUMNS}"
+        );
+        let select = select_payment("id = (SELECT payment_id FROM refunds WHERE id = $1)");
+        let row = in_write_tx!(&self.db, tx => {
+            let failed = sqlx::query_as::<_, (Uuid, i64, String)>(
+                "UPDATE refunds SET status = 'failed', updated_at = $2
+                 WHERE id = $1 AND status = 'pending' RETURNING payment_id, amount, currency",
+            )
+            .bind(refund_id)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let row = match failed {
+                Some((payment_id, amount, currency)) => {
+                    let row = sqlx::query_as::<_, PaymentRow>(sqlx::AssertSqlSafe(give_back))
+                        .bind(payment_id)
+                        .bind(amount)
+                        .bind(now)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    // The ledger is append-only: the refund's entries are reversed.
+                    post_movement!(tx, payment_id, CUSTOMER_CARD, MERCHANT_REVENUE, amount, &currency, now);
+                    row
+                }
+                None => sqlx::query_as::<_, PaymentRow>(sqlx::AssertSqlSafe(select))
+                    .bind(refund_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StoreError::NotFound)?,
+            };
+            tx.commit().await?;
+            row
+        });
+        row.try_into()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn ledger(&self, payment_id: Uuid) -> Result<Vec<LedgerEntry>, StoreError> {
+        on_pool!(&self.db, pool => {
+            sqlx::query_as::<_, LedgerEntry>(
+                "SELECT id, payment_id, account, direction, amount, currency, created_at
+                 FROM ledger_entries WHERE payment_id = $1 ORDER BY id",
+            )
+            .bind(payment_id)
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::from)
+        })
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn balances(&self) -> Result<Vec<AccountBalance>, StoreError> {
+        // CAST keeps the sum a 64-bit integer on PostgreSQL (SUM of bigint is numeric).
+        on_pool!(&self.db, pool => {
+            sqlx::query_as::<_, AccountBalance>(
+                "SELECT account, currency,
+                        CAST(SUM(CASE WHEN direction = 'debit' THEN amount ELSE -amount END) AS BIGINT) AS balance
+                 FROM ledger_entries GROUP BY account, currency ORDER BY account, currency",
+            )
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::from)
+        })
+    }
+}
