@@ -2,8 +2,7 @@
 //! OK (exit 0); PostgreSQL cut under it, or a URL nobody answers, is critical (exit 2).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -12,104 +11,10 @@ use ota::ops::{Check, Rates, Report, Status, Target, health_check};
 use ota_platform::testkit;
 use serde_json::{Value, json};
 
-use crate::common::{Backend, FaultyLink, SECRET, TestApp, backends, serve_args};
+use crate::common::{Backend, FaultyLink, OtaProcess, TestApp, backends, serve_args};
 
 /// Short so the tests stay quick, long enough for requests to land between the scrapes.
 const INTERVAL: Duration = Duration::from_millis(300);
-
-/// The real `ota` binary serving everything, in a process of its own.
-///
-/// The metrics recorder is global to a process: an application started inside the test
-/// process reports the requests of every other test as well (the fault tests' 503s and
-/// slow answers among them), so "everything is OK" can only be asserted of a process
-/// that serves this test alone.
-struct OtaProcess {
-    child: Child,
-    api: String,
-    management: String,
-    log: PathBuf,
-}
-
-impl OtaProcess {
-    async fn start(backend: &Backend) -> OtaProcess {
-        let dir = testkit::temp_dir();
-        let log = dir.join("ota.log");
-        let stdout = std::fs::File::create(&log).expect("log file");
-        let stderr = stdout.try_clone().expect("log file");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_ota"));
-        // Only the settings given here, none from the environment the tests run in.
-        command
-            .env_clear()
-            .args(["serve", "--port", "0", "--management-port", "0"])
-            .args(["--bind", "127.0.0.1", "--log-format", "json", "--data-dir"])
-            .arg(&dir)
-            .env("JWT_SECRET", SECRET)
-            .env(
-                "OTA_CACHE_PREFIX",
-                format!("test-{}", uuid::Uuid::new_v4().simple()),
-            )
-            // The small catalog seeds in well under a second.
-            .env("OTA_AUTO_SEED", "small")
-            .env("DB_SSLMODE", "disable")
-            .stdin(Stdio::null())
-            .stdout(stdout)
-            .stderr(stderr);
-        if let Some(url) = &backend.database_url {
-            command.env("DATABASE_URL", url);
-        }
-        if let Some(url) = &backend.redis_url {
-            command.env("REDIS_URL", url);
-        }
-        let child = command.spawn().expect("ota starts");
-        let mut process = OtaProcess {
-            child,
-            api: String::new(),
-            management: String::new(),
-            log,
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some((api, management)) = process.serving() {
-                process.api = api;
-                process.management = management;
-                return process;
-            }
-            if let Ok(Some(status)) = process.child.try_wait() {
-                panic!(
-                    "{}: ota exited ({status}) before serving:\n{}",
-                    backend.label,
-                    std::fs::read_to_string(&process.log).unwrap_or_default()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{}: ota did not serve within 60 s",
-                backend.label
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// The API and management addresses from the `serving` log line, once written.
-    fn serving(&self) -> Option<(String, String)> {
-        let log = std::fs::read_to_string(&self.log).ok()?;
-        let line = log
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .find(|l| l["message"] == "serving")?;
-        Some((
-            format!("http://{}", line["api"].as_str()?),
-            format!("http://{}", line["management"].as_str()?),
-        ))
-    }
-}
-
-impl Drop for OtaProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// `ota …` on the command line.
 async fn ota(args: Vec<String>) -> Output {

@@ -9,5 +9,6 @@ mod faults;
 mod frontend;
 mod health_check;
 mod http;
+mod logs;
 mod payment;
 mod search;
