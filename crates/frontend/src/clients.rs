@@ -348,14 +348,18 @@ impl RawClient {
             .bytes()
             .await
             .map_err(|_| unavailable("the answer was cut short".to_owned()))?;
-        if matches!(status, 502..=504) {
-            return Err(unavailable(format!("answered {status}")));
-        }
         if status >= 400 {
+            let body: serde_json::Value =
+                serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+            // A checkout's 503 problem names the booking it started (and its status): the
+            // page must say so. A gateway's bare 502-504 says nothing about the booking.
+            if matches!(status, 502..=504) && body.get("type").is_none() {
+                return Err(unavailable(format!("answered {status}")));
+            }
             return Err(PeerError::Status {
                 peer: self.peer.to_owned(),
                 status,
-                body: serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+                body,
             });
         }
         serde_json::from_slice(&bytes).map_err(|e| PeerError::Decode {
@@ -463,6 +467,62 @@ pub struct FareRules {
     pub description: String,
 }
 
+/// How many travellers of each type an offer or cart item is for.
+#[derive(Deserialize, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Passengers {
+    /// 12 years and over on the date of the first departure.
+    #[serde(default)]
+    pub adults: u8,
+    /// 2 to 11 years.
+    #[serde(default)]
+    pub children: u8,
+    /// Under 2, on an adult's lap.
+    #[serde(default)]
+    pub infants: u8,
+}
+
+impl Passengers {
+    pub fn adults(adults: u8) -> Self {
+        Self {
+            adults,
+            children: 0,
+            infants: 0,
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        usize::from(self.adults) + usize::from(self.children) + usize::from(self.infants)
+    }
+}
+
+/// A cart item's passengers: `{"adults","children","infants"}`, or a plain count of
+/// adults from carts written before passenger types.
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(untagged)]
+enum PassengersWire {
+    Typed(Passengers),
+    Adults(u8),
+}
+
+fn passengers_of<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Passengers>, D::Error> {
+    Ok(Option::<PassengersWire>::deserialize(d)?.map(|p| match p {
+        PassengersWire::Typed(p) => p,
+        PassengersWire::Adults(n) => Passengers::adults(n),
+    }))
+}
+
+/// The price of one passenger type in an offer.
+#[derive(Deserialize, Debug, Clone)]
+pub struct Fare {
+    /// `adult`, `child` or `infant`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub count: u8,
+    pub per_passenger: Money,
+    #[serde(default)]
+    pub total: Option<Money>,
+}
+
 #[derive(Deserialize, Debug, Clone)]
 pub struct FlightOffer {
     pub offer_id: String,
@@ -470,6 +530,10 @@ pub struct FlightOffer {
     pub total: Money,
     #[serde(default)]
     pub adults: Option<u8>,
+    #[serde(default)]
+    pub passengers: Option<Passengers>,
+    #[serde(default)]
+    pub fares: Vec<Fare>,
     #[serde(default)]
     pub cabin: Option<String>,
     #[serde(default)]
@@ -548,8 +612,8 @@ pub struct CartItem {
     pub expired: bool,
     #[serde(default)]
     pub summary: String,
-    #[serde(default)]
-    pub passengers: Option<u8>,
+    #[serde(default, deserialize_with = "passengers_of")]
+    pub passengers: Option<Passengers>,
 }
 
 #[derive(Deserialize, Debug, Clone)]
@@ -621,6 +685,9 @@ pub struct Booking {
     pub travellers: Vec<BookedTraveller>,
     #[serde(default)]
     pub created_at: Option<String>,
+    /// What a cancellation refunded (or is refunding).
+    #[serde(default)]
+    pub refund: Option<Money>,
 }
 
 #[derive(Deserialize, Debug, Clone)]
@@ -646,7 +713,7 @@ pub struct Cancelled {
 
 #[cfg(test)]
 mod tests {
-    use super::encode;
+    use super::*;
 
     #[test]
     fn components_are_percent_encoded() {
@@ -654,5 +721,91 @@ mod tests {
         assert_eq!(encode("a/b?c=d&e"), "a%2Fb%3Fc%3Dd%26e");
         assert_eq!(encode("kid.pay-load_x~"), "kid.pay-load_x~");
         assert_eq!(encode("Zürich"), "Z%C3%BCrich");
+    }
+
+    #[test]
+    fn cart_items_say_their_passengers_by_type() {
+        let typed: CartItem = serde_json::from_value(serde_json::json!({
+            "item_id": uuid::Uuid::nil(), "offer_id": "k.p.m", "kind": "flight",
+            "total": {"amount": 100, "currency": "USD"},
+            "passengers": {"adults": 2, "children": 1, "infants": 1}
+        }))
+        .expect("a typed cart item");
+        assert_eq!(
+            typed.passengers,
+            Some(Passengers {
+                adults: 2,
+                children: 1,
+                infants: 1
+            })
+        );
+        let counted: CartItem = serde_json::from_value(serde_json::json!({
+            "item_id": uuid::Uuid::nil(), "offer_id": "k.p.m", "kind": "flight",
+            "total": {"amount": 100, "currency": "USD"}, "passengers": 3
+        }))
+        .expect("a counted cart item");
+        assert_eq!(counted.passengers, Some(Passengers::adults(3)));
+        let hotel: CartItem = serde_json::from_value(serde_json::json!({
+            "item_id": uuid::Uuid::nil(), "offer_id": "k.p.m", "kind": "hotel",
+            "total": {"amount": 100, "currency": "USD"}, "passengers": null
+        }))
+        .expect("a hotel cart item");
+        assert_eq!(hotel.passengers, None);
+    }
+
+    /// A one-route server answering every POST with `status` and `body`.
+    async fn answering(status: u16, content_type: &'static str, body: &'static str) -> String {
+        let app = axum::Router::new().fallback(move || async move {
+            (
+                axum::http::StatusCode::from_u16(status)
+                    .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
+                [(axum::http::header::CONTENT_TYPE, content_type)],
+                body,
+            )
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port");
+        let addr = listener.local_addr().expect("an address");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}")
+    }
+
+    fn raw(base_url: String) -> RawClient {
+        RawClient {
+            peer: "booking-service",
+            base_url,
+            http: reqwest::Client::new(),
+            timeout: Duration::from_secs(5),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_checkouts_503_keeps_the_booking_it_names() {
+        let url = answering(
+            503,
+            "application/problem+json",
+            r#"{"type":"https://ota-travel.example.com/problems/unavailable","status":503,"reference":"ABC234"}"#,
+        )
+        .await;
+        let answer: Result<serde_json::Value, PeerError> = raw(url)
+            .post("/api/v1/bookings", "t", "k", &serde_json::json!({}))
+            .await;
+        match answer {
+            Err(PeerError::Status { status, body, .. }) => {
+                assert_eq!(status, 503);
+                assert_eq!(body["reference"], "ABC234");
+            }
+            other => panic!("the problem was lost: {other:?}"),
+        }
+        // A gateway's bare 502 says nothing about a booking.
+        let url = answering(502, "text/html", "<h1>Bad gateway</h1>").await;
+        let answer: Result<serde_json::Value, PeerError> = raw(url)
+            .post("/api/v1/bookings", "t", "k", &serde_json::json!({}))
+            .await;
+        assert!(
+            matches!(answer, Err(PeerError::Unavailable { .. })),
+            "{answer:?}"
+        );
     }
 }

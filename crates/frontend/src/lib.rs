@@ -18,12 +18,15 @@ pub const SERVICE: &str = "frontend";
 #[derive(Clone)]
 pub struct Web {
     pub api: Arc<clients::Api>,
+    /// The card each checkout form pays with, so a form sent twice is one checkout.
+    pub form_cards: Arc<pages::FormCards>,
 }
 
 /// Builds the web site's routes. It owns no database: everything comes from the APIs.
 pub async fn build(ctx: &Context) -> anyhow::Result<Served> {
     let web = Web {
         api: Arc::new(clients::Api::new(ctx)?),
+        form_cards: Arc::new(pages::FormCards::default()),
     };
     Ok(Served {
         name: SERVICE,

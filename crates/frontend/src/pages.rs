@@ -337,6 +337,36 @@ fn field_errors(body: &Value, label: impl Fn(&str) -> &'static str) -> Vec<Strin
     }
 }
 
+/// A problem's field errors placed at the form's inputs: `input` names the input an API
+/// field is shown at (None: in the summary only). Sentences as `field_errors` makes them.
+fn field_errors_at(
+    body: &Value,
+    label: impl Fn(&str) -> &'static str,
+    input: impl Fn(&str) -> Option<String>,
+) -> Vec<FieldError> {
+    body.get("errors")
+        .and_then(Value::as_array)
+        .map(|all| {
+            all.iter()
+                .filter_map(|e| {
+                    let field = e.get("field")?.as_str()?;
+                    let text = e.get("message")?.as_str()?;
+                    let at = input(field)?;
+                    let name = label(field);
+                    Some(FieldError::new(
+                        &at,
+                        &if name.is_empty() {
+                            capitalise(text)
+                        } else {
+                            format!("{name} {text}.")
+                        },
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
@@ -422,6 +452,8 @@ fn default_flight_form() -> FlightForm {
     FlightForm {
         departure_date: (t + chrono::Duration::days(14)).to_string(),
         adults: "1".to_owned(),
+        children: "0".to_owned(),
+        infants: "0".to_owned(),
         cabin: "economy".to_owned(),
         today: t.to_string(),
         ..FlightForm::default()
@@ -463,7 +495,9 @@ fn flight_field(field: &str) -> &'static str {
         "destination" => "To",
         "departure_date" => "The departure date",
         "return_date" => "The return date",
-        "adults" => "The number of travellers",
+        "adults" => "The number of adults",
+        "children" => "The number of children",
+        "infants" => "The number of infants",
         "cabin" => "The cabin",
         "max_stops" => "Stops",
         "sort" => "Sort",
@@ -481,7 +515,11 @@ fn flight_field(field: &str) -> &'static str {
     }
 }
 
+/// The longest airport search search-service answers (`q`, in characters).
+const AIRPORT_QUERY_MAX: usize = 60;
+
 /// An airport as typed: a three-letter code as it is, or a city or name looked up.
+/// Input the lookup refuses is the traveller's to correct, at the field.
 async fn airport(
     web: &Web,
     typed: &str,
@@ -493,7 +531,23 @@ async fn airport(
     if typed.is_empty() {
         return Ok(Err("is required".to_owned()));
     }
-    let found = web.api.airports(typed).await?;
+    if typed.chars().count() > AIRPORT_QUERY_MAX {
+        return Ok(Err(format!(
+            "must be at most {AIRPORT_QUERY_MAX} characters: type a city or an airport code"
+        )));
+    }
+    let found = match web.api.airports(typed).await {
+        Ok(found) => found,
+        Err(e) => {
+            return match refusal(&e) {
+                Some((400 | 422, body)) => Ok(Err(field_errors(body, |_| "")
+                    .first()
+                    .map(|m| m.trim_end_matches('.').to_lowercase())
+                    .unwrap_or_else(|| "is not a place we can search".to_owned()))),
+                _ => Err(e),
+            };
+        }
+    };
     Ok(match found.airports.first() {
         Some(a) => {
             notes.push(format!(
@@ -513,14 +567,23 @@ async fn flights(State(web): State<Web>, mut session: Session, Query(p): Params)
         departure_date: one(&p, "departure_date"),
         return_date: one(&p, "return_date"),
         adults: one(&p, "adults"),
+        children: one(&p, "children"),
+        infants: one(&p, "infants"),
         cabin: one(&p, "cabin"),
         today: today().to_string(),
+        errors: Vec::new(),
     };
     if form.origin.is_empty() && form.destination.is_empty() && form.departure_date.is_empty() {
         return redirect(&session, "/");
     }
     if form.adults.is_empty() {
         form.adults = "1".to_owned();
+    }
+    if form.children.is_empty() {
+        form.children = "0".to_owned();
+    }
+    if form.infants.is_empty() {
+        form.infants = "0".to_owned();
     }
     if form.cabin.is_empty() {
         form.cabin = "economy".to_owned();
@@ -559,14 +622,18 @@ async fn flights(State(web): State<Web>, mut session: Session, Query(p): Params)
         Ok(r) => r,
         Err(e) => return peer_failure(&mut session, &e, &here),
     };
+    let mut invalid: Vec<FieldError> = Vec::new();
     let origin = origin.unwrap_or_else(|m| {
-        errors.push(format!("From {m}."));
+        invalid.push(FieldError::new("origin", &format!("From {m}.")));
         String::new()
     });
     let destination = destination.unwrap_or_else(|m| {
-        errors.push(format!("To {m}."));
+        invalid.push(FieldError::new("destination", &format!("To {m}.")));
         String::new()
     });
+    invalid.extend(passenger_errors(&form));
+    errors.extend(invalid.iter().map(|e| e.message.clone()));
+    form.errors = invalid;
     let max_price_minor = if max_price.is_empty() {
         String::new()
     } else {
@@ -590,6 +657,8 @@ async fn flights(State(web): State<Web>, mut session: Session, Query(p): Params)
         ("departure_date", form.departure_date.clone()),
         ("return_date", form.return_date.clone()),
         ("adults", form.adults.clone()),
+        ("children", form.children.clone()),
+        ("infants", form.infants.clone()),
         ("cabin", form.cabin.clone()),
     ];
     let mut own: Vec<(&str, String)> = base.clone();
@@ -621,6 +690,8 @@ async fn flights(State(web): State<Web>, mut session: Session, Query(p): Params)
             ("departure_date", form.departure_date.clone()),
             ("return_date", form.return_date.clone()),
             ("adults", form.adults.clone()),
+            ("children", form.children.clone()),
+            ("infants", form.infants.clone()),
             ("cabin", form.cabin.clone()),
             ("max_stops", max_stops.clone()),
             ("sort", sort.clone()),
@@ -662,6 +733,9 @@ async fn flights(State(web): State<Web>, mut session: Session, Query(p): Params)
             Err(e) => match refusal(&e) {
                 Some((400 | 422, body)) => {
                     errors = field_errors(body, flight_field);
+                    form.errors = field_errors_at(body, flight_field, |f| {
+                        FLIGHT_INPUTS.contains(&f).then(|| f.to_owned())
+                    });
                     status = StatusCode::BAD_REQUEST;
                 }
                 _ => return peer_failure(&mut session, &e, &here),
@@ -727,6 +801,63 @@ async fn flights(State(web): State<Web>, mut session: Session, Query(p): Params)
             next_url,
         },
     )
+}
+
+/// The flight form's inputs that an API error can be shown at.
+const FLIGHT_INPUTS: [&str; 8] = [
+    "origin",
+    "destination",
+    "departure_date",
+    "return_date",
+    "adults",
+    "children",
+    "infants",
+    "cabin",
+];
+
+/// The passenger counts the form allows: 1 to 9 adults, adults and children together at
+/// most 9, at most one infant (on a lap) per adult.
+fn passenger_errors(form: &FlightForm) -> Vec<FieldError> {
+    let count = |s: &str| s.parse::<u8>().ok();
+    let mut out = Vec::new();
+    let adults = count(&form.adults).filter(|n| (1..=9).contains(n));
+    if adults.is_none() {
+        out.push(FieldError::new(
+            "adults",
+            "The number of adults must be 1 to 9.",
+        ));
+    }
+    let children = count(&form.children).filter(|n| *n <= 8);
+    if children.is_none() {
+        out.push(FieldError::new(
+            "children",
+            "The number of children must be 0 to 8.",
+        ));
+    }
+    let infants = count(&form.infants).filter(|n| *n <= 9);
+    if infants.is_none() {
+        out.push(FieldError::new(
+            "infants",
+            "The number of infants must be 0 to 9.",
+        ));
+    }
+    if let (Some(a), Some(c)) = (adults, children)
+        && a + c > 9
+    {
+        out.push(FieldError::new(
+            "children",
+            "Adults and children together can be at most 9 (infants sit on a lap).",
+        ));
+    }
+    if let (Some(a), Some(i)) = (adults, infants)
+        && i > a
+    {
+        out.push(FieldError::new(
+            "infants",
+            "Each infant travels on an adult's lap: at most one infant per adult.",
+        ));
+    }
+    out
 }
 
 fn uri_query(p: &[(String, String)]) -> String {
@@ -1128,17 +1259,144 @@ struct CheckoutFields {
     holder: String,
 }
 
+/// Who the cart's items need named at checkout: one traveller per passenger of its
+/// flights (adults, then children, then infants), or the lead guest of a hotel stay.
+fn traveller_kinds(items: &[crate::clients::CartItem]) -> Vec<TravellerKind> {
+    let mut need = crate::clients::Passengers::default();
+    let mut any_flight = false;
+    for p in items.iter().filter(|i| i.kind == "flight").map(|i| {
+        i.passengers
+            .unwrap_or(crate::clients::Passengers::adults(1))
+    }) {
+        any_flight = true;
+        need.adults = need.adults.max(p.adults);
+        need.children = need.children.max(p.children);
+        need.infants = need.infants.max(p.infants);
+    }
+    if !any_flight || need.total() == 0 {
+        return vec![TravellerKind::Guest];
+    }
+    need.adults = need.adults.clamp(1, 9);
+    need.children = need.children.min(8);
+    need.infants = need.infants.min(9);
+    TravellerKind::list(&need)
+}
+
+/// The most travellers a checkout form can name (9 seats and an infant per adult).
+const MAX_TRAVELLERS: usize = 18;
+
+/// An error at checkout, placed where the traveller sees it: the traveller fields, a
+/// field of the form, and always the summary at the top.
+#[derive(Default)]
+struct CheckoutErrors {
+    summary: Vec<String>,
+    fields: Vec<FieldError>,
+    /// (traveller index, `first_name` | `last_name` | `date_of_birth`, message).
+    travellers: Vec<(usize, &'static str, String)>,
+}
+
+impl CheckoutErrors {
+    fn is_empty(&self) -> bool {
+        self.summary.is_empty()
+    }
+
+    fn field(&mut self, field: &str, message: &str) {
+        self.summary.push(message.to_owned());
+        self.fields.push(FieldError::new(field, message));
+    }
+
+    fn traveller(&mut self, t: &TravellerFields, part: &'static str, message: &str) {
+        self.summary.push(format!("{}: {message}", t.name()));
+        self.travellers
+            .push((t.i, part, capitalise_sentence(message)));
+    }
+}
+
+fn capitalise_sentence(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// `travellers[2].date_of_birth` as (2, "date_of_birth").
+fn traveller_field(field: &str) -> Option<(usize, &'static str)> {
+    let rest = field.strip_prefix("travellers[")?;
+    let (index, part) = rest.split_once("].")?;
+    let index: usize = index.parse().ok()?;
+    let part = match part {
+        "first_name" => "first_name",
+        "last_name" => "last_name",
+        "date_of_birth" => "date_of_birth",
+        _ => return None,
+    };
+    Some((index, part))
+}
+
+/// A 422 from payment-service or booking-service, placed at the form's fields.
+fn checkout_problem_errors(body: &Value, travellers: &[TravellerFields]) -> CheckoutErrors {
+    let mut out = CheckoutErrors::default();
+    let listed = body
+        .get("errors")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for e in &listed {
+        let (Some(field), Some(text)) = (
+            e.get("field").and_then(Value::as_str),
+            e.get("message").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        if let Some((i, part)) = traveller_field(field)
+            && let Some(t) = travellers.get(i)
+        {
+            let what = match part {
+                "first_name" => "first name",
+                "last_name" => "last name",
+                _ => "date of birth",
+            };
+            out.traveller(t, part, &format!("the {what} {text}."));
+            continue;
+        }
+        let input = match field {
+            "travellers" => Some("travellers"),
+            "contact.email" => Some("email"),
+            "card.number" => Some("card_number"),
+            "card.exp_month" | "card.exp_year" => Some("card_expiry"),
+            "card.cvc" => Some("card_cvc"),
+            "card.holder_name" => Some("card_holder"),
+            _ => None,
+        };
+        let name = card_field(field);
+        let sentence = if name.is_empty() {
+            capitalise(text)
+        } else {
+            format!("{name} {text}.")
+        };
+        match input {
+            Some(input) => out.field(input, &sentence),
+            None => out.summary.push(sentence),
+        }
+    }
+    if out.summary.is_empty() {
+        out.summary.push(detail(body));
+    }
+    out
+}
+
 /// The checkout page for the current cart, or the cart page when it cannot be checked
-/// out. A fresh idempotency key per render: a resubmission of this form is the same
-/// booking, a new attempt after a refusal is a new one.
+/// out. A fresh idempotency key per render: every send of this form is the same
+/// checkout, a new attempt after a refusal is a new one.
 async fn checkout_page(
     web: &Web,
     session: &mut Session,
     token: &str,
     status: StatusCode,
     fields: Option<CheckoutFields>,
-    errors: Vec<String>,
-    declined: Option<String>,
+    errors: CheckoutErrors,
+    alert: Option<CheckoutAlert>,
 ) -> Response {
     let cart = match web.api.cart(token).await {
         Ok(c) => c,
@@ -1147,31 +1405,28 @@ async fn checkout_page(
     if cart.items.is_empty() || cart.items.iter().any(|i| i.expired) {
         return redirect(session, "/cart");
     }
-    let needed = usize::from(
-        cart.items
-            .iter()
-            .filter(|i| i.kind == "flight")
-            .filter_map(|i| i.passengers)
-            .max()
-            .unwrap_or(1)
-            .clamp(1, 9),
-    );
+    let kinds = traveller_kinds(&cart.items);
     let user = session.user.clone();
     let mut fields = fields.unwrap_or_else(|| CheckoutFields {
         travellers: Vec::new(),
         email: user.as_ref().map(|u| u.email.clone()).unwrap_or_default(),
         holder: user.as_ref().map(|u| u.name.clone()).unwrap_or_default(),
     });
-    fields.travellers.truncate(needed);
-    while fields.travellers.len() < needed {
-        let i = fields.travellers.len();
-        fields.travellers.push(TravellerFields {
-            i,
-            n: i + 1,
-            first: String::new(),
-            last: String::new(),
-            dob: String::new(),
-        });
+    fields.travellers.truncate(kinds.len());
+    for (i, kind) in kinds.iter().enumerate() {
+        match fields.travellers.get_mut(i) {
+            Some(t) => t.kind = *kind,
+            None => fields.travellers.push(TravellerFields::new(i, *kind)),
+        }
+    }
+    for (i, part, message) in errors.travellers {
+        if let Some(t) = fields.travellers.get_mut(i) {
+            match part {
+                "first_name" => t.first_error = message,
+                "last_name" => t.last_error = message,
+                _ => t.dob_error = message,
+            }
+        }
     }
     render(
         session,
@@ -1185,8 +1440,9 @@ async fn checkout_page(
             holder: fields.holder,
             idempotency_key: uuid::Uuid::new_v4().to_string(),
             today: today().to_string(),
-            errors,
-            declined,
+            errors: errors.summary,
+            field_errors: errors.fields,
+            alert,
         },
     )
 }
@@ -1202,7 +1458,7 @@ async fn checkout_form(State(web): State<Web>, mut session: Session) -> Response
         &token,
         StatusCode::OK,
         None,
-        Vec::new(),
+        CheckoutErrors::default(),
         None,
     )
     .await
@@ -1245,6 +1501,151 @@ fn decline_text(code: &str) -> &'static str {
     }
 }
 
+/// What a refused checkout means for the traveller, read from the problem's `type`
+/// (never from its wording).
+#[derive(Debug, PartialEq, Eq)]
+enum CheckoutRefusal {
+    /// 402 `payment-declined`: the card provider refused the card.
+    Declined {
+        decline_code: String,
+    },
+    /// 409 `cart-taken`: another send of this checkout (a second tab, a second click)
+    /// booked the cart.
+    CartTaken {
+        reference: String,
+    },
+    /// 503 `unavailable` or `timeout` after the booking was started: it settles later.
+    Settling {
+        reference: String,
+    },
+    /// 503 `payment-unavailable`: the payment never went through; the booking failed.
+    PaymentUnavailable,
+    /// 409 `in-progress`: this very form's first send is still running.
+    InProgress,
+    /// 422 `idempotency-mismatch`: this form's key was used with another request.
+    AlreadySent,
+    SoldOut,
+    OfferExpired,
+    Throttled,
+    /// 400/422 naming fields.
+    Invalid,
+    /// 409 `checkout-failed` and other settled failures: nothing was charged.
+    Failed,
+    /// A peer is down before any booking was made (no reference).
+    Unavailable,
+    /// The session ended.
+    SignedOut,
+    /// Anything else (an answer we could not read): the outcome is unknown.
+    Unknown,
+}
+
+fn reference_in(body: &Value) -> Option<String> {
+    body.get("reference")
+        .and_then(Value::as_str)
+        .filter(|r| well_formed_reference(r))
+        .map(str::to_owned)
+}
+
+fn checkout_refusal(e: &PeerError) -> CheckoutRefusal {
+    let PeerError::Status { status, body, .. } = e else {
+        return match e {
+            PeerError::Unavailable { .. } => CheckoutRefusal::Unknown,
+            _ => CheckoutRefusal::Unknown,
+        };
+    };
+    if *status == 401 {
+        return CheckoutRefusal::SignedOut;
+    }
+    let idempotency_field = || {
+        body.get("errors")
+            .and_then(Value::as_array)
+            .is_some_and(|all| {
+                all.iter().any(|e| {
+                    e.get("field")
+                        .and_then(Value::as_str)
+                        .is_some_and(|f| f.eq_ignore_ascii_case("idempotency-key"))
+                })
+            })
+    };
+    match problem_type(body) {
+        "payment-declined" => CheckoutRefusal::Declined {
+            decline_code: body
+                .get("decline_code")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+        },
+        "cart-taken" => match reference_in(body) {
+            Some(reference) => CheckoutRefusal::CartTaken { reference },
+            None => CheckoutRefusal::AlreadySent,
+        },
+        "unavailable" | "timeout" => match reference_in(body) {
+            Some(reference) => CheckoutRefusal::Settling { reference },
+            // Refused before a booking existed: nothing was booked or charged.
+            None => CheckoutRefusal::Unavailable,
+        },
+        "payment-unavailable" => CheckoutRefusal::PaymentUnavailable,
+        // `conflict` is what a still-running key answered before it had its own type.
+        "in-progress" | "conflict" => CheckoutRefusal::InProgress,
+        "idempotency-mismatch" => CheckoutRefusal::AlreadySent,
+        "sold-out" => CheckoutRefusal::SoldOut,
+        "offer-expired" => CheckoutRefusal::OfferExpired,
+        "throttled" | "rate-limited" => CheckoutRefusal::Throttled,
+        "validation" | "bad-parameter" if idempotency_field() => CheckoutRefusal::AlreadySent,
+        "validation" | "bad-parameter" => CheckoutRefusal::Invalid,
+        "checkout-failed" => CheckoutRefusal::Failed,
+        _ => CheckoutRefusal::Unknown,
+    }
+}
+
+/// Cards stored for a checkout form, by the form's idempotency key: every send of one
+/// form pays with the same stored card, so its request is the same and booking-service
+/// answers it as one checkout. Sends that arrive together wait for the first to store
+/// the card. Kept for the life of a form (30 minutes), in this process.
+#[derive(Default)]
+pub struct FormCards {
+    cards: tokio::sync::Mutex<std::collections::HashMap<String, FormCard>>,
+}
+
+struct FormCard {
+    since: std::time::Instant,
+    id: std::sync::Arc<tokio::sync::OnceCell<String>>,
+}
+
+const FORM_CARD_TTL: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+const FORM_CARDS_MAX: usize = 10_000;
+
+impl FormCards {
+    /// The card stored for this form, storing it with `store` on the form's first send.
+    pub async fn card_for<F, Fut>(&self, form: &str, store: F) -> Result<String, PeerError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<String, PeerError>>,
+    {
+        let cell = {
+            let mut cards = self.cards.lock().await;
+            if cards.len() >= FORM_CARDS_MAX {
+                cards.retain(|_, c| c.since.elapsed() < FORM_CARD_TTL);
+                if cards.len() >= FORM_CARDS_MAX {
+                    cards.clear();
+                }
+            }
+            cards
+                .entry(form.to_owned())
+                .or_insert_with(|| FormCard {
+                    since: std::time::Instant::now(),
+                    id: std::sync::Arc::default(),
+                })
+                .id
+                .clone()
+        };
+        cell.get_or_try_init(store).await.cloned()
+    }
+}
+
+/// How long a send waits for the first send of the same form to finish.
+const SAME_FORM_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 async fn checkout(
     State(web): State<Web>,
     mut session: Session,
@@ -1262,55 +1663,56 @@ async fn checkout(
     let count = one(&p, "travellers")
         .parse::<usize>()
         .unwrap_or(1)
-        .clamp(1, 9);
-    let mut errors = Vec::new();
+        .clamp(1, MAX_TRAVELLERS);
+    let mut errors = CheckoutErrors::default();
     let travellers: Vec<TravellerFields> = (0..count)
-        .map(|i| TravellerFields {
-            i,
-            n: i + 1,
-            first: one(&p, &format!("first_name_{i}")),
-            last: one(&p, &format!("last_name_{i}")),
-            dob: one(&p, &format!("date_of_birth_{i}")),
+        .map(|i| {
+            let mut t = TravellerFields::new(i, TravellerKind::Adult);
+            t.first = one(&p, &format!("first_name_{i}"));
+            t.last = one(&p, &format!("last_name_{i}"));
+            t.dob = one(&p, &format!("date_of_birth_{i}"));
+            t
         })
         .collect();
     for t in &travellers {
-        if t.first.is_empty() || t.last.is_empty() {
-            errors.push(format!(
-                "Traveller {}: first and last name are required.",
-                t.n
-            ));
+        if t.first.is_empty() {
+            errors.traveller(t, "first_name", "enter the first name.");
+        }
+        if t.last.is_empty() {
+            errors.traveller(t, "last_name", "enter the last name.");
         }
         match NaiveDate::parse_from_str(&t.dob, "%Y-%m-%d") {
             Ok(d) if d < today() && d.year() > 1900 => {}
-            _ => errors.push(format!(
-                "Traveller {}: enter a date of birth in the past.",
-                t.n
-            )),
+            _ => errors.traveller(t, "date_of_birth", "enter a date of birth in the past."),
         }
     }
     let email = one(&p, "email");
     if !email.contains('@') || email.len() > 254 {
-        errors.push("Enter the e-mail address for the confirmation.".to_owned());
+        errors.field("email", "Enter a contact e-mail address.");
     }
     let number: String = one(&p, "card_number")
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '-')
         .collect();
     if !(12..=19).contains(&number.len()) || !number.bytes().all(|b| b.is_ascii_digit()) {
-        errors.push("The card number must be 12 to 19 digits.".to_owned());
+        errors.field("card_number", "The card number must be 12 to 19 digits.");
     }
     let exp = expiry(&one(&p, "card_expiry"));
     if exp.is_none() {
-        errors.push("Enter the card's expiry date as MM/YY.".to_owned());
+        errors.field("card_expiry", "Enter the card's expiry date as MM/YY.");
     }
     let cvc = one(&p, "card_cvc");
     if !(3..=4).contains(&cvc.len()) || !cvc.bytes().all(|b| b.is_ascii_digit()) {
-        errors.push("The security code is the 3 or 4 digits on the card.".to_owned());
+        errors.field(
+            "card_cvc",
+            "The security code is the 3 or 4 digits on the card.",
+        );
     }
     let holder = one(&p, "card_holder");
     if holder.is_empty() {
-        errors.push("Enter the name on the card.".to_owned());
+        errors.field("card_holder", "Enter the name on the card.");
     }
+    // The kinds are the cart's; the page labels them again when it is shown.
     let fields = CheckoutFields {
         travellers,
         email: email.clone(),
@@ -1318,7 +1720,9 @@ async fn checkout(
     };
     if !key_ok {
         // Not a form we rendered; a new render gives it a key.
-        errors.push("Please submit the checkout form again.".to_owned());
+        errors
+            .summary
+            .push("Please submit the checkout form again.".to_owned());
     }
     let (Some((exp_month, exp_year)), true) = (exp, errors.is_empty()) else {
         return checkout_page(
@@ -1339,18 +1743,25 @@ async fn checkout(
         cvc,
         holder_name: holder,
     };
-    let method = match web.api.add_card(&token, &card).await {
+    let method = web
+        .form_cards
+        .card_for(&format!("{}:{key}", email_of(&session)), || async {
+            web.api.add_card(&token, &card).await.map(|m| m.id)
+        })
+        .await;
+    let method = match method {
         Ok(m) => m,
         Err(e) => {
             return match refusal(&e) {
                 Some((400 | 422, body)) => {
+                    let errors = checkout_problem_errors(body, &fields.travellers);
                     checkout_page(
                         &web,
                         &mut session,
                         &token,
                         StatusCode::UNPROCESSABLE_ENTITY,
                         Some(fields),
-                        field_errors(body, card_field),
+                        errors,
                         None,
                     )
                     .await
@@ -1370,110 +1781,186 @@ async fn checkout(
             })
             .collect(),
         contact: Contact { email },
-        payment_method_id: method.id,
+        payment_method_id: method,
     };
-    match web.api.checkout(&token, &key, &body).await {
-        Ok(b) => redirect(
-            &session,
-            &format!("/bookings/{}?confirmed=1", encode(&b.reference)),
-        ),
-        Err(e) => match refusal(&e) {
-            Some((402, body)) => {
-                let code = body
-                    .get("decline_code")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                let reference = body
-                    .get("reference")
-                    .and_then(Value::as_str)
-                    .map(|r| format!(" (attempt {r})"))
-                    .unwrap_or_default();
-                let text = format!(
-                    "{} Nothing was charged{reference}. Check the details or use another card.",
-                    decline_text(code)
-                );
-                checkout_page(
-                    &web,
-                    &mut session,
-                    &token,
-                    StatusCode::PAYMENT_REQUIRED,
-                    Some(fields),
-                    Vec::new(),
-                    Some(text),
-                )
-                .await
-            }
-            Some((409, body)) if body.get("reference").is_some() => message(
-                &session,
-                StatusCode::CONFLICT,
-                "Sold out",
-                "Sorry, one of the items in your cart sold out while you were booking. Nothing was charged. Remove it and search again.",
-                vec![Action::new("Back to your cart", "/cart")],
-            ),
-            Some((409, _)) => message(
-                &session,
-                StatusCode::CONFLICT,
-                "Your booking is being processed",
-                "This checkout was already submitted and is still being processed. Check My bookings in a moment.",
-                vec![Action::new("My bookings", "/bookings")],
-            ),
-            Some((410, _)) => message(
-                &session,
-                StatusCode::GONE,
-                "An offer in your cart has expired",
-                "Prices are guaranteed for 20 minutes. Nothing was charged. Remove the expired item and search again.",
-                vec![Action::new("Back to your cart", "/cart")],
-            ),
-            Some((429, _)) => message(
-                &session,
-                StatusCode::TOO_MANY_REQUESTS,
-                "Too many bookings in progress",
-                "You have several bookings being processed. Wait a moment, then check My bookings.",
-                vec![Action::new("My bookings", "/bookings")],
-            ),
-            Some((422, body))
-                if field_errors(body, |_| "")
-                    .iter()
-                    .any(|m| m.to_lowercase().contains("idempotency")) =>
+    // A send of a form whose first send is still running waits for its outcome.
+    let started = std::time::Instant::now();
+    let mut delay = std::time::Duration::from_millis(250);
+    let answer = loop {
+        let answer = web.api.checkout(&token, &key, &body).await;
+        match &answer {
+            Err(e)
+                if checkout_refusal(e) == CheckoutRefusal::InProgress
+                    && started.elapsed() + delay < SAME_FORM_WAIT =>
             {
-                message(
-                    &session,
-                    StatusCode::CONFLICT,
-                    "This checkout was already submitted",
-                    "We received this form before. Check My bookings to see whether your booking went through.",
-                    vec![Action::new("My bookings", "/bookings")],
-                )
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(2));
             }
-            Some((400 | 422, body)) => {
-                checkout_page(
-                    &web,
-                    &mut session,
-                    &token,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    Some(fields),
-                    field_errors(body, card_field),
-                    None,
-                )
-                .await
+            _ => break answer,
+        }
+    };
+    let e = match answer {
+        Ok(b) => {
+            return redirect(
+                &session,
+                &format!("/bookings/{}?confirmed=1", encode(&b.reference)),
+            );
+        }
+        Err(e) => e,
+    };
+    let refusal = checkout_refusal(&e);
+    match refusal {
+        CheckoutRefusal::Declined { decline_code } => {
+            let alert = CheckoutAlert {
+                heading: "Payment declined".to_owned(),
+                text: format!(
+                    "{} Nothing was charged. Check the details or use another card.",
+                    decline_text(&decline_code)
+                ),
+            };
+            checkout_page(
+                &web,
+                &mut session,
+                &token,
+                StatusCode::PAYMENT_REQUIRED,
+                Some(fields),
+                CheckoutErrors::default(),
+                Some(alert),
+            )
+            .await
+        }
+        CheckoutRefusal::PaymentUnavailable => {
+            let alert = CheckoutAlert {
+                heading: "The payment service was unavailable".to_owned(),
+                text: "We could not reach the payment service, so this booking did not go through and nothing was charged. Please try again.".to_owned(),
+            };
+            checkout_page(
+                &web,
+                &mut session,
+                &token,
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some(fields),
+                CheckoutErrors::default(),
+                Some(alert),
+            )
+            .await
+        }
+        CheckoutRefusal::Invalid => {
+            let errors = match &e {
+                PeerError::Status { body, .. } => checkout_problem_errors(body, &fields.travellers),
+                _ => CheckoutErrors::default(),
+            };
+            checkout_page(
+                &web,
+                &mut session,
+                &token,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(fields),
+                errors,
+                None,
+            )
+            .await
+        }
+        CheckoutRefusal::CartTaken { reference } => redirect(
+            &session,
+            &format!("/bookings/{}?confirmed=1", encode(&reference)),
+        ),
+        CheckoutRefusal::SignedOut => peer_failure(&mut session, &e, "/checkout"),
+        other => {
+            let (status, heading, text, actions) = refusal_message(&other);
+            let mut res = message(&session, status, &heading, &text, actions);
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
-            _ => peer_failure(&mut session, &e, "/checkout"),
-        },
+            if other == CheckoutRefusal::Unknown {
+                tracing::warn!(error = %e, "a checkout's outcome is unknown");
+            }
+            res
+        }
+    }
+}
+
+fn email_of(session: &Session) -> String {
+    session
+        .user
+        .as_ref()
+        .map(|u| u.email.clone())
+        .unwrap_or_default()
+}
+
+/// The page for a refused checkout that is not shown on the form itself.
+fn refusal_message(r: &CheckoutRefusal) -> (StatusCode, String, String, Vec<Action>) {
+    let bookings = || Action::new("My bookings", "/bookings");
+    let cart = || Action::new("Back to your cart", "/cart");
+    match r {
+        CheckoutRefusal::Settling { reference } => {
+            let here = format!("/bookings/{reference}");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "We could not reach the payment service".to_owned(),
+                format!(
+                    "Your booking {reference} is being settled: it will be confirmed or undone shortly, and nothing is charged twice. Check its status in a moment."
+                ),
+                vec![Action::new(&format!("Check booking {reference}"), &here), bookings()],
+            )
+        }
+        CheckoutRefusal::InProgress | CheckoutRefusal::AlreadySent => (
+            StatusCode::CONFLICT,
+            "Your booking is being processed".to_owned(),
+            "This checkout was already sent and is still being completed; nothing is charged twice. Check My bookings in a moment.".to_owned(),
+            vec![bookings()],
+        ),
+        CheckoutRefusal::SoldOut => (
+            StatusCode::CONFLICT,
+            "Sold out".to_owned(),
+            "Sorry, one of the items in your cart sold out while you were booking. Nothing was charged. Remove it and search again.".to_owned(),
+            vec![cart()],
+        ),
+        CheckoutRefusal::OfferExpired => (
+            StatusCode::GONE,
+            "An offer in your cart has expired".to_owned(),
+            "Prices are guaranteed for 20 minutes. Nothing was charged. Remove the expired item and search again.".to_owned(),
+            vec![cart()],
+        ),
+        CheckoutRefusal::Throttled => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many bookings in progress".to_owned(),
+            "You have several bookings being processed. Wait a moment, then check My bookings.".to_owned(),
+            vec![bookings()],
+        ),
+        CheckoutRefusal::Failed => (
+            StatusCode::CONFLICT,
+            "The booking could not be completed".to_owned(),
+            "Nothing was charged. Check your cart and try again.".to_owned(),
+            vec![cart()],
+        ),
+        CheckoutRefusal::Unavailable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "We are having a short break".to_owned(),
+            "Part of OTA Travel is not answering right now, so nothing was booked or charged. Please try again in a minute.".to_owned(),
+            vec![Action::new("Try again", "/checkout"), cart()],
+        ),
+        // Sent, but no answer we could read: the booking may exist.
+        _ => (
+            StatusCode::BAD_GATEWAY,
+            "We could not confirm your booking".to_owned(),
+            "We did not get an answer about this booking. If it went through it is in My bookings; nothing is charged twice. Check there before trying again.".to_owned(),
+            vec![bookings()],
+        ),
     }
 }
 
 // ---------------------------------------------------------------------------------------
 // Bookings
 
+/// The booking page's only parameter: the traveller arrives from the checkout form.
+/// What the page says about the booking (confirmed, cancelled, refunded) comes from the
+/// booking itself.
 #[derive(Deserialize, Default)]
 struct BookingQuery {
     #[serde(default)]
     confirmed: Option<String>,
-    #[serde(default)]
-    cancelled: Option<String>,
-    #[serde(default)]
-    refund: Option<String>,
-    #[serde(default)]
-    currency: Option<String>,
 }
 
 async fn booking(
@@ -1495,29 +1982,22 @@ async fn booking(
         Err(PeerError::Status { status: 404, .. }) => return page_not_found(&session),
         Err(e) => return peer_failure(&mut session, &e, &here),
     };
-    let view = BookingView::of(&b);
-    let cancelled_refund = q.cancelled.as_ref().map(|_| {
-        match (
-            q.refund.as_deref().and_then(|r| r.parse::<i64>().ok()),
-            q.currency.as_deref(),
-        ) {
-            (Some(amount), Some(c))
-                if c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()) =>
-            {
-                format::money(&ota_platform::money::Money::new(amount, c))
-            }
-            _ => "as quoted".to_owned(),
-        }
-    });
+    render_booking(&session, &b, q.confirmed.is_some())
+}
+
+/// The booking page: everything it says comes from the booking as booking-service
+/// answers it.
+fn render_booking(session: &Session, b: &crate::clients::Booking, just_booked: bool) -> Response {
+    let view = BookingView::of(b);
     let title = format!("Booking {}", view.reference);
+    let banner = BookingBanner::of(&view, &b.status, just_booked);
     render(
-        &session,
+        session,
         StatusCode::OK,
         &BookingPage {
-            layout: layout(&session, &title, "bookings"),
-            confirmed_now: q.confirmed.is_some() && view.status_class == "ok",
+            layout: layout(session, &title, "bookings"),
             b: view,
-            cancelled_refund,
+            banner,
         },
     )
 }
@@ -1598,15 +2078,8 @@ async fn cancel(
         Err(r) => return r,
     };
     match web.api.cancel(&token, &reference).await {
-        Ok(c) => redirect(
-            &session,
-            &format!(
-                "/bookings/{}?cancelled=1&refund={}&currency={}",
-                encode(&c.reference),
-                c.refund.amount,
-                encode(&c.refund.currency)
-            ),
-        ),
+        // The booking page reads the cancellation and its refund from the booking.
+        Ok(c) => redirect(&session, &format!("/bookings/{}", encode(&c.reference))),
         Err(e) => match refusal(&e) {
             Some((404, _)) => page_not_found(&session),
             Some((_, body)) => message(
@@ -1926,5 +2399,406 @@ mod tests {
             field_errors(&serde_json::json!({"detail": "Nope."}), flight_field),
             vec!["Nope."]
         );
+    }
+}
+
+#[cfg(test)]
+mod checkout_tests {
+    use super::*;
+    use crate::clients::{Booking, CartItem, Passengers};
+    use ota_platform::money::Money;
+    use serde_json::json;
+
+    fn problem(status: u16, body: Value) -> PeerError {
+        PeerError::Status {
+            peer: "booking-service".to_owned(),
+            status,
+            body,
+        }
+    }
+
+    fn slug(s: &str) -> String {
+        format!("https://ota-travel.example.com/problems/{s}")
+    }
+
+    #[test]
+    fn a_payment_service_fault_is_never_a_declined_card() {
+        for kind in ["unavailable", "timeout"] {
+            let e = problem(
+                503,
+                json!({"type": slug(kind), "detail": "x",
+                       "reference": "ABC234", "status": "PAYMENT_PENDING"}),
+            );
+            let r = checkout_refusal(&e);
+            assert_eq!(
+                r,
+                CheckoutRefusal::Settling {
+                    reference: "ABC234".to_owned()
+                }
+            );
+            let (status, heading, text, actions) = refusal_message(&r);
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+            assert!(heading.contains("could not reach the payment service"));
+            assert!(text.contains("ABC234") && text.contains("nothing is charged twice"));
+            assert!(
+                !format!("{heading} {text}")
+                    .to_lowercase()
+                    .contains("declin")
+            );
+            assert_eq!(actions[0].href, "/bookings/ABC234");
+        }
+        // Recovery found the payment never went through: a failed booking, try again.
+        let e = problem(
+            503,
+            json!({"type": slug("payment-unavailable"), "reference": "ABC234", "status": "FAILED"}),
+        );
+        assert_eq!(checkout_refusal(&e), CheckoutRefusal::PaymentUnavailable);
+        // Only a 402 payment-declined is a refused card.
+        let e = problem(
+            402,
+            json!({"type": slug("payment-declined"), "reference": "ABC234", "status": "FAILED",
+                   "decline_code": "insufficient_funds"}),
+        );
+        assert_eq!(
+            checkout_refusal(&e),
+            CheckoutRefusal::Declined {
+                decline_code: "insufficient_funds".to_owned()
+            }
+        );
+        let e = problem(402, json!({"type": slug("something-else")}));
+        assert_eq!(checkout_refusal(&e), CheckoutRefusal::Unknown);
+        // Our own request to booking-service failing says nothing about the booking.
+        let e = PeerError::Unavailable {
+            peer: "booking-service".to_owned(),
+            reason: "no answer".to_owned(),
+        };
+        let (_, _, text, _) = refusal_message(&checkout_refusal(&e));
+        assert!(!text.contains("Nothing has been charged"), "{text}");
+        assert!(text.contains("My bookings"), "{text}");
+    }
+
+    #[test]
+    fn refusals_are_told_apart_by_their_type_never_by_their_members_or_wording() {
+        // A second checkout of a claimed cart names the booking that holds it.
+        let e = problem(
+            409,
+            json!({"type": slug("cart-taken"), "reference": "XYZ789", "status": "CONFIRMED"}),
+        );
+        assert_eq!(
+            checkout_refusal(&e),
+            CheckoutRefusal::CartTaken {
+                reference: "XYZ789".to_owned()
+            }
+        );
+        // Sold out, whether or not it names a booking.
+        for body in [
+            json!({"type": slug("sold-out"), "reference": "XYZ789", "status": "FAILED"}),
+            json!({"type": slug("sold-out"), "offer_id": "k.p.m"}),
+        ] {
+            assert_eq!(
+                checkout_refusal(&problem(409, body)),
+                CheckoutRefusal::SoldOut
+            );
+        }
+        // The same form still running.
+        assert_eq!(
+            checkout_refusal(&problem(409, json!({"type": slug("in-progress")}))),
+            CheckoutRefusal::InProgress
+        );
+        // A traveller's name that mentions idempotency is still a traveller error.
+        let e = problem(
+            422,
+            json!({"type": slug("validation"), "errors": [
+                {"field": "travellers[0].last_name", "message": "Idempotency is not a surname"}]}),
+        );
+        assert_eq!(checkout_refusal(&e), CheckoutRefusal::Invalid);
+        // The key used with another request: the form was sent before.
+        let e = problem(
+            422,
+            json!({"type": slug("validation"), "errors": [
+                {"field": "Idempotency-Key", "message": "was already used"}]}),
+        );
+        assert_eq!(checkout_refusal(&e), CheckoutRefusal::AlreadySent);
+        assert_eq!(
+            checkout_refusal(&problem(422, json!({"type": slug("idempotency-mismatch")}))),
+            CheckoutRefusal::AlreadySent
+        );
+        // A reference that is not one is not followed.
+        let e = problem(
+            409,
+            json!({"type": slug("cart-taken"), "reference": "../../evil"}),
+        );
+        assert_eq!(checkout_refusal(&e), CheckoutRefusal::AlreadySent);
+    }
+
+    fn item(kind: &str, passengers: Option<Passengers>) -> CartItem {
+        CartItem {
+            item_id: uuid::Uuid::nil(),
+            offer_id: "k.p.m".into(),
+            kind: kind.into(),
+            total: Money::new(100, "USD"),
+            expires_at: String::new(),
+            expired: false,
+            summary: String::new(),
+            passengers,
+        }
+    }
+
+    #[test]
+    fn the_form_asks_for_one_traveller_per_passenger_by_type() {
+        let family = Passengers {
+            adults: 2,
+            children: 1,
+            infants: 1,
+        };
+        assert_eq!(
+            traveller_kinds(&[item("hotel", None), item("flight", Some(family))]),
+            vec![
+                TravellerKind::Adult,
+                TravellerKind::Adult,
+                TravellerKind::Child,
+                TravellerKind::Infant
+            ]
+        );
+        assert_eq!(
+            traveller_kinds(&[item("hotel", None)]),
+            vec![TravellerKind::Guest]
+        );
+        assert_eq!(
+            traveller_kinds(&[item("flight", Some(Passengers::adults(3)))]).len(),
+            3
+        );
+    }
+
+    #[test]
+    fn traveller_errors_are_shown_at_the_traveller() {
+        let travellers: Vec<TravellerFields> = [
+            TravellerKind::Adult,
+            TravellerKind::Child,
+            TravellerKind::Infant,
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, k)| TravellerFields::new(i, k))
+        .collect();
+        let body = json!({"type": slug("validation"), "errors": [
+            {"field": "travellers[2].date_of_birth", "message": "makes this traveller 3 years old on the day of the first departure, not an infant"},
+            {"field": "travellers", "message": "must include an adult 18 or over"},
+            {"field": "card.cvc", "message": "must be 3 or 4 digits"}
+        ]});
+        let e = checkout_problem_errors(&body, &travellers);
+        assert_eq!(e.travellers.len(), 1);
+        assert_eq!(e.travellers[0].0, 2);
+        assert_eq!(e.travellers[0].1, "date_of_birth");
+        assert!(e.travellers[0].2.starts_with("The date of birth makes"));
+        assert_eq!(
+            error_at(&e.fields, "travellers"),
+            "Travellers must include an adult 18 or over."
+        );
+        assert_eq!(
+            error_at(&e.fields, "card_cvc"),
+            "The security code must be 3 or 4 digits."
+        );
+        // Every error is in the summary too, naming the traveller by type.
+        assert_eq!(e.summary.len(), 3);
+        assert!(e.summary[0].starts_with("Traveller 3 (infant): the date of birth"));
+        assert_eq!(
+            traveller_field("travellers[12].first_name"),
+            Some((12, "first_name"))
+        );
+        assert_eq!(traveller_field("travellers[x].first_name"), None);
+        assert_eq!(traveller_field("travellers[1].passport"), None);
+    }
+
+    fn page_with(travellers: Vec<TravellerFields>, fields: Vec<FieldError>) -> CheckoutPage {
+        CheckoutPage {
+            layout: Layout {
+                title: "Checkout".into(),
+                user: Some("Ada".into()),
+                csrf: "c".into(),
+                section: "cart",
+            },
+            items: Vec::new(),
+            total: "$1.00".into(),
+            travellers,
+            email: String::new(),
+            holder: String::new(),
+            idempotency_key: "k".into(),
+            today: "2026-01-01".into(),
+            errors: vec!["x".into()],
+            field_errors: fields,
+            alert: None,
+        }
+    }
+
+    #[test]
+    fn the_checkout_page_labels_travellers_and_ties_errors_to_their_fields() {
+        let mut child = TravellerFields::new(1, TravellerKind::Child);
+        child.dob_error = "The date of birth makes this traveller 12.".into();
+        let html = page_with(
+            vec![TravellerFields::new(0, TravellerKind::Adult), child],
+            vec![FieldError::new(
+                "travellers",
+                "Travellers must include an adult.",
+            )],
+        )
+        .render()
+        .expect("renders");
+        assert!(html.contains("Traveller 1: Adult"), "{html}");
+        assert!(html.contains("Traveller 2: Child"), "{html}");
+        assert!(html.contains("2 to 11 years"), "{html}");
+        assert!(html.contains(
+            r#"id="date_of_birth_1" name="date_of_birth_1" type="date" value="" required max="2026-01-01" aria-invalid="true" aria-describedby="date_of_birth_1-error""#
+        ), "{html}");
+        assert!(html.contains(r#"<span class="field-error" id="date_of_birth_1-error">"#));
+        assert!(!html.contains(r#"aria-describedby="date_of_birth_0-error""#));
+        assert!(html.contains(r#"id="travellers-error""#));
+        assert!(html.contains(r#"aria-describedby="travellers-error""#));
+        // No e-mail is sent: the page does not promise one, nor changes it cannot make.
+        let lower = html.to_lowercase();
+        for promise in [
+            "confirmation",
+            "we will e-mail",
+            "we'll e-mail",
+            "send you",
+            "change",
+        ] {
+            assert!(
+                !lower.contains(promise),
+                "the checkout page promises {promise:?}"
+            );
+        }
+    }
+
+    fn booking(status: &str, refund: Option<Money>) -> Booking {
+        Booking {
+            reference: "ABC234".into(),
+            status: status.into(),
+            total: Some(Money::new(45_000, "USD")),
+            items: Vec::new(),
+            travellers: Vec::new(),
+            created_at: None,
+            refund,
+        }
+    }
+
+    fn booking_html(b: &Booking, just_booked: bool) -> String {
+        let view = BookingView::of(b);
+        let banner = BookingBanner::of(&view, &b.status, just_booked);
+        BookingPage {
+            layout: Layout {
+                title: "Booking".into(),
+                user: Some("Ada".into()),
+                csrf: "c".into(),
+                section: "bookings",
+            },
+            b: view,
+            banner,
+        }
+        .render()
+        .expect("renders")
+    }
+
+    #[test]
+    fn the_booking_page_tells_the_bookings_own_state() {
+        let confirmed = booking_html(&booking("CONFIRMED", None), false);
+        assert!(!confirmed.contains("cancelled"), "{confirmed}");
+        assert!(!confirmed.contains("Refund"), "{confirmed}");
+        let cancelled = booking_html(&booking("CANCELLED", Some(Money::new(1_234, "USD"))), false);
+        assert!(cancelled.contains("Your booking is cancelled. Refund: <strong>$12.34</strong>"));
+        // Cancelled without a refund stated: no amount is made up.
+        let no_refund = booking_html(&booking("CANCELLED", None), false);
+        assert!(no_refund.contains("Your booking is cancelled."));
+        assert!(!no_refund.contains("Refund"));
+        // "Confirmed" only when it is.
+        let pending = booking_html(&booking("PAYMENT_PENDING", None), true);
+        assert!(!pending.contains("Booking confirmed"));
+        assert!(pending.contains("still completing this booking"));
+        assert!(booking_html(&booking("CONFIRMED", None), true).contains("Booking confirmed"));
+        assert!(booking_html(&booking("FAILED", None), true).contains("did not go through"));
+    }
+
+    #[test]
+    fn passenger_counts_are_checked_at_their_fields() {
+        let form = |a: &str, c: &str, i: &str| FlightForm {
+            adults: a.into(),
+            children: c.into(),
+            infants: i.into(),
+            ..FlightForm::default()
+        };
+        assert!(passenger_errors(&form("2", "1", "2")).is_empty());
+        let e = passenger_errors(&form("1", "0", "2"));
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].field, "infants");
+        let e = passenger_errors(&form("5", "5", "0"));
+        assert_eq!(e[0].field, "children");
+        let e = passenger_errors(&form("0", "x", "0"));
+        assert_eq!(
+            e.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(),
+            vec!["adults", "children"]
+        );
+        // Shown at the field, tied to it for screen readers.
+        let mut f = form("1", "0", "2");
+        f.errors = passenger_errors(&f);
+        let html = HomePage {
+            layout: Layout {
+                title: "t".into(),
+                user: None,
+                csrf: "c".into(),
+                section: "search",
+            },
+            flight: f,
+            hotel: HotelForm::default(),
+            cabins: cabins(),
+            errors: Vec::new(),
+        }
+        .render()
+        .expect("renders");
+        assert!(
+            html.contains(r#"aria-describedby="infants-hint infants-error" aria-invalid="true""#),
+            "{html}"
+        );
+        assert!(html.contains(r#"id="infants-error">Each infant travels on an adult"#));
+        assert!(html.contains(r#"<label for="children">"#));
+    }
+
+    #[tokio::test]
+    async fn every_send_of_one_form_pays_with_the_same_card() {
+        let cards = std::sync::Arc::new(FormCards::default());
+        let stored = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let send = |form: &'static str| {
+            let cards = cards.clone();
+            let stored = stored.clone();
+            tokio::spawn(async move {
+                cards
+                    .card_for(form, || async move {
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        let n = stored.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        Ok(format!("card-{n}"))
+                    })
+                    .await
+            })
+        };
+        let (a, b) = (send("form-1"), send("form-1"));
+        let (a, b) = (a.await.expect("task"), b.await.expect("task"));
+        assert_eq!(a.ok(), b.ok());
+        assert_eq!(stored.load(std::sync::atomic::Ordering::SeqCst), 1);
+        let c = send("form-2").await.expect("task");
+        assert_eq!(c.ok().as_deref(), Some("card-1"));
+        // A refused card is not remembered: the corrected form stores the next one.
+        let refused = cards
+            .card_for("form-3", || async {
+                Err(PeerError::Status {
+                    peer: "payment-service".into(),
+                    status: 422,
+                    body: Value::Null,
+                })
+            })
+            .await;
+        assert!(refused.is_err());
+        let again = cards
+            .card_for("form-3", || async { Ok("card-ok".to_owned()) })
+            .await;
+        assert_eq!(again.ok().as_deref(), Some("card-ok"));
     }
 }

@@ -3,7 +3,7 @@
 
 use askama::Template;
 
-use crate::clients::{Booking, CartItem, FlightOffer, HotelOffer, encode};
+use crate::clients::{Booking, CartItem, FlightOffer, HotelOffer, Passengers, encode};
 use crate::format;
 
 /// What every page's frame needs.
@@ -32,7 +32,31 @@ impl Choice {
     }
 }
 
-/// The flight search form's values, as typed.
+/// A form's error at one of its fields: the field's input id and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, message: &str) -> Self {
+        Self {
+            field: field.to_owned(),
+            message: message.to_owned(),
+        }
+    }
+}
+
+/// The message at a field ("" when it has none).
+pub fn error_at<'a>(errors: &'a [FieldError], field: &str) -> &'a str {
+    errors
+        .iter()
+        .find(|e| e.field == field)
+        .map_or("", |e| e.message.as_str())
+}
+
+/// The flight search form's values, as typed, and its errors at each field.
 #[derive(Clone, Default)]
 pub struct FlightForm {
     pub origin: String,
@@ -40,8 +64,29 @@ pub struct FlightForm {
     pub departure_date: String,
     pub return_date: String,
     pub adults: String,
+    pub children: String,
+    pub infants: String,
     pub cabin: String,
     pub today: String,
+    pub errors: Vec<FieldError>,
+}
+
+impl FlightForm {
+    pub fn error(&self, field: &str) -> &str {
+        error_at(&self.errors, field)
+    }
+}
+
+/// "2 adults, 1 child, 1 infant".
+pub fn passengers_text(p: &Passengers) -> String {
+    let mut parts = vec![format::plural(i64::from(p.adults), "adult", "adults")];
+    if p.children > 0 {
+        parts.push(format::plural(i64::from(p.children), "child", "children"));
+    }
+    if p.infants > 0 {
+        parts.push(format::plural(i64::from(p.infants), "infant", "infants"));
+    }
+    parts.join(", ")
 }
 
 /// The hotel search form's values, as typed.
@@ -94,6 +139,9 @@ pub struct FlightCard {
     pub url: String,
     pub label: String,
     pub price: String,
+    /// Who the price is for: "2 adults, 1 child".
+    pub passengers: String,
+    /// Each passenger type's fare: "Adult $300.00 × 2 · Child $225.00".
     pub per_traveller: String,
     pub seats: String,
     pub fare: String,
@@ -142,18 +190,42 @@ impl FlightCard {
             .map(|s| format!("{} to {}, {} {}", s.origin, s.destination, s.date, s.depart))
             .collect::<Vec<_>>()
             .join("; ");
-        let adults = i64::from(o.adults.unwrap_or(1).max(1));
-        let per_traveller = if adults > 1 {
-            format!(
-                "{} per traveller · {}",
-                format::money(&ota_platform::money::Money::new(
-                    o.total.amount / adults,
-                    &o.total.currency
-                )),
-                format::plural(adults, "traveller", "travellers")
-            )
+        let passengers = o
+            .passengers
+            .unwrap_or_else(|| Passengers::adults(o.adults.unwrap_or(1).max(1)));
+        let per_traveller = if o.fares.is_empty() {
+            let adults = i64::from(passengers.adults.max(1));
+            if passengers.total() == usize::from(passengers.adults) && adults > 1 {
+                format!(
+                    "{} per adult",
+                    format::money(&ota_platform::money::Money::new(
+                        o.total.amount / adults,
+                        &o.total.currency
+                    ))
+                )
+            } else {
+                String::new()
+            }
         } else {
-            "1 traveller".to_owned()
+            o.fares
+                .iter()
+                .filter(|f| f.count > 0)
+                .map(|f| {
+                    let kind = match f.kind.as_str() {
+                        "adult" => "Adult",
+                        "child" => "Child",
+                        "infant" => "Infant",
+                        other => other,
+                    };
+                    let each = format::money(&f.per_passenger);
+                    if f.count > 1 {
+                        format!("{kind} {each} × {}", f.count)
+                    } else {
+                        format!("{kind} {each}")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" · ")
         };
         let seats = match o.seats_remaining {
             Some(n) if (1..=5).contains(&n) => {
@@ -182,6 +254,7 @@ impl FlightCard {
             }),
             label,
             price: format::money(&o.total),
+            passengers: passengers_text(&passengers),
             per_traveller,
             seats,
             fare,
@@ -303,6 +376,8 @@ pub struct CartRow {
     pub item_id: String,
     pub kind: String,
     pub summary: String,
+    /// "Travellers: 2 adults, 1 infant" for a flight; "" for a hotel.
+    pub passengers: String,
     pub price: String,
     pub expired: bool,
     pub search_again: String,
@@ -314,6 +389,10 @@ impl CartRow {
             item_id: i.item_id.to_string(),
             kind: if i.kind == "hotel" { "Hotel" } else { "Flight" }.to_owned(),
             summary: i.summary.clone(),
+            passengers: match (&i.passengers, i.kind.as_str()) {
+                (Some(p), "flight") => format!("Travellers: {}", passengers_text(p)),
+                _ => String::new(),
+            },
             price: format::money(&i.total),
             expired: i.expired,
             search_again: search_again(i),
@@ -350,8 +429,14 @@ pub fn search_again(i: &CartItem) -> String {
     {
         url.push_str(&format!("&return_date={back}"));
     }
-    if let Some(n) = i.passengers {
-        url.push_str(&format!("&adults={n}"));
+    if let Some(p) = i.passengers {
+        url.push_str(&format!("&adults={}", p.adults));
+        if p.children > 0 {
+            url.push_str(&format!("&children={}", p.children));
+        }
+        if p.infants > 0 {
+            url.push_str(&format!("&infants={}", p.infants));
+        }
     }
     url
 }
@@ -366,12 +451,95 @@ pub struct CartPage {
     pub any_expired: bool,
 }
 
+/// A traveller's fare type, as the checkout form labels it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TravellerKind {
+    Adult,
+    Child,
+    Infant,
+    /// The guest who takes a hotel room (a booking without flights).
+    Guest,
+}
+
+impl TravellerKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            TravellerKind::Adult => "Adult",
+            TravellerKind::Child => "Child",
+            TravellerKind::Infant => "Infant",
+            TravellerKind::Guest => "Lead guest",
+        }
+    }
+
+    pub fn hint(self) -> &'static str {
+        match self {
+            TravellerKind::Adult => "12 years or over on the day of the first flight",
+            TravellerKind::Child => "2 to 11 years on the day of the first flight",
+            TravellerKind::Infant => "under 2 on the day of the first flight, on an adult's lap",
+            TravellerKind::Guest => "18 years or over",
+        }
+    }
+
+    /// One traveller per passenger: adults first, then children, then infants.
+    pub fn list(p: &Passengers) -> Vec<TravellerKind> {
+        let mut all = Vec::with_capacity(p.total());
+        all.extend(std::iter::repeat_n(
+            TravellerKind::Adult,
+            usize::from(p.adults),
+        ));
+        all.extend(std::iter::repeat_n(
+            TravellerKind::Child,
+            usize::from(p.children),
+        ));
+        all.extend(std::iter::repeat_n(
+            TravellerKind::Infant,
+            usize::from(p.infants),
+        ));
+        all
+    }
+}
+
 pub struct TravellerFields {
     pub i: usize,
     pub n: usize,
+    pub kind: TravellerKind,
     pub first: String,
     pub last: String,
     pub dob: String,
+    pub first_error: String,
+    pub last_error: String,
+    pub dob_error: String,
+}
+
+impl TravellerFields {
+    pub fn new(i: usize, kind: TravellerKind) -> Self {
+        Self {
+            i,
+            n: i + 1,
+            kind,
+            first: String::new(),
+            last: String::new(),
+            dob: String::new(),
+            first_error: String::new(),
+            last_error: String::new(),
+            dob_error: String::new(),
+        }
+    }
+
+    /// "Traveller 2 (child)", as messages name it.
+    pub fn name(&self) -> String {
+        format!(
+            "Traveller {} ({})",
+            self.n,
+            self.kind.label().to_lowercase()
+        )
+    }
+}
+
+/// An alert above the checkout form: what happened to the last attempt.
+pub struct CheckoutAlert {
+    pub heading: String,
+    pub text: String,
 }
 
 #[derive(Template)]
@@ -385,8 +553,18 @@ pub struct CheckoutPage {
     pub holder: String,
     pub idempotency_key: String,
     pub today: String,
+    /// The summary of every error, each sentence naming its field.
     pub errors: Vec<String>,
-    pub declined: Option<String>,
+    /// Errors at the fields outside the traveller fieldsets (`travellers`, `email`,
+    /// `card_number`, ...).
+    pub field_errors: Vec<FieldError>,
+    pub alert: Option<CheckoutAlert>,
+}
+
+impl CheckoutPage {
+    pub fn error(&self, field: &str) -> &str {
+        error_at(&self.field_errors, field)
+    }
 }
 
 pub struct ItemRow {
@@ -400,6 +578,8 @@ pub struct BookingView {
     pub status: String,
     pub status_class: &'static str,
     pub total: String,
+    /// What a cancellation refunded, from the booking's own state ("" if none).
+    pub refund: String,
     pub summary: String,
     pub created: String,
     pub travellers: String,
@@ -450,6 +630,12 @@ impl BookingView {
             .to_owned(),
             status_class,
             total: b.total.as_ref().map(format::money).unwrap_or_default(),
+            refund: match status.as_str() {
+                "CANCELLED" | "CANCELLING" => {
+                    b.refund.as_ref().map(format::money).unwrap_or_default()
+                }
+                _ => String::new(),
+            },
             summary,
             created: b
                 .created_at
@@ -469,13 +655,48 @@ impl BookingView {
     }
 }
 
+/// What the booking page says above the booking, from the booking's state only.
+#[derive(Debug, PartialEq, Eq)]
+pub enum BookingBanner {
+    None,
+    /// Just booked and confirmed.
+    Confirmed,
+    /// A checkout or a cancellation is still being completed.
+    Settling,
+    Failed,
+    /// Cancelled, with the refund when the booking states one.
+    Cancelled {
+        refund: String,
+    },
+    Cancelling {
+        refund: String,
+    },
+}
+
+impl BookingBanner {
+    /// `just_booked`: the traveller arrives from the checkout form.
+    pub fn of(b: &BookingView, raw_status: &str, just_booked: bool) -> Self {
+        match raw_status.to_uppercase().as_str() {
+            "CONFIRMED" if just_booked => BookingBanner::Confirmed,
+            "CONFIRMED" => BookingBanner::None,
+            "CANCELLED" => BookingBanner::Cancelled {
+                refund: b.refund.clone(),
+            },
+            "CANCELLING" => BookingBanner::Cancelling {
+                refund: b.refund.clone(),
+            },
+            "FAILED" => BookingBanner::Failed,
+            _ => BookingBanner::Settling,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "booking.html")]
 pub struct BookingPage {
     pub layout: Layout,
     pub b: BookingView,
-    pub confirmed_now: bool,
-    pub cancelled_refund: Option<String>,
+    pub banner: BookingBanner,
 }
 
 #[derive(Template)]
@@ -540,6 +761,7 @@ mod tests {
     use ota_platform::money::Money;
 
     fn item(kind: &str, summary: &str, passengers: Option<u8>) -> CartItem {
+        let passengers = passengers.map(Passengers::adults);
         CartItem {
             item_id: uuid::Uuid::nil(),
             offer_id: "k.p.m".into(),
@@ -573,5 +795,55 @@ mod tests {
             search_again(&item("hotel", "Inn, Twin, 1 night", None)),
             "/"
         );
+        let mut family = item("flight", "JFK → LAX, 2026-12-09, 1 stop", None);
+        family.passengers = Some(Passengers {
+            adults: 2,
+            children: 1,
+            infants: 1,
+        });
+        assert_eq!(
+            search_again(&family),
+            "/flights?origin=JFK&destination=LAX&departure_date=2026-12-09&adults=2&children=1&infants=1"
+        );
+        assert_eq!(
+            CartRow::of(&family).passengers,
+            "Travellers: 2 adults, 1 child, 1 infant"
+        );
+    }
+
+    fn offer(extra: serde_json::Value) -> FlightOffer {
+        let mut v = serde_json::json!({
+            "offer_id": "k.p.m", "expires_at": "2026-12-01T08:00:00Z",
+            "total": {"amount": 82_500, "currency": "USD"}, "adults": 2,
+            "slices": []
+        });
+        if let (Some(v), Some(extra)) = (v.as_object_mut(), extra.as_object()) {
+            v.extend(extra.clone());
+        }
+        serde_json::from_value(v).expect("an offer")
+    }
+
+    #[test]
+    fn offers_show_their_passengers_and_each_types_fare() {
+        let card = FlightCard::of(
+            &offer(serde_json::json!({
+                "passengers": {"adults": 2, "children": 1, "infants": 1},
+                "fares": [
+                    {"type": "adult", "count": 2, "per_passenger": {"amount": 30_000, "currency": "USD"}, "total": {"amount": 60_000, "currency": "USD"}},
+                    {"type": "child", "count": 1, "per_passenger": {"amount": 22_500, "currency": "USD"}, "total": {"amount": 22_500, "currency": "USD"}},
+                    {"type": "infant", "count": 1, "per_passenger": {"amount": 0, "currency": "USD"}, "total": {"amount": 0, "currency": "USD"}}
+                ]
+            })),
+            None,
+        );
+        assert_eq!(card.passengers, "2 adults, 1 child, 1 infant");
+        assert_eq!(
+            card.per_traveller,
+            "Adult $300.00 × 2 · Child $225.00 · Infant $0.00"
+        );
+        // An offer from before passenger types: its adults.
+        let card = FlightCard::of(&offer(serde_json::json!({})), None);
+        assert_eq!(card.passengers, "2 adults");
+        assert_eq!(card.per_traveller, "$412.50 per adult");
     }
 }
