@@ -1667,7 +1667,8 @@ async fn checkout(
     let mut errors = CheckoutErrors::default();
     let travellers: Vec<TravellerFields> = (0..count)
         .map(|i| {
-            let mut t = TravellerFields::new(i, TravellerKind::Adult);
+            let kind = TravellerKind::from_code(&one(&p, &format!("kind_{i}")));
+            let mut t = TravellerFields::new(i, kind);
             t.first = one(&p, &format!("first_name_{i}"));
             t.last = one(&p, &format!("last_name_{i}"));
             t.dob = one(&p, &format!("date_of_birth_{i}"));
@@ -1712,7 +1713,7 @@ async fn checkout(
     if holder.is_empty() {
         errors.field("card_holder", "Enter the name on the card.");
     }
-    // The kinds are the cart's; the page labels them again when it is shown.
+    // The kinds as the form was rendered; the page labels them from the cart again.
     let fields = CheckoutFields {
         travellers,
         email: email.clone(),

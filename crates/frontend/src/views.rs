@@ -471,6 +471,25 @@ impl TravellerKind {
         }
     }
 
+    /// As the checkout form carries it.
+    pub fn code(self) -> &'static str {
+        match self {
+            TravellerKind::Adult => "adult",
+            TravellerKind::Child => "child",
+            TravellerKind::Infant => "infant",
+            TravellerKind::Guest => "guest",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Self {
+        match code {
+            "child" => TravellerKind::Child,
+            "infant" => TravellerKind::Infant,
+            "guest" => TravellerKind::Guest,
+            _ => TravellerKind::Adult,
+        }
+    }
+
     pub fn hint(self) -> &'static str {
         match self {
             TravellerKind::Adult => "12 years or over on the day of the first flight",
