@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -13,6 +14,7 @@ use chrono::{DateTime, Utc};
 use ota_platform::client::PeerError;
 use ota_platform::http::Json;
 use ota_platform::money::Money;
+use ota_platform::passengers::Passengers;
 use ota_platform::problem::PROBLEM_JSON;
 use ota_platform::tokens::AuthUser;
 use ota_platform::{FieldError, Problem};
@@ -38,6 +40,10 @@ const MAX_KEY_LEN: usize = 255;
 pub struct BookingState {
     pub saga: Saga,
     pub timing: RecoveryTiming,
+    /// How long a checkout request waits for its saga before answering 503 `timeout`
+    /// with the booking's reference (the saga goes on; recovery settles it). Shorter
+    /// than the request deadline, so the answer can name the booking.
+    pub checkout_wait: Duration,
 }
 
 impl BookingState {
@@ -62,7 +68,8 @@ pub fn router(state: BookingState) -> Router {
 #[openapi(
     paths(checkout, list_bookings, read_booking, cancellation_quote, cancel_booking),
     components(schemas(CheckoutRequest, TravellerInput, ContactInput, BookingView, ItemView, PaymentView,
-        ContactView, BookingList, QuoteView, CancellationView, Traveller, Status, ItemKind, Money, Problem, FieldError)),
+        ContactView, BookingList, QuoteView, CancellationView, Traveller, Status, ItemKind, Money, Passengers,
+        ota_platform::passengers::PassengerType, Problem, FieldError)),
     tags((name = "bookings", description = "Checkout, bookings and cancellations"))
 )]
 pub struct ApiDoc;
@@ -104,10 +111,16 @@ pub struct ItemView {
     pub kind: ItemKind,
     pub total: Money,
     pub summary: String,
-    pub passengers: Option<i32>,
+    /// A flight's travellers by type; null for hotels.
+    pub passengers: Option<Passengers>,
+    /// A hotel's rooms; null for flights.
+    #[serde(default)]
+    pub rooms: Option<u8>,
+    /// Whether cancelling refunds this item, as judged when it was sold.
     pub refundable: bool,
-    /// Until when cancelling refunds this item, if ever.
+    /// Until when cancelling refunds this item (RFC 3339, UTC), if ever.
     pub refund_until: Option<String>,
+    /// First departure or hotel check-in (RFC 3339, UTC): no cancellation after it.
     pub starts_at: Option<String>,
 }
 
@@ -204,6 +217,7 @@ fn item_view(i: Item) -> ItemView {
         kind: i.kind,
         summary: i.summary,
         passengers: i.passengers,
+        rooms: i.rooms,
         refundable: i.refundable,
         refund_until: i.refund_until.map(rfc3339),
         starts_at: i.starts_at.map(rfc3339),
@@ -257,6 +271,15 @@ async fn checkout_answer(store: &dyn BookingStore, b: Booking) -> Result<Answer,
             });
         }
         Status::Failed => match b.failure_reason.as_deref().unwrap_or_default() {
+            reason::PAYMENT_UNAVAILABLE | reason::PROCESSING_ERROR => {
+                let mut p = failed(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "payment-unavailable",
+                    "The payment service could not be reached, so nothing was charged and the booking failed. Your card was not refused: please check out again in a moment.",
+                );
+                p.retry_after = Some(5);
+                p
+            }
             r if reason::DECLINES.contains(&r) => failed(
                 StatusCode::PAYMENT_REQUIRED,
                 "payment-declined",
@@ -339,6 +362,7 @@ fn validate(body: &CheckoutRequest) -> Result<Valid, Problem> {
                         first_name: first,
                         last_name: last,
                         date_of_birth,
+                        passenger_type: None,
                     });
                 }
             }
@@ -429,6 +453,8 @@ async fn prepare(state: &BookingState, user: &AuthUser, v: &Valid) -> Result<New
         return Err(offer_expired(&expired.offer_id));
     }
     let mut items = Vec::new();
+    let mut party = domain::Party::default();
+    let (mut flight_dates, mut check_in_dates) = (Vec::new(), Vec::new());
     for ci in &cart.items {
         let terms = match state.saga.inventory.offer(&ci.offer_id).await {
             Ok(t) => t,
@@ -449,18 +475,15 @@ async fn prepare(state: &BookingState, user: &AuthUser, v: &Valid) -> Result<New
             }
             Err(e) => return Err(peer_unavailable("Checking the offers", &e)),
         };
-        if let Some(needed) = terms.passengers.or(ci.passengers)
-            && terms.kind == ItemKind::Flight
-            && usize::try_from(needed).ok() != Some(v.travellers.len())
-        {
-            return Err(Problem::field(
-                "travellers",
-                format!(
-                    "the flight in your cart is for {needed} passenger{}, so name exactly {needed} traveller{}",
-                    if needed == 1 { "" } else { "s" },
-                    if needed == 1 { "" } else { "s" }
-                ),
-            ));
+        match terms.kind {
+            ItemKind::Flight => flight_dates.extend(terms.travel_date),
+            ItemKind::Hotel => check_in_dates.extend(terms.travel_date),
+        }
+        match terms.kind {
+            ItemKind::Flight => party
+                .flights
+                .push(terms.passengers.unwrap_or(Passengers::adults(1))),
+            ItemKind::Hotel => party.hotel_rooms.push(terms.rooms.unwrap_or(1)),
         }
         items.push(Item {
             offer_id: ci.offer_id.clone(),
@@ -471,9 +494,18 @@ async fn prepare(state: &BookingState, user: &AuthUser, v: &Valid) -> Result<New
             refund_until: terms.refund_until,
             starts_at: terms.starts_at,
             passengers: terms.passengers,
+            rooms: terms.rooms,
             summary: ci.summary.clone().unwrap_or(terms.summary),
         });
     }
+    // Ages are taken on the first departure's date; a hotel-only booking's on the first
+    // check-in date.
+    party.travel_date = flight_dates
+        .into_iter()
+        .min()
+        .or_else(|| check_in_dates.into_iter().min());
+    let mut travellers = v.travellers.clone();
+    domain::match_travellers(&mut travellers, &party).map_err(|e| Problem::invalid(vec![e]))?;
     let currency = items[0].currency.clone();
     if items.iter().any(|i| i.currency != currency) {
         return Err(Problem::field(
@@ -489,8 +521,9 @@ async fn prepare(state: &BookingState, user: &AuthUser, v: &Valid) -> Result<New
         payment_method_id: v.payment_method_id.clone(),
         contact_email: v.email.clone(),
         items,
-        travellers: v.travellers.clone(),
+        travellers,
         idempotency_key: None,
+        cart_id: cart.cart_id,
     })
 }
 
@@ -503,12 +536,25 @@ fn offer_expired(offer_id: &str) -> Problem {
     .with("offer_id", offer_id)
 }
 
-/// Check out the caller's cart.
+/// Check out the caller's whole cart: one booking, one charge.
+///
+/// The checkout claims the cart: while a booking of it is under way or confirmed, another
+/// checkout of the same cart (another tab, another key) answers 409 `cart-taken` naming
+/// that booking; a FAILED booking gives the cart back. Travellers must match the flight
+/// offers' passengers by type, ages taken on the local date of the first departure (the
+/// first check-in date for hotel-only bookings): `adult` 12+, `child` 2–11, `infant`
+/// under 2 on a lap; at least one traveller 18+, one 18+ per infant and per hotel room.
+/// Amounts are minor units of the cart's currency.
 #[utoipa::path(post, path = "/api/v1/bookings", tag = "bookings", request_body = CheckoutRequest,
     params(("Idempotency-Key" = String, Header, description = "unique per checkout; resend it when retrying")),
-    responses((status = 201, body = BookingView), (status = 400, body = Problem), (status = 402, body = Problem, description = "payment refused: reference and status FAILED"),
-        (status = 409, body = Problem, description = "sold out, or the same key still running"), (status = 410, body = Problem),
-        (status = 422, body = Problem), (status = 429, body = Problem), (status = 503, body = Problem)),
+    responses((status = 201, body = BookingView, description = "CONFIRMED: inventory sold and payment captured"),
+        (status = 400, body = Problem, description = "`bad-parameter`: no Idempotency-Key"),
+        (status = 402, body = Problem, description = "`payment-declined`: the card issuer refused (`decline_code`); `reference`, `status: FAILED`; nothing charged"),
+        (status = 409, body = Problem, description = "`sold-out`; `cart-taken` (`reference`, `status` of the booking holding the cart); `conflict`: the same key still running"),
+        (status = 410, body = Problem, description = "`offer-expired`"),
+        (status = 422, body = Problem, description = "`validation` naming the field (`travellers`, `travellers[i].date_of_birth`, `cart`, …)"),
+        (status = 429, body = Problem, description = "three checkouts already under way"),
+        (status = 503, body = Problem, description = "a peer failed or was slow: `unavailable` or `timeout` with the booking's `reference` and current `status` (it settles shortly: retry with the same key), or `payment-unavailable` with `status: FAILED` (payment-service never authorised; nothing charged, check out again). Never a decline. `Retry-After` in seconds")),
     security(("bearer" = [])))]
 async fn checkout(
     State(state): State<BookingState>,
@@ -563,6 +609,17 @@ async fn checkout(
     new.idempotency_key = Some(key.clone());
     let booking = match store.create(&new, MAX_IN_FLIGHT).await {
         Ok(Created::Booked(b)) => b,
+        Ok(Created::CartTaken(holder)) => {
+            store.release_key(user.id, &key).await?;
+            if matches!(
+                holder.status,
+                Status::Confirmed | Status::Cancelling | Status::Cancelled
+            ) {
+                // Its cart should have been checked out already: try again.
+                state.saga.check_out_cart(&holder).await;
+            }
+            return Err(cart_taken(&holder));
+        }
         Ok(Created::TooManyInFlight) => {
             store.release_key(user.id, &key).await?;
             let mut p = Problem::too_many_requests(5);
@@ -581,6 +638,7 @@ async fn checkout(
     // not stop it half-way.
     let saga = state.saga.clone();
     let user_id = user.id;
+    let (booking_id, reference) = (booking.id, booking.reference.clone());
     let task = tokio::spawn(async move {
         let b = saga.checkout(booking).await?;
         let settled = b.status.is_settled();
@@ -592,13 +650,50 @@ async fn checkout(
         }
         Ok::<Answer, Problem>(answer)
     });
-    match task.await {
-        Ok(answer) => Ok(answer?.into_response()),
-        Err(e) => {
+    match tokio::time::timeout(state.checkout_wait, task).await {
+        Ok(Ok(answer)) => Ok(answer?.into_response()),
+        Ok(Err(e)) => {
             tracing::error!(error = %e, "the checkout task failed");
             Err(Problem::internal())
         }
+        Err(_) => {
+            // Still running: say which booking and where it is; the same key answers
+            // its outcome once it settles.
+            let status = store
+                .booking(booking_id)
+                .await
+                .ok()
+                .flatten()
+                .map_or(Status::Pending, |b| b.status);
+            tracing::warn!(%booking_id, %reference, %status, "checkout answered before its saga finished");
+            let mut p = Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                "The booking is taking longer than usual; it will be completed or undone shortly and never charged twice. Try again with the same Idempotency-Key to see the outcome.",
+            )
+            .with("reference", &reference)
+            .with("status", status);
+            p.retry_after = Some(5);
+            Err(p)
+        }
     }
+}
+
+/// 409: another booking holds this cart (a second tab, a second key).
+fn cart_taken(holder: &Booking) -> Problem {
+    let detail = match holder.status {
+        Status::Confirmed | Status::Cancelling | Status::Cancelled => format!(
+            "This cart was already booked as {}; nothing more was charged.",
+            holder.reference
+        ),
+        _ => format!(
+            "This cart is being checked out as booking {}; see that booking for the outcome. Nothing more will be charged.",
+            holder.reference
+        ),
+    };
+    Problem::new(StatusCode::CONFLICT, "cart-taken", detail)
+        .with("reference", &holder.reference)
+        .with("status", holder.status)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -695,18 +790,33 @@ async fn refund_now(
     b: &Booking,
 ) -> Result<(i64, Option<DateTime<Utc>>), Problem> {
     let items = state.store().items(b.id).await?;
+    // One clock for the quote and the refund: the rules are judged at this instant.
+    let now = Utc::now();
+    if let Some(started) = items.iter().filter_map(|i| i.starts_at).min()
+        && started <= now
+    {
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "too-late",
+            "This booking can no longer be cancelled: its first flight has left or its hotel stay has begun. Nothing was changed.",
+        )
+        .with("reference", &b.reference)
+        .with("status", b.status)
+        .with("started_at", rfc3339(started)));
+    }
     Ok(domain::quote(
         items
             .iter()
             .map(|i| (i.total_amount, i.refundable, i.refund_until)),
-        Utc::now(),
+        now,
     ))
 }
 
 /// What cancelling now would refund, and until when that holds.
 #[utoipa::path(get, path = "/api/v1/bookings/{reference}/cancellation-quote", tag = "bookings",
     params(("reference" = String, Path)),
-    responses((status = 200, body = QuoteView), (status = 404, body = Problem), (status = 409, body = Problem)),
+    responses((status = 200, body = QuoteView), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "not CONFIRMED; or `too-late`: the first flight has left or the hotel stay has begun")),
     security(("bearer" = [])))]
 async fn cancellation_quote(
     State(state): State<BookingState>,
@@ -730,7 +840,8 @@ async fn cancellation_quote(
 #[utoipa::path(post, path = "/api/v1/bookings/{reference}/cancel", tag = "bookings",
     params(("reference" = String, Path)),
     responses((status = 200, body = CancellationView), (status = 202, body = CancellationView, description = "refund under way"),
-        (status = 404, body = Problem), (status = 409, body = Problem)),
+        (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "not CONFIRMED; or `too-late`: the first flight has left or the hotel stay has begun (nothing refunded or released)")),
     security(("bearer" = [])))]
 async fn cancel_booking(
     State(state): State<BookingState>,

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use ota_platform::FieldError;
+use ota_platform::passengers::{OF_AGE, PassengerType, Passengers, age_on, type_on};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -112,9 +113,74 @@ pub struct Traveller {
     pub first_name: String,
     pub last_name: String,
     pub date_of_birth: NaiveDate,
+    /// Fare type on the date of the first departure (the check-in date for hotel-only
+    /// bookings): `adult` 12+, `child` 2–11, `infant` under 2.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub passenger_type: Option<PassengerType>,
 }
 
-pub const MAX_TRAVELLERS: usize = 9;
+/// Nine seated travellers and an infant on each of their laps.
+pub const MAX_TRAVELLERS: usize = 18;
+
+/// What a cart's items ask of its travellers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Party {
+    /// The day ages are taken on: the first departure's local date, or the first
+    /// check-in date when the booking has no flight.
+    pub travel_date: Option<NaiveDate>,
+    /// Each flight item's passengers by type.
+    pub flights: Vec<Passengers>,
+    /// Each hotel item's rooms.
+    pub hotel_rooms: Vec<u8>,
+}
+
+/// Checks the travellers against the party the offers were priced for, and gives each
+/// traveller their type. Errors name `travellers`.
+pub fn match_travellers(travellers: &mut [Traveller], party: &Party) -> Result<(), FieldError> {
+    let field = |message: String| FieldError {
+        field: "travellers".to_owned(),
+        message,
+    };
+    let Some(on) = party.travel_date else {
+        return Ok(());
+    };
+    let births: Vec<NaiveDate> = travellers.iter().map(|t| t.date_of_birth).collect();
+    let found = Passengers::of_travellers(&births, on)
+        .ok_or_else(|| field(format!("must all be born by {on}, the day of travel")))?;
+    for t in travellers.iter_mut() {
+        t.passenger_type = type_on(t.date_of_birth, on);
+    }
+    let of_age = births
+        .iter()
+        .filter(|b| age_on(**b, on).is_some_and(|a| a >= OF_AGE))
+        .count();
+    for wanted in &party.flights {
+        if *wanted != found {
+            return Err(field(format!(
+                "the flight in your cart is priced for {wanted}, but on {on} the travellers named are {found}: name one traveller per passenger, of that age"
+            )));
+        }
+    }
+    if of_age == 0 {
+        return Err(field(format!(
+            "at least one traveller must be {OF_AGE} or older on {on}"
+        )));
+    }
+    if usize::from(found.infants) > of_age {
+        return Err(field(format!(
+            "each infant travels on the lap of a traveller aged {OF_AGE} or older: {} infants, {of_age} such travellers",
+            found.infants
+        )));
+    }
+    if let Some(rooms) = party.hotel_rooms.iter().max()
+        && usize::from(*rooms) > of_age
+    {
+        return Err(field(format!(
+            "each hotel room needs a guest aged {OF_AGE} or older: {rooms} rooms, {of_age} such travellers"
+        )));
+    }
+    Ok(())
+}
 const MAX_NAME_CHARS: usize = 100;
 
 /// A name on a ticket: letters, spaces, hyphens, apostrophes and dots, 1–100 characters.
@@ -326,5 +392,87 @@ mod tests {
         );
         assert_eq!((refund, until), (800, Some(soon)));
         assert_eq!(quote([(200, false, None)], now), (0, None));
+    }
+
+    fn person(born: &str) -> Traveller {
+        Traveller {
+            first_name: "Ada".into(),
+            last_name: "Lovelace".into(),
+            date_of_birth: NaiveDate::parse_from_str(born, "%Y-%m-%d").expect("date"),
+            passenger_type: None,
+        }
+    }
+
+    fn party(flight: Option<Passengers>, rooms: Option<u8>) -> Party {
+        Party {
+            travel_date: NaiveDate::from_ymd_opt(2026, 12, 14),
+            flights: flight.into_iter().collect(),
+            hotel_rooms: rooms.into_iter().collect(),
+        }
+    }
+
+    #[test]
+    fn travellers_must_be_the_types_the_flight_was_priced_for_on_the_day_of_travel() {
+        let family = Passengers {
+            adults: 1,
+            children: 1,
+            infants: 1,
+        };
+        let mut ok = vec![
+            person("1985-03-01"),
+            person("2018-12-14"),
+            person("2025-06-01"),
+        ];
+        assert_eq!(
+            match_travellers(&mut ok, &party(Some(family), None)),
+            Ok(())
+        );
+        let types: Vec<_> = ok.iter().map(|t| t.passenger_type).collect();
+        assert_eq!(
+            types,
+            [
+                Some(PassengerType::Adult),
+                Some(PassengerType::Child),
+                Some(PassengerType::Infant)
+            ]
+        );
+        // A baby of six months sold an adult seat: refused.
+        let mut baby_alone = vec![person("2026-06-14")];
+        let e = match_travellers(&mut baby_alone, &party(Some(Passengers::adults(1)), None));
+        assert_eq!(e.map_err(|e| e.field), Err("travellers".to_owned()));
+        // Turning 2 the day before travel makes a child, not an infant.
+        let mut turned_two = vec![person("1985-03-01"), person("2024-12-13")];
+        let one_infant = Passengers {
+            adults: 1,
+            children: 0,
+            infants: 1,
+        };
+        assert!(match_travellers(&mut turned_two, &party(Some(one_infant), None)).is_err());
+    }
+
+    #[test]
+    fn someone_of_age_travels_and_takes_each_hotel_room() {
+        // Two 14-year-olds pay adult fares but cannot travel alone.
+        let mut teens = vec![person("2012-01-01"), person("2012-02-02")];
+        assert!(match_travellers(&mut teens, &party(Some(Passengers::adults(2)), None)).is_err());
+        // A one-year-old is nobody's hotel guest on their own.
+        let mut toddler = vec![person("2025-10-01")];
+        assert!(match_travellers(&mut toddler, &party(None, Some(1))).is_err());
+        let mut couple = vec![person("1990-01-01"), person("1991-01-01")];
+        assert!(match_travellers(&mut couple, &party(None, Some(2))).is_ok());
+        assert!(match_travellers(&mut couple, &party(None, Some(3))).is_err());
+        // Two infants need two laps of age.
+        let mut one_lap = vec![
+            person("1990-01-01"),
+            person("2016-01-01"),
+            person("2026-01-01"),
+            person("2026-02-01"),
+        ];
+        let p = Passengers {
+            adults: 1,
+            children: 1,
+            infants: 2,
+        };
+        assert!(match_travellers(&mut one_lap, &party(Some(p), None)).is_err());
     }
 }

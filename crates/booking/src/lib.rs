@@ -52,11 +52,12 @@ pub async fn build(ctx: &Context) -> anyhow::Result<Served> {
             &peers.search,
             "OTA_SEARCH_URL",
         )?)),
-        payments: Arc::new(payment::PaymentClient::new(peer(
-            "payment-service",
-            &peers.payment,
-            "OTA_PAYMENT_URL",
-        )?)),
+        // Authorisations go to a card network behind payment-service: 4 s per attempt
+        // is plenty, and leaves a checkout time to answer honestly when it is slow.
+        payments: Arc::new(payment::PaymentClient::new(
+            peer("payment-service", &peers.payment, "OTA_PAYMENT_URL")?
+                .with_timeout(std::time::Duration::from_secs(4)),
+        )),
         carts: Arc::new(cart::CartClient::new(peer(
             "cart-service",
             &peers.cart,
@@ -73,7 +74,16 @@ pub async fn build(ctx: &Context) -> anyhow::Result<Served> {
     tokio::spawn(recovery::run(saga.clone(), timing, move || {
         closed.is_closed()
     }));
-    let state = api::BookingState { saga, timing };
+    // Answer a slow checkout with its booking a second before the request deadline.
+    let deadline = ctx.settings.http.request_timeout;
+    let checkout_wait = deadline
+        .saturating_sub(std::time::Duration::from_secs(1))
+        .max(deadline / 2);
+    let state = api::BookingState {
+        saga,
+        timing,
+        checkout_wait,
+    };
     Ok(Served {
         name: SERVICE,
         router: api::router(state),

@@ -48,6 +48,10 @@ pub trait Payments: Send + Sync + 'static {
     async fn payment(&self, payment_id: &str) -> Result<Payment, PeerError>;
     /// Every payment made for a booking reference (recovery finds lost ones this way).
     async fn for_booking(&self, reference: &str) -> Result<Vec<Payment>, PeerError>;
+    /// Settles an authorisation whose outcome is unknown (payment-service failed or did
+    /// not answer): the payment made under its key if there is one, otherwise a `voided`
+    /// record under that key, so the authorisation can never happen later.
+    async fn abandon(&self, a: &Authorization) -> Result<Payment, PeerError>;
 }
 
 pub struct PaymentClient {
@@ -79,6 +83,18 @@ impl Payments for PaymentClient {
             .call(
                 Method::POST,
                 "/internal/v1/payments/authorize",
+                Some(a),
+                None,
+                true,
+            )
+            .await
+    }
+
+    async fn abandon(&self, a: &Authorization) -> Result<Payment, PeerError> {
+        self.client
+            .call(
+                Method::POST,
+                "/internal/v1/payments/abandon",
                 Some(a),
                 None,
                 true,

@@ -35,17 +35,21 @@ pub mod reason {
     pub const HOLD_EXPIRED: &str = "hold_expired";
     pub const PAYMENT_METHOD: &str = "payment_method_not_found";
     pub const PAYMENT_REFUSED: &str = "payment_refused";
+    /// payment-service failed or did not answer, and no authorisation was made: not
+    /// the traveller's fault, nothing charged. (Bookings failed before this reason
+    /// existed say `processing_error`.)
+    pub const PAYMENT_UNAVAILABLE: &str = "payment_unavailable";
     pub const PROCESSING_ERROR: &str = "processing_error";
     pub const PAYMENT_VOIDED: &str = "payment_voided";
     /// Left mid-saga (a crash, a dead peer) and undone by the recovery worker.
     pub const ABANDONED: &str = "abandoned";
-    /// The decline codes of payment-service.
+    /// The decline codes of payment-service: refusals by the card issuer, and only
+    /// those (a provider failure is never the traveller's card).
     pub const DECLINES: &[&str] = &[
         "card_declined",
         "insufficient_funds",
         "expired_card",
         "incorrect_cvc",
-        PROCESSING_ERROR,
     ];
 }
 
@@ -112,7 +116,9 @@ impl Saga {
     /// cancellation is finished.
     pub async fn recover(&self, b: Booking) -> Result<Booking, StoreError> {
         let next = match b.status {
-            Status::Pending | Status::Held => self.undo(&b, reason::ABANDONED).await?,
+            Status::Pending => self.undo(&b, reason::ABANDONED).await?,
+            // Authorisation may have been asked for: settle what payment-service did.
+            Status::Held => self.settle_authorization(&b).await?,
             Status::Authorized => self.confirm(&b).await?,
             Status::Cancelling => self.finish_cancel(&b).await?,
             Status::Confirmed | Status::Failed | Status::Cancelled => return Ok(b),
@@ -191,34 +197,40 @@ impl Saga {
         }
     }
 
-    async fn authorize(&self, b: &Booking) -> Result<Next, StoreError> {
-        let request = Authorization {
+    fn authorization(b: &Booking) -> Authorization {
+        Authorization {
             idempotency_key: key(b, "authorize"),
             user_id: b.user_id,
             payment_method_id: b.payment_method_id.clone(),
             amount: Money::new(b.total_amount, &b.currency),
             booking_reference: b.reference.clone(),
+        }
+    }
+
+    async fn authorized(
+        &self,
+        b: &Booking,
+        p: Payment,
+        note: Option<&str>,
+    ) -> Result<Next, StoreError> {
+        let patch = Patch {
+            payment_id: Some(p.id),
+            payment_status: Some(p.status),
+            ..Patch::default()
         };
+        self.advance(b, Status::Authorized, patch, note).await
+    }
+
+    async fn authorize(&self, b: &Booking) -> Result<Next, StoreError> {
+        let request = Self::authorization(b);
         let started = Instant::now();
         let answer = self.payments.authorize(&request).await;
         timed("authorize", started);
         match answer {
             Ok(p) if p.status == "authorized" || p.status == "captured" => {
-                let patch = Patch {
-                    payment_id: Some(p.id),
-                    payment_status: Some(p.status),
-                    ..Patch::default()
-                };
-                self.advance(b, Status::Authorized, patch, None).await
+                self.authorized(b, p, None).await
             }
-            Ok(p) => {
-                // Answered, but not an authorisation (declined on a replay).
-                let why = p
-                    .decline_code
-                    .clone()
-                    .unwrap_or_else(|| reason::PAYMENT_REFUSED.to_owned());
-                self.undo(b, &why).await
-            }
+            Ok(p) => self.not_authorized(b, p).await,
             Err(e) => match status_of(&e) {
                 Some(402) => {
                     let code = body_of(&e)["decline_code"]
@@ -233,28 +245,58 @@ impl Saga {
                     tracing::error!(booking_id = %b.id, error = %e, body = %body_of(&e), "payment-service refused an authorisation");
                     self.undo(b, reason::PAYMENT_REFUSED).await
                 }
-                // A provider failure or no answer: whether it authorised is unknown
-                // until we look. Nothing found means nothing to undo.
-                _ => match self.payments.for_booking(&b.reference).await {
-                    Ok(found) => match found.into_iter().find(|p| p.status == "authorized") {
-                        Some(p) => {
-                            let patch = Patch {
-                                payment_id: Some(p.id),
-                                payment_status: Some(p.status),
-                                ..Patch::default()
-                            };
-                            self.advance(b, Status::Authorized, patch, Some("authorisation found"))
-                                .await
-                        }
-                        None => self.undo(b, reason::PROCESSING_ERROR).await,
-                    },
-                    Err(_) => Ok(Self::blocked(b, "authorize", &e)),
-                },
+                // A provider failure or no answer: whether it authorised is unknown.
+                // Settle it now if payment-service answers; otherwise recovery will.
+                _ => {
+                    tracing::warn!(booking_id = %b.id, reference = %b.reference, error = %e,
+                        "authorisation outcome unknown; settling it with payment-service");
+                    self.settle_authorization(b).await
+                }
+            },
+        }
+    }
+
+    /// Answered, but not an authorisation: a decline (the card's fault) or a payment
+    /// abandoned because payment-service failed (never the card's fault).
+    async fn not_authorized(&self, b: &Booking, p: Payment) -> Result<Next, StoreError> {
+        let why = match (p.status.as_str(), p.decline_code.as_deref()) {
+            ("declined", Some(code)) if reason::DECLINES.contains(&code) => code.to_owned(),
+            ("declined", _) => "card_declined".to_owned(),
+            _ => reason::PAYMENT_UNAVAILABLE.to_owned(),
+        };
+        self.undo(b, &why).await
+    }
+
+    /// Asks payment-service what became of this booking's authorisation, closing the
+    /// door on a late one: authorised → confirm (void and fail as `payment_unavailable`
+    /// if the hold is gone); declined → a real decline; nothing → abandoned, fail as
+    /// `payment_unavailable`. Blocked (for recovery) while payment-service is away.
+    async fn settle_authorization(&self, b: &Booking) -> Result<Next, StoreError> {
+        let started = Instant::now();
+        let settled = self.payments.abandon(&Self::authorization(b)).await;
+        timed("settle_authorization", started);
+        match settled {
+            Ok(p) if p.status == "authorized" || p.status == "captured" => {
+                match self.authorized(b, p, Some("authorisation found")).await? {
+                    Next::Go(n) => self.confirm_or(&n, reason::PAYMENT_UNAVAILABLE).await,
+                    stop => Ok(stop),
+                }
+            }
+            Ok(p) => self.not_authorized(b, p).await,
+            Err(e) => match status_of(&e) {
+                Some(404) => self.undo(b, reason::PAYMENT_METHOD).await,
+                _ => Ok(Self::blocked(b, "settle_authorization", &e)),
             },
         }
     }
 
     async fn confirm(&self, b: &Booking) -> Result<Next, StoreError> {
+        self.confirm_or(b, reason::HOLD_EXPIRED).await
+    }
+
+    /// Commits the hold and captures; `hold_lost` is why the booking fails when the hold
+    /// can no longer be committed (the payment is then voided).
+    async fn confirm_or(&self, b: &Booking, hold_lost: &str) -> Result<Next, StoreError> {
         let Some(payment_id) = b.payment_id.clone() else {
             tracing::error!(booking_id = %b.id, "an authorised booking without a payment id");
             return self.undo(b, reason::PAYMENT_REFUSED).await;
@@ -265,7 +307,7 @@ impl Saga {
         if let Err(e) = committed {
             return match status_of(&e) {
                 // The hold expired or was released: the seats may be gone.
-                Some(404 | 409 | 410) => self.undo(b, reason::HOLD_EXPIRED).await,
+                Some(404 | 409 | 410) => self.undo(b, hold_lost).await,
                 _ => Ok(Self::blocked(b, "commit", &e)),
             };
         }
@@ -274,10 +316,7 @@ impl Saga {
         timed("capture", started);
         match captured {
             Ok(p) => {
-                if let Err(e) = self.carts.clear(b.user_id).await {
-                    // The cart is ephemeral: a stale one costs a re-add, never money.
-                    tracing::warn!(booking_id = %b.id, error = %e, "could not clear the checked-out cart");
-                }
+                self.check_out_cart(b).await;
                 let patch = Patch {
                     payment_status: Some(p.status),
                     ..Patch::default()
@@ -292,6 +331,21 @@ impl Saga {
                 }
                 _ => Ok(Self::blocked(b, "capture", &e)),
             },
+        }
+    }
+
+    /// Takes the bought items out of the cart. Best effort: the cart is ephemeral, and a
+    /// stale one cannot be bought twice (its claim is used up by this booking).
+    pub async fn check_out_cart(&self, b: &Booking) {
+        let offers: Vec<String> = match self.store.items(b.id).await {
+            Ok(items) => items.into_iter().map(|i| i.offer_id).collect(),
+            Err(e) => {
+                tracing::warn!(booking_id = %b.id, error = %e, "could not read the booking's items to check out the cart");
+                return;
+            }
+        };
+        if let Err(e) = self.carts.checked_out(b.user_id, b.cart_id, &offers).await {
+            tracing::warn!(booking_id = %b.id, error = %e, "could not check out the cart");
         }
     }
 

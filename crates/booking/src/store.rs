@@ -9,6 +9,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use ota_platform::db::Db;
+use ota_platform::passengers::{PassengerType, Passengers};
 use ota_platform::{StoreError, on_pool};
 use serde_json::Value;
 use sqlx::types::Json;
@@ -38,6 +39,8 @@ pub struct Booking {
     pub version: i64,
     pub step_started_ms: i64,
     pub attempts: i32,
+    /// The cart this booking claimed (cart-service's `cart_id`).
+    pub cart_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +52,10 @@ pub struct Item {
     pub refundable: bool,
     pub refund_until: Option<DateTime<Utc>>,
     pub starts_at: Option<DateTime<Utc>>,
-    pub passengers: Option<i32>,
+    /// A flight's travellers by type; `None` for hotels.
+    pub passengers: Option<Passengers>,
+    /// A hotel's rooms; `None` for flights.
+    pub rooms: Option<u8>,
     pub summary: String,
 }
 
@@ -73,6 +79,8 @@ pub struct NewBooking {
     pub travellers: Vec<Traveller>,
     /// The idempotency key (of this user) the booking answers.
     pub idempotency_key: Option<String>,
+    /// The cart it claims: refused while another booking of it has not failed.
+    pub cart_id: Option<Uuid>,
 }
 
 // Made once per checkout and consumed at once: boxing the booking buys nothing.
@@ -82,6 +90,8 @@ pub enum Created {
     Booked(Booking),
     /// The user already has this many bookings checking out.
     TooManyInFlight,
+    /// Another booking that has not failed holds the cart.
+    CartTaken(Booking),
 }
 
 /// Fields a transition may set; `None` keeps the current value.
@@ -195,7 +205,7 @@ impl SqlBookingStore {
     }
 }
 
-const BOOKING_COLUMNS: &str = "id, reference, user_id, status, total_amount, currency, payment_method_id, payment_id, payment_status, failure_reason, refund_amount, contact_email, created_at, updated_at, version, step_started_ms, attempts";
+const BOOKING_COLUMNS: &str = "id, reference, user_id, status, total_amount, currency, payment_method_id, payment_id, payment_status, failure_reason, refund_amount, contact_email, created_at, updated_at, version, step_started_ms, attempts, cart_id";
 const IN_FLIGHT: &str = "('PENDING', 'HELD', 'AUTHORIZED', 'CANCELLING')";
 const CHECKING_OUT: &str = "('PENDING', 'HELD', 'AUTHORIZED')";
 
@@ -218,6 +228,7 @@ struct BookingRow {
     version: i64,
     step_started_ms: i64,
     attempts: i32,
+    cart_id: Option<Uuid>,
 }
 
 fn corrupt(what: String) -> StoreError {
@@ -248,6 +259,7 @@ impl TryFrom<BookingRow> for Booking {
             version: r.version,
             step_started_ms: r.step_started_ms,
             attempts: r.attempts,
+            cart_id: r.cart_id,
         })
     }
 }
@@ -266,7 +278,14 @@ struct ItemRow {
     refund_until: Option<DateTime<Utc>>,
     starts_at: Option<DateTime<Utc>>,
     passengers: Option<i32>,
+    children: Option<i32>,
+    infants: Option<i32>,
+    rooms: Option<i32>,
     summary: String,
+}
+
+fn small(n: Option<i32>) -> u8 {
+    n.and_then(|n| u8::try_from(n).ok()).unwrap_or(0)
 }
 
 impl TryFrom<ItemRow> for Item {
@@ -282,7 +301,12 @@ impl TryFrom<ItemRow> for Item {
             refundable: r.refundable,
             refund_until: r.refund_until,
             starts_at: r.starts_at,
-            passengers: r.passengers,
+            passengers: r.passengers.map(|adults| Passengers {
+                adults: small(Some(adults)),
+                children: small(r.children),
+                infants: small(r.infants),
+            }),
+            rooms: r.rooms.map(|n| small(Some(n))),
             summary: r.summary,
         })
     }
@@ -293,6 +317,7 @@ struct TravellerRow {
     first_name: String,
     last_name: String,
     date_of_birth: NaiveDate,
+    passenger_type: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -337,6 +362,9 @@ impl SqlBookingStore {
         let count = format!(
             "SELECT COUNT(*) FROM bookings WHERE user_id = $1 AND status IN {CHECKING_OUT}"
         );
+        let holder = format!(
+            "SELECT {BOOKING_COLUMNS} FROM bookings WHERE cart_id = $1 AND status <> 'FAILED'"
+        );
         let result: Result<Attempt, StoreError> = async {
             ota_platform::in_write_tx!(&self.db, tx => {
                 if is_postgres {
@@ -346,6 +374,16 @@ impl SqlBookingStore {
                         .bind(user_lock(new.user_id))
                         .execute(&mut *tx).await?;
                 }
+                if let Some(cart_id) = new.cart_id {
+                    // The cart claim: the user's lock (or BEGIN IMMEDIATE) makes this
+                    // check-then-insert atomic; the partial unique index backs it.
+                    let holder = sqlx::query_as::<_, BookingRow>(sqlx::AssertSqlSafe(holder.clone()))
+                        .bind(cart_id)
+                        .fetch_optional(&mut *tx).await?;
+                    if let Some(h) = holder {
+                        return Ok(Attempt::Done(Created::CartTaken(h.try_into()?)));
+                    }
+                }
                 let (in_flight,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count.clone()))
                     .bind(new.user_id)
                     .fetch_one(&mut *tx).await?;
@@ -353,28 +391,34 @@ impl SqlBookingStore {
                     return Ok(Attempt::Done(Created::TooManyInFlight));
                 }
                 sqlx::query(
-                    "INSERT INTO bookings (id, reference, user_id, status, total_amount, currency, payment_method_id, contact_email, created_at, updated_at, version, step_started_ms, attempts)
-                     VALUES ($1, $2, $3, 'PENDING', $4, $5, $6, $7, $8, $8, 0, $9, 0)",
+                    "INSERT INTO bookings (id, reference, user_id, status, total_amount, currency, payment_method_id, contact_email, created_at, updated_at, version, step_started_ms, attempts, cart_id)
+                     VALUES ($1, $2, $3, 'PENDING', $4, $5, $6, $7, $8, $8, 0, $9, 0, $10)",
                 )
                 .bind(new.id).bind(reference).bind(new.user_id).bind(new.total_amount)
                 .bind(&new.currency).bind(&new.payment_method_id).bind(&new.contact_email)
-                .bind(now).bind(now.timestamp_millis())
+                .bind(now).bind(now.timestamp_millis()).bind(new.cart_id)
                 .execute(&mut *tx).await?;
                 for (position, i) in new.items.iter().enumerate() {
                     sqlx::query(
-                        "INSERT INTO booking_items (booking_id, position, offer_id, kind, total_amount, currency, refundable, refund_until, starts_at, passengers, summary)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                        "INSERT INTO booking_items (booking_id, position, offer_id, kind, total_amount, currency, refundable, refund_until, starts_at, passengers, children, infants, rooms, summary)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                     )
                     .bind(new.id).bind(position as i32).bind(&i.offer_id).bind(i.kind.as_str())
                     .bind(i.total_amount).bind(&i.currency).bind(i.refundable).bind(i.refund_until)
-                    .bind(i.starts_at).bind(i.passengers).bind(&i.summary)
+                    .bind(i.starts_at)
+                    .bind(i.passengers.map(|p| i32::from(p.adults)))
+                    .bind(i.passengers.map(|p| i32::from(p.children)))
+                    .bind(i.passengers.map(|p| i32::from(p.infants)))
+                    .bind(i.rooms.map(i32::from))
+                    .bind(&i.summary)
                     .execute(&mut *tx).await?;
                 }
                 for (position, t) in new.travellers.iter().enumerate() {
                     sqlx::query(
-                        "INSERT INTO travellers (booking_id, position, first_name, last_name, date_of_birth) VALUES ($1, $2, $3, $4, $5)",
+                        "INSERT INTO travellers (booking_id, position, first_name, last_name, date_of_birth, passenger_type) VALUES ($1, $2, $3, $4, $5, $6)",
                     )
                     .bind(new.id).bind(position as i32).bind(&t.first_name).bind(&t.last_name).bind(t.date_of_birth)
+                    .bind(t.passenger_type.map(PassengerType::as_str))
                     .execute(&mut *tx).await?;
                 }
                 sqlx::query("INSERT INTO booking_events (booking_id, status, note, at) VALUES ($1, 'PENDING', NULL, $2)")
@@ -395,6 +439,10 @@ impl SqlBookingStore {
         .await;
         match result {
             Err(StoreError::Conflict(what)) if what.contains("reference") => Ok(Attempt::Collision),
+            // Only reachable if the claim check above were bypassed: the index stands.
+            Err(StoreError::Conflict(what)) if what.contains("cart") => {
+                Err(StoreError::Conflict("cart claim".to_owned()))
+            }
             other => other,
         }
     }
@@ -435,7 +483,7 @@ impl BookingStore for SqlBookingStore {
     async fn items(&self, id: Uuid) -> Result<Vec<Item>, StoreError> {
         let rows = on_pool!(&self.db, pool => {
             sqlx::query_as::<_, ItemRow>(
-                "SELECT offer_id, kind, total_amount, currency, refundable, refund_until, starts_at, passengers, summary
+                "SELECT offer_id, kind, total_amount, currency, refundable, refund_until, starts_at, passengers, children, infants, rooms, summary
                  FROM booking_items WHERE booking_id = $1 ORDER BY position",
             )
             .bind(id).fetch_all(pool).await?
@@ -446,7 +494,7 @@ impl BookingStore for SqlBookingStore {
     async fn travellers(&self, id: Uuid) -> Result<Vec<Traveller>, StoreError> {
         let rows = on_pool!(&self.db, pool => {
             sqlx::query_as::<_, TravellerRow>(
-                "SELECT first_name, last_name, date_of_birth FROM travellers WHERE booking_id = $1 ORDER BY position",
+                "SELECT first_name, last_name, date_of_birth, passenger_type FROM travellers WHERE booking_id = $1 ORDER BY position",
             )
             .bind(id).fetch_all(pool).await?
         });
@@ -456,6 +504,12 @@ impl BookingStore for SqlBookingStore {
                 first_name: r.first_name,
                 last_name: r.last_name,
                 date_of_birth: r.date_of_birth,
+                passenger_type: match r.passenger_type.as_deref() {
+                    Some("adult") => Some(PassengerType::Adult),
+                    Some("child") => Some(PassengerType::Child),
+                    Some("infant") => Some(PassengerType::Infant),
+                    _ => None,
+                },
             })
             .collect())
     }

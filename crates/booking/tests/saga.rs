@@ -66,7 +66,9 @@ impl Inventory for FakeInventory {
             refundable: false,
             refund_until: None,
             starts_at: None,
+            travel_date: None,
             passengers: None,
+            rooms: Some(1),
             summary: String::new(),
         })
     }
@@ -126,8 +128,11 @@ struct Till {
     lose_authorize_answer: bool,
     /// And go down right after (the lookup fails too).
     down_after_authorize: bool,
+    /// The provider fails every authorisation (payment-service answers 503).
+    authorize_down: bool,
     captures: usize,
     refunds: usize,
+    abandoned: usize,
 }
 
 #[derive(Default)]
@@ -147,6 +152,9 @@ impl Payments for FakePayments {
     async fn authorize(&self, a: &Authorization) -> Result<Payment, PeerError> {
         let mut t = self.0.lock().expect("lock");
         if t.down {
+            return Err(down("payment"));
+        }
+        if t.authorize_down && !t.keys.contains_key(&a.idempotency_key) {
             return Err(down("payment"));
         }
         if let Some(id) = t.keys.get(&a.idempotency_key) {
@@ -253,6 +261,29 @@ impl Payments for FakePayments {
             .cloned()
             .ok_or_else(|| refused("payment", 404, json!({})))
     }
+    async fn abandon(&self, a: &Authorization) -> Result<Payment, PeerError> {
+        let mut t = self.0.lock().expect("lock");
+        if t.down {
+            return Err(down("payment"));
+        }
+        if let Some(id) = t.keys.get(&a.idempotency_key) {
+            return Ok(t.payments[id].clone());
+        }
+        let id = Uuid::now_v7().to_string();
+        let p = Payment {
+            id: id.clone(),
+            status: "voided".to_owned(),
+            amount: a.amount.clone(),
+            captured: Some(Money::new(0, &a.amount.currency)),
+            refunded: Some(Money::new(0, &a.amount.currency)),
+            booking_reference: Some(a.booking_reference.clone()),
+            decline_code: None,
+        };
+        t.payments.insert(id.clone(), p.clone());
+        t.keys.insert(a.idempotency_key.clone(), id);
+        t.abandoned += 1;
+        Ok(p)
+    }
     async fn for_booking(&self, reference: &str) -> Result<Vec<Payment>, PeerError> {
         let t = self.0.lock().expect("lock");
         if t.down {
@@ -272,9 +303,14 @@ struct FakeCarts(Mutex<Vec<Uuid>>);
 #[async_trait]
 impl Carts for FakeCarts {
     async fn cart(&self, _: Uuid) -> Result<Cart, PeerError> {
-        Ok(Cart { items: Vec::new() })
+        Ok(Cart::default())
     }
-    async fn clear(&self, user: Uuid) -> Result<(), PeerError> {
+    async fn checked_out(
+        &self,
+        user: Uuid,
+        _: Option<Uuid>,
+        _: &[String],
+    ) -> Result<(), PeerError> {
         self.0.lock().expect("lock").push(user);
         Ok(())
     }
@@ -325,7 +361,7 @@ impl World {
             .expect(self.engine)
         {
             Created::Booked(b) => b,
-            Created::TooManyInFlight => panic!("limit"),
+            other => panic!("not booked: {other:?}"),
         }
     }
 
@@ -437,7 +473,7 @@ async fn a_lost_authorisation_is_found_by_reference() {
 }
 
 #[tokio::test]
-async fn a_payment_peer_dying_mid_saga_leaves_the_booking_to_recovery_which_voids() {
+async fn a_payment_peer_dying_after_authorising_leaves_the_booking_to_recovery_which_confirms() {
     for w in worlds().await {
         let l = w.engine;
         // Authorised, answer lost, and payment-service down for the lookup too.
@@ -453,20 +489,75 @@ async fn a_payment_peer_dying_mid_saga_leaves_the_booking_to_recovery_which_void
         w.recover_all().await;
         let still = w.store.booking(b.id).await.expect(l).expect("there");
         assert_eq!((still.status, still.attempts), (Status::Held, 1), "{l}");
-        // The peer returns: recovery finds the authorisation, voids it, releases.
+        // The peer returns: recovery finds the authorisation and, the hold being
+        // still valid, captures and confirms.
+        w.payments.set(|t| t.down = false);
+        w.recover_all().await;
+        let after = w.store.booking(b.id).await.expect(l).expect("there");
+        assert_eq!(after.status, Status::Confirmed, "{l}");
+        assert_eq!(after.payment_status.as_deref(), Some("captured"), "{l}");
+        assert_eq!(w.inventory.hold_of(b.id), Some("committed"), "{l}");
+        assert_eq!(w.payments.get(|t| (t.captures, t.abandoned)), (1, 0), "{l}");
+    }
+}
+
+#[tokio::test]
+async fn payment_service_down_is_never_a_decline_and_recovery_fails_it_as_unavailable() {
+    for w in worlds().await {
+        let l = w.engine;
+        // Down from the start: nothing was ever authorised.
+        w.payments.set(|t| t.down = true);
+        let b = w.pending().await;
+        let stuck = w.saga.checkout(b.clone()).await.expect(l);
+        assert_eq!(stuck.status, Status::Held, "{l}: blocked, not declined");
+        assert_eq!(stuck.failure_reason, None, "{l}");
         w.payments.set(|t| t.down = false);
         w.recover_all().await;
         let after = w.store.booking(b.id).await.expect(l).expect("there");
         assert_eq!(after.status, Status::Failed, "{l}");
-        assert_eq!(after.failure_reason.as_deref(), Some("abandoned"));
-        assert_eq!(after.payment_status.as_deref(), Some("voided"), "{l}");
-        assert_eq!(w.inventory.hold_of(b.id), Some("released"), "{l}");
-        assert_eq!(w.payments.get(|t| t.captures), 0, "{l}");
-        assert!(
-            w.payments
-                .get(|t| t.payments.values().all(|p| p.status == "voided")),
+        assert_eq!(
+            after.failure_reason.as_deref(),
+            Some("payment_unavailable"),
             "{l}"
         );
+        assert_eq!(w.inventory.hold_of(b.id), Some("released"), "{l}");
+        // The abandoned key is closed: a late authorisation under it takes nothing.
+        let late = w
+            .payments
+            .authorize(&Authorization {
+                idempotency_key: format!("{}:authorize", b.id),
+                user_id: b.user_id,
+                payment_method_id: b.payment_method_id.clone(),
+                amount: Money::new(b.total_amount, &b.currency),
+                booking_reference: b.reference.clone(),
+            })
+            .await
+            .expect(l);
+        assert_eq!(late.status, "voided", "{l}");
+        assert_eq!(w.payments.get(|t| t.captures), 0, "{l}");
+    }
+}
+
+#[tokio::test]
+async fn a_provider_failure_settles_at_once_as_payment_unavailable_not_declined() {
+    for w in worlds().await {
+        let l = w.engine;
+        // payment-service answers, but its provider fails every authorisation.
+        w.payments.set(|t| t.authorize_down = true);
+        let b = w.pending().await;
+        let done = w.saga.checkout(b.clone()).await.expect(l);
+        assert_eq!(done.status, Status::Failed, "{l}");
+        assert_eq!(
+            done.failure_reason.as_deref(),
+            Some("payment_unavailable"),
+            "{l}"
+        );
+        assert!(
+            !ota_booking::saga::reason::DECLINES.contains(&"payment_unavailable"),
+            "{l}"
+        );
+        assert_eq!(w.payments.get(|t| (t.captures, t.abandoned)), (0, 1), "{l}");
+        assert_eq!(w.inventory.hold_of(b.id), Some("released"), "{l}");
     }
 }
 

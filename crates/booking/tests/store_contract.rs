@@ -31,7 +31,7 @@ use common::new_booking;
 async fn booked(store: &SqlBookingStore, new: &NewBooking) -> ota_booking::store::Booking {
     match store.create(new, 3).await.expect("create") {
         Created::Booked(b) => b,
-        Created::TooManyInFlight => panic!("too many in flight"),
+        other => panic!("not booked: {other:?}"),
     }
 }
 
@@ -242,6 +242,7 @@ async fn at_most_the_limit_of_bookings_check_out_at_once_per_user() {
             match t.await.expect("task").expect(engine) {
                 Created::Booked(b) => booked_ids.push(b),
                 Created::TooManyInFlight => refused += 1,
+                other => panic!("{engine}: {other:?}"),
             }
         }
         assert_eq!((booked_ids.len(), refused), (3, 3), "{engine}");
@@ -262,6 +263,68 @@ async fn at_most_the_limit_of_bookings_check_out_at_once_per_user() {
             store.create(&new_booking(user), 3).await.expect(engine),
             Created::Booked(_)
         ));
+    }
+}
+
+#[tokio::test]
+async fn a_cart_is_claimed_by_one_booking_until_it_fails() {
+    for (engine, store) in stores().await {
+        let user = Uuid::now_v7();
+        let cart = Uuid::now_v7();
+        let store = Arc::new(store);
+        // Twenty checkouts of one cart at once: exactly one booking, the rest see it.
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut new = new_booking(user);
+                new.cart_id = Some(cart);
+                store.create(&new, 30).await
+            }));
+        }
+        let mut winners = Vec::new();
+        let mut holders = HashSet::new();
+        for t in tasks {
+            match t.await.expect("task").expect(engine) {
+                Created::Booked(b) => winners.push(b),
+                Created::CartTaken(h) => {
+                    holders.insert(h.id);
+                }
+                Created::TooManyInFlight => panic!("{engine}: limit"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "{engine}: one cart, one booking");
+        assert_eq!(
+            holders.into_iter().collect::<Vec<_>>(),
+            vec![winners[0].id],
+            "{engine}: every refusal names the booking that holds the cart"
+        );
+        assert_eq!(winners[0].cart_id, Some(cart), "{engine}");
+        // A failed booking gives the cart back; the next one takes it.
+        store
+            .advance(&winners[0], Status::Failed, &Patch::default(), None)
+            .await
+            .expect(engine)
+            .expect("moved");
+        let mut retry = new_booking(user);
+        retry.cart_id = Some(cart);
+        let second = booked(&store, &retry).await;
+        // Confirmed uses the cart up: a third checkout of it is refused.
+        let held = store
+            .advance(&second, Status::Confirmed, &Patch::default(), None)
+            .await
+            .expect(engine)
+            .expect("moved");
+        let mut third = new_booking(user);
+        third.cart_id = Some(cart);
+        match store.create(&third, 30).await.expect(engine) {
+            Created::CartTaken(h) => assert_eq!(h.id, held.id, "{engine}"),
+            other => panic!("{engine}: {other:?}"),
+        }
+        // Another cart of the same traveller is free.
+        let mut other = new_booking(user);
+        other.cart_id = Some(Uuid::now_v7());
+        booked(&store, &other).await;
     }
 }
 

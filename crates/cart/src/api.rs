@@ -34,13 +34,17 @@ pub fn router(state: CartState) -> Router {
             "/internal/v1/carts/{user_id}",
             get(read_cart_internal).delete(clear_cart_internal),
         )
+        .route(
+            "/internal/v1/carts/{user_id}/checked-out",
+            post(checked_out_internal),
+        )
         .with_state(state)
 }
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(read_cart, add_item, remove_item, clear_cart, read_cart_internal, clear_cart_internal),
-    components(schemas(AddItemRequest, CartView, CartItemView, crate::cart::OfferKind, ota_platform::money::Money, Problem, FieldError)),
+    paths(read_cart, add_item, remove_item, clear_cart, read_cart_internal, clear_cart_internal, checked_out_internal),
+    components(schemas(AddItemRequest, CheckedOutRequest, CartView, CartItemView, crate::cart::OfferKind, ota_platform::money::Money, Problem, FieldError)),
     tags((name = "cart", description = "The traveller's cart"), (name = "internal", description = "Carts for checkout (service tokens only)"))
 )]
 pub struct ApiDoc;
@@ -233,7 +237,16 @@ fn user_id(raw: &str) -> Result<Uuid, Problem> {
     Uuid::parse_str(raw).map_err(|_| Problem::bad_parameter("user_id", "must be a UUID"))
 }
 
-/// A traveller's cart, for checkout.
+/// What a confirmed booking bought from a cart.
+#[derive(Deserialize, ToSchema)]
+pub struct CheckedOutRequest {
+    /// The `cart_id` the booking claimed.
+    pub cart_id: Uuid,
+    /// The offers it bought: they leave the cart.
+    pub offer_ids: Vec<String>,
+}
+
+/// A traveller's cart, for checkout: a cart with items always carries its `cart_id`.
 #[utoipa::path(get, path = "/internal/v1/carts/{user_id}", tag = "internal",
     params(("user_id" = Uuid, Path)),
     responses((status = 200, body = CartView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 503, body = Problem)),
@@ -243,8 +256,35 @@ async fn read_cart_internal(
     _caller: ServiceCaller,
     Path(user): Path<String>,
 ) -> Result<axum::Json<CartView>, Problem> {
-    let cart = state.store.read(user_id(&user)?).await?;
+    let cart = state
+        .store
+        .for_checkout(user_id(&user)?)
+        .await
+        .map_err(|e| update_problem(e, ""))?;
     Ok(axum::Json(view(&cart)))
+}
+
+/// A booking of this cart was confirmed (booking-service): the bought items leave it and
+/// the cart gets a new id; anything added meanwhile stays. A no-op when the cart is
+/// already another one.
+#[utoipa::path(post, path = "/internal/v1/carts/{user_id}/checked-out", tag = "internal",
+    params(("user_id" = Uuid, Path)), request_body = CheckedOutRequest,
+    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem), (status = 503, body = Problem)),
+    security(("service_token" = [])))]
+async fn checked_out_internal(
+    State(state): State<CartState>,
+    caller: ServiceCaller,
+    Path(user): Path<String>,
+    Json(body): Json<CheckedOutRequest>,
+) -> Result<StatusCode, Problem> {
+    let user_id = user_id(&user)?;
+    state
+        .store
+        .check_out(user_id, body.cart_id, &body.offer_ids)
+        .await
+        .map_err(|e| update_problem(e, ""))?;
+    tracing::info!(%user_id, cart_id = %body.cart_id, caller = %caller.service, "cart checked out");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Empties a traveller's cart (booking-service, after a checkout).

@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use ota_platform::money::Money;
-use serde::{Deserialize, Serialize};
+use ota_platform::passengers::Passengers;
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -28,8 +29,8 @@ pub struct ValidOffer {
     pub total: Money,
     pub expires_at: DateTime<Utc>,
     pub summary: String,
-    /// Adults travelling on a flight; `None` for hotels.
-    pub passengers: Option<u8>,
+    /// Travellers by type on a flight; `None` for hotels.
+    pub passengers: Option<Passengers>,
 }
 
 /// One item as stored in the cache.
@@ -41,7 +42,22 @@ pub struct CartItem {
     pub total: Money,
     pub expires_at: DateTime<Utc>,
     pub summary: String,
-    pub passengers: Option<u8>,
+    #[serde(default, deserialize_with = "stored_passengers")]
+    pub passengers: Option<Passengers>,
+}
+
+/// Carts stored before passenger types kept a flight's adults as a bare number.
+fn stored_passengers<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Passengers>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Adults(u8),
+        Typed(Passengers),
+    }
+    Ok(Option::<Stored>::deserialize(d)?.map(|s| match s {
+        Stored::Adults(n) => Passengers::adults(n),
+        Stored::Typed(p) => p,
+    }))
 }
 
 impl CartItem {
@@ -80,6 +96,11 @@ pub enum CartError {
 /// A traveller's cart: items in the order they were added.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cart {
+    /// This cart's identity: given when it is first written, new after a checkout or
+    /// a clear. A checkout claims the cart by this id, so one cart becomes at most one
+    /// booking (booking-service keeps the claim).
+    #[serde(default)]
+    pub cart_id: Option<Uuid>,
     pub items: Vec<CartItem>,
 }
 
@@ -126,6 +147,13 @@ impl Cart {
         Ok(self.items.remove(at))
     }
 
+    /// Takes out the items a confirmed booking bought and starts a new cart (a new id)
+    /// with whatever else was added meanwhile.
+    pub fn check_out(&mut self, offer_ids: &[String]) {
+        self.items.retain(|i| !offer_ids.contains(&i.offer_id));
+        self.cart_id = Some(Uuid::now_v7());
+    }
+
     /// Every item's price, expired ones included: the traveller sees what the cart
     /// holds, and checkout refuses expired items on its own.
     pub fn total(&self) -> Money {
@@ -155,8 +183,9 @@ pub struct CartItemView {
     pub expired: bool,
     /// One line for people, such as "JFK → LAX, 2026-12-09, 1 stop, 2 adults".
     pub summary: String,
-    /// A flight's travellers (checkout needs as many); null for hotels.
-    pub passengers: Option<u8>,
+    /// A flight's travellers by type (checkout names one traveller per passenger, of
+    /// that type on the day of the first departure); null for hotels.
+    pub passengers: Option<Passengers>,
 }
 
 impl CartItemView {
@@ -177,6 +206,8 @@ impl CartItemView {
 /// The cart as the API shows it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct CartView {
+    /// The cart's identity (null while nothing was ever added); a checkout claims it.
+    pub cart_id: Option<Uuid>,
     pub items: Vec<CartItemView>,
     /// Every item's total; 0 USD when the cart is empty.
     pub total: Money,
@@ -190,6 +221,7 @@ impl CartView {
     pub fn of(cart: &Cart, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> Self {
         let total = cart.total();
         Self {
+            cart_id: cart.cart_id,
             items: cart
                 .items
                 .iter()
@@ -304,18 +336,51 @@ mod tests {
     }
 
     #[test]
+    fn a_cart_stored_with_a_bare_adult_count_still_reads() {
+        let stored = serde_json::json!({"items": [{"item_id": Uuid::now_v7(), "offer_id": "f", "kind": "flight",
+            "total": {"amount": 100, "currency": "USD"}, "expires_at": Utc::now(), "summary": "s", "passengers": 2}]});
+        let cart: Cart = serde_json::from_value(stored).expect("read");
+        assert_eq!(cart.items[0].passengers, Some(Passengers::adults(2)));
+        assert_eq!(cart.cart_id, None);
+    }
+
+    #[test]
+    fn checking_out_keeps_what_was_added_meanwhile_in_a_new_cart() {
+        let mut cart = Cart {
+            cart_id: Some(Uuid::now_v7()),
+            ..Cart::default()
+        };
+        cart.add(CartItem::new(offer("booked", 1, "USD")))
+            .expect("added");
+        cart.add(CartItem::new(offer("later", 1, "USD")))
+            .expect("added");
+        let before = cart.cart_id;
+        cart.check_out(&["booked".to_owned()]);
+        assert_eq!(cart.items.len(), 1);
+        assert_eq!(cart.items[0].offer_id, "later");
+        assert_ne!(cart.cart_id, before);
+    }
+
+    #[test]
     fn a_stored_cart_round_trips_through_json() {
         let mut cart = Cart::default();
         let mut flight = offer("f", 45_600, "USD");
         flight.kind = OfferKind::Flight;
-        flight.passengers = Some(2);
+        flight.passengers = Some(Passengers {
+            adults: 2,
+            children: 1,
+            infants: 0,
+        });
         cart.add(CartItem::new(flight)).expect("added");
         let bytes = serde_json::to_vec(&cart).expect("json");
         let back: Cart = serde_json::from_slice(&bytes).expect("parsed");
         assert_eq!(back, cart);
         let view = serde_json::to_value(CartView::of(&cart, Utc::now(), Utc::now())).expect("json");
         assert_eq!(view["items"][0]["kind"], "flight");
-        assert_eq!(view["items"][0]["passengers"], 2);
+        assert_eq!(
+            view["items"][0]["passengers"],
+            serde_json::json!({"adults": 2, "children": 1, "infants": 0})
+        );
         assert_eq!(view["total"]["amount"], 45_600);
     }
 }

@@ -8,6 +8,7 @@ use axum::http::Method;
 use chrono::{DateTime, FixedOffset, Utc};
 use ota_platform::client::{PeerClient, PeerError};
 use ota_platform::money::Money;
+use ota_platform::passengers::Passengers;
 use ota_platform::server::Context;
 use serde::Deserialize;
 
@@ -117,6 +118,9 @@ pub enum SearchOffer {
         total: Money,
         expires_at: DateTime<FixedOffset>,
         adults: u8,
+        /// Travellers by type; offers made before passenger types name adults only.
+        #[serde(default)]
+        passengers: Option<Passengers>,
         slices: Vec<SearchSlice>,
     },
     Hotel {
@@ -150,8 +154,8 @@ fn plural(n: u32, one: &str, many: &str) -> String {
     }
 }
 
-/// "JFK → LAX, 2026-12-09, 1 stop, 2 adults"; a round trip lists both slices.
-pub fn flight_summary(slices: &[SearchSlice], adults: u8) -> String {
+/// "JFK → LAX, 2026-12-09, 1 stop, 2 adults, 1 infant"; a round trip lists both slices.
+pub fn flight_summary(slices: &[SearchSlice], passengers: Passengers) -> String {
     let legs: Vec<String> = slices
         .iter()
         .map(|s| {
@@ -168,11 +172,7 @@ pub fn flight_summary(slices: &[SearchSlice], adults: u8) -> String {
             )
         })
         .collect();
-    format!(
-        "{}, {}",
-        legs.join("; "),
-        plural(u32::from(adults), "adult", "adults")
-    )
+    format!("{}, {passengers}", legs.join("; "))
 }
 
 /// "Grand Paris Hotel, Standard Room, 3 nights".
@@ -195,13 +195,21 @@ pub fn valid_offer(offer_id: &str, offer: SearchOffer) -> Result<ValidOffer, Str
             total,
             expires_at,
             adults,
+            passengers,
             slices,
         } => {
-            if slices.is_empty() || adults == 0 {
-                return Err("a flight offer without slices or adults".to_owned());
+            let passengers = passengers.unwrap_or(Passengers::adults(adults));
+            if slices.is_empty() || passengers.check().is_err() {
+                return Err("a flight offer without slices or with no adult".to_owned());
             }
-            let summary = flight_summary(&slices, adults);
-            (OfferKind::Flight, total, expires_at, summary, Some(adults))
+            let summary = flight_summary(&slices, passengers);
+            (
+                OfferKind::Flight,
+                total,
+                expires_at,
+                summary,
+                Some(passengers),
+            )
         }
         SearchOffer::Hotel {
             total,
@@ -249,7 +257,7 @@ mod tests {
         }));
         let valid = valid_offer("k.p.m", offer).expect("valid");
         assert_eq!(valid.kind, OfferKind::Flight);
-        assert_eq!(valid.passengers, Some(2));
+        assert_eq!(valid.passengers, Some(Passengers::adults(2)));
         assert_eq!(valid.total, Money::new(45_600, "USD"));
         // The local departure date, not the UTC one (02:30 UTC on the 10th).
         assert_eq!(valid.summary, "JFK → LAX, 2026-12-09, 1 stop, 2 adults");
@@ -269,11 +277,23 @@ mod tests {
                 slice("JFK", "LHR", "2026-12-09T18:00:00-05:00", 0),
                 slice("LHR", "JFK", "2026-12-16T11:00:00+00:00", 2),
             ],
-            1,
+            Passengers::adults(1),
         );
         assert_eq!(
             summary,
             "JFK → LHR, 2026-12-09, nonstop; LHR → JFK, 2026-12-16, 2 stops, 1 adult"
+        );
+        let family = parse(serde_json::json!({
+            "offer_id": "k.p.m", "kind": "flight", "expires_at": "2026-12-01T10:20:00+00:00",
+            "total": {"amount": 99_000, "currency": "USD"}, "adults": 2,
+            "passengers": {"adults": 2, "children": 1, "infants": 1},
+            "slices": [{"origin": "JFK", "destination": "LAX",
+                "departure_at": "2026-12-09T21:30:00-05:00", "stops": 0}]
+        }));
+        let valid = valid_offer("k.p.m", family).expect("valid");
+        assert_eq!(
+            valid.summary,
+            "JFK → LAX, 2026-12-09, nonstop, 2 adults, 1 child, 1 infant"
         );
     }
 

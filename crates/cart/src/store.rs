@@ -77,6 +77,8 @@ impl CartStore {
             }
             let (witness, mut cart) = self.load(user_id).await?;
             let outcome = change(&mut cart)?;
+            // Every written cart has an identity, so every reader names it alike.
+            cart.cart_id.get_or_insert_with(Uuid::now_v7);
             let bytes = serde_json::to_vec(&cart).map_err(|e| {
                 CacheError::Unavailable(format!("a cart could not be serialised: {e}"))
             })?;
@@ -91,6 +93,40 @@ impl CartStore {
         }
         tracing::warn!(%user_id, attempts = MAX_ATTEMPTS, "cart update gave up under contention");
         Err(UpdateError::Contended)
+    }
+
+    /// The cart as a checkout takes it: a cart with items always has an id (one written
+    /// before carts had ids is given one by compare-and-set, so concurrent checkouts
+    /// agree on it).
+    pub async fn for_checkout(&self, user_id: Uuid) -> Result<Cart, UpdateError> {
+        let cart = self.read(user_id).await?;
+        if cart.cart_id.is_some() || cart.items.is_empty() {
+            return Ok(cart);
+        }
+        Ok(self.update(user_id, |_| Ok(())).await?.1)
+    }
+
+    /// A booking of cart `cart_id` was confirmed: its items leave the cart and what was
+    /// added meanwhile stays, under a new id. A cart that is already another one (cleared,
+    /// rebuilt) is left alone.
+    pub async fn check_out(
+        &self,
+        user_id: Uuid,
+        cart_id: Uuid,
+        offer_ids: &[String],
+    ) -> Result<(), UpdateError> {
+        let (_, cart) = self
+            .update(user_id, |cart| {
+                if cart.cart_id == Some(cart_id) {
+                    cart.check_out(offer_ids);
+                }
+                Ok(())
+            })
+            .await?;
+        if cart.items.is_empty() {
+            self.clear(user_id).await?;
+        }
+        Ok(())
     }
 
     /// Drops the whole cart. No compare-and-set: emptying wins over any concurrent
@@ -118,7 +154,7 @@ mod tests {
             total: Money::new(10_000, "USD"),
             expires_at: Utc::now() + chrono::Duration::minutes(20),
             summary: "JFK → LAX, 2026-12-09, nonstop, 1 adult".to_owned(),
-            passengers: Some(1),
+            passengers: Some(ota_platform::passengers::Passengers::adults(1)),
         })
     }
 

@@ -53,6 +53,7 @@ pub fn router(state: PaymentState) -> Router {
         )
         .route("/api/v1/payments/{id}", get(read_own_payment))
         .route("/internal/v1/payments/authorize", post(authorize))
+        .route("/internal/v1/payments/abandon", post(abandon))
         .route("/internal/v1/payments", get(payments_for_booking))
         .route("/internal/v1/payments/{id}", get(read_payment))
         .route("/internal/v1/payments/{id}/capture", post(capture))
@@ -64,7 +65,7 @@ pub fn router(state: PaymentState) -> Router {
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(create_method, list_methods, read_own_payment, authorize, capture, void, refund, read_payment, payments_for_booking, ledger_balances),
+    paths(create_method, list_methods, read_own_payment, authorize, abandon, capture, void, refund, read_payment, payments_for_booking, ledger_balances),
     components(schemas(CreateMethodRequest, CardInput, Brand, PaymentMethodView, PaymentMethodsAnswer, OwnPaymentView,
         PaymentView, PaymentsAnswer, PaymentStatus, DeclineCode, AuthorizeRequest, KeyRequest, RefundRequest, LedgerBalances, AccountBalanceView, Money, Problem, FieldError)),
     tags((name = "payment", description = "Payment methods and payments"),
@@ -482,51 +483,16 @@ async fn authorize(
     caller: ServiceCaller,
     Json(body): Json<AuthorizeRequest>,
 ) -> Result<Response, Problem> {
-    let mut errors = Vec::new();
-    errors.extend(validate_key(&body.idempotency_key).err());
-    errors.extend(
-        positive_amount(&body.amount, "amount")
-            .err()
-            .unwrap_or_default(),
-    );
-    let reference = body.booking_reference.trim();
-    if reference.is_empty()
-        || reference.chars().count() > MAX_REFERENCE_CHARS
-        || reference.chars().any(char::is_control)
-    {
-        errors.push(FieldError {
-            field: "booking_reference".to_owned(),
-            message: format!("must be 1 to {MAX_REFERENCE_CHARS} printable characters"),
-        });
-    }
-    if !errors.is_empty() {
-        return Err(Problem::invalid(errors));
-    }
+    check_authorization(&body)?;
     let key = body.idempotency_key.clone();
     let work = async {
         // A payment already made under this key (a call that crashed after recording
-        // it): answer it rather than charge again.
+        // it, or an authorisation abandoned by booking-service): answer it rather than
+        // charge again.
         if let Some(p) = state.store.payment_by_key(&key).await? {
             return authorisation_answer(p);
         }
-        let found = match body.payment_method_id.trim().parse::<Uuid>() {
-            Ok(id) => state.store.method(id).await?,
-            Err(_) => None,
-        };
-        let method = match found {
-            Some(m) if m.user_id == body.user_id => m,
-            _ => {
-                return Err(
-                    Problem::not_found("No such payment method for this user.").with(
-                        "errors",
-                        [FieldError {
-                            field: "payment_method_id".to_owned(),
-                            message: "is not a payment method of this user".to_owned(),
-                        }],
-                    ),
-                );
-            }
-        };
+        let method = method_of(&state, &body).await?;
         let expiry = Expiry {
             month: u32::try_from(method.exp_month).unwrap_or(1),
             year: method.exp_year,
@@ -547,39 +513,141 @@ async fn authorize(
             }
             Authorisation::Declined(code) => (PaymentStatus::Declined, Some(code), None),
         };
-        let new = NewPayment {
-            id: Uuid::now_v7(),
-            idempotency_key: key.clone(),
-            user_id: body.user_id,
-            payment_method_id: method.id,
-            booking_reference: reference.to_owned(),
-            currency: body.amount.currency.clone(),
-            amount: body.amount.amount,
-            status,
-            decline_code,
-            provider_reference,
-            created_at: Utc::now(),
-        };
-        let payment = match state.store.insert_payment(&new).await {
-            Ok(p) => p,
-            // Another call under this key recorded its payment first: that one stands.
-            Err(StoreError::Conflict(_)) => state
-                .store
-                .payment_by_key(&key)
-                .await?
-                .ok_or_else(payment_not_found)?,
-            Err(e) => return Err(e.into()),
-        };
+        let new = new_payment(&body, &method, status, decline_code, provider_reference);
+        let payment = record(&state, &new).await?;
         if payment.id == new.id {
             count(payment.status.as_str());
             tracing::info!(payment_id = %payment.id, booking_reference = %payment.booking_reference,
                 caller = %caller.service, status = payment.status.as_str(),
                 decline_code = payment.decline_code.map(DeclineCode::as_str), amount = %Money::new(payment.amount, &payment.currency),
                 "payment authorisation answered");
+        } else if let Some(orphan) = &new.provider_reference {
+            // Abandoned while the provider was answering: its approval must not stay open.
+            if let Err(e) = state.provider.void(orphan).await {
+                tracing::error!(booking_reference = %new.booking_reference, error = %e,
+                    "an approval made after its authorisation was abandoned could not be voided at the provider");
+            }
         }
         authorisation_answer(payment)
     };
     idempotent(&state, &key, "authorize", None, &body, work).await
+}
+
+/// Settle an authorisation whose outcome booking-service does not know (this service
+/// failed or did not answer in time): answers the payment made under the key if there is
+/// one; otherwise records a `voided` payment under it, so a late or retried
+/// authorisation with that key can never take money. Safe to repeat.
+#[utoipa::path(post, path = "/internal/v1/payments/abandon", tag = "internal", request_body = AuthorizeRequest,
+    responses((status = 200, body = PaymentView, description = "the payment under the key: `authorized`, `declined`, or `voided` (abandoned: no money taken)"),
+        (status = 404, body = Problem, description = "unknown payment method, or another user's"),
+        (status = 422, body = Problem), (status = 503, body = Problem)),
+    security(("service_token" = [])))]
+async fn abandon(
+    State(state): State<PaymentState>,
+    caller: ServiceCaller,
+    Json(body): Json<AuthorizeRequest>,
+) -> Result<Response, Problem> {
+    check_authorization(&body)?;
+    let payment = match state.store.payment_by_key(&body.idempotency_key).await? {
+        Some(p) => p,
+        None => {
+            let method = method_of(&state, &body).await?;
+            let new = new_payment(&body, &method, PaymentStatus::Voided, None, None);
+            let p = record(&state, &new).await?;
+            if p.id == new.id {
+                count("abandoned");
+                tracing::warn!(payment_id = %p.id, booking_reference = %p.booking_reference, caller = %caller.service,
+                    "authorisation abandoned before it was made: recorded as voided, nothing taken");
+            }
+            p
+        }
+    };
+    Ok(answer(StatusCode::OK, &payment_json(payment)))
+}
+
+/// The fields of an authorisation, each named when wrong.
+fn check_authorization(body: &AuthorizeRequest) -> Result<(), Problem> {
+    let mut errors = Vec::new();
+    errors.extend(validate_key(&body.idempotency_key).err());
+    errors.extend(
+        positive_amount(&body.amount, "amount")
+            .err()
+            .unwrap_or_default(),
+    );
+    let reference = body.booking_reference.trim();
+    if reference.is_empty()
+        || reference.chars().count() > MAX_REFERENCE_CHARS
+        || reference.chars().any(char::is_control)
+    {
+        errors.push(FieldError {
+            field: "booking_reference".to_owned(),
+            message: format!("must be 1 to {MAX_REFERENCE_CHARS} printable characters"),
+        });
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Problem::invalid(errors))
+    }
+}
+
+/// The user's payment method the authorisation names: 404 for anyone else's.
+async fn method_of(
+    state: &PaymentState,
+    body: &AuthorizeRequest,
+) -> Result<PaymentMethod, Problem> {
+    let found = match body.payment_method_id.trim().parse::<Uuid>() {
+        Ok(id) => state.store.method(id).await?,
+        Err(_) => None,
+    };
+    match found {
+        Some(m) if m.user_id == body.user_id => Ok(m),
+        _ => Err(
+            Problem::not_found("No such payment method for this user.").with(
+                "errors",
+                [FieldError {
+                    field: "payment_method_id".to_owned(),
+                    message: "is not a payment method of this user".to_owned(),
+                }],
+            ),
+        ),
+    }
+}
+
+fn new_payment(
+    body: &AuthorizeRequest,
+    method: &PaymentMethod,
+    status: PaymentStatus,
+    decline_code: Option<DeclineCode>,
+    provider_reference: Option<String>,
+) -> NewPayment {
+    NewPayment {
+        id: Uuid::now_v7(),
+        idempotency_key: body.idempotency_key.clone(),
+        user_id: body.user_id,
+        payment_method_id: method.id,
+        booking_reference: body.booking_reference.trim().to_owned(),
+        currency: body.amount.currency.clone(),
+        amount: body.amount.amount,
+        status,
+        decline_code,
+        provider_reference,
+        created_at: Utc::now(),
+    }
+}
+
+/// Records a payment under its key; when another call recorded one under the same key
+/// first, that one stands and is answered.
+async fn record(state: &PaymentState, new: &NewPayment) -> Result<Payment, Problem> {
+    match state.store.insert_payment(new).await {
+        Ok(p) => Ok(p),
+        Err(StoreError::Conflict(_)) => state
+            .store
+            .payment_by_key(&new.idempotency_key)
+            .await?
+            .ok_or_else(payment_not_found),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Capture the whole authorised amount. Capturing twice is a no-op; a voided or declined

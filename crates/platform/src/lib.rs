@@ -8,6 +8,7 @@ pub mod db;
 pub mod http;
 pub mod management;
 pub mod money;
+pub mod passengers;
 pub mod problem;
 pub mod server;
 pub mod store;

@@ -3,6 +3,7 @@
 use chrono::{Duration, NaiveDate, Utc};
 use ota_booking::domain::{ItemKind, Traveller};
 use ota_booking::store::{Item, NewBooking};
+use ota_platform::passengers::{PassengerType, Passengers};
 use uuid::Uuid;
 
 /// Offer times are whole seconds; PostgreSQL keeps microseconds, not nanoseconds.
@@ -27,7 +28,8 @@ pub fn new_booking(user_id: Uuid) -> NewBooking {
                 refundable: true,
                 refund_until: Some(whole(Utc::now() + Duration::days(3))),
                 starts_at: Some(whole(Utc::now() + Duration::days(4))),
-                passengers: Some(2),
+                passengers: Some(Passengers::adults(2)),
+                rooms: None,
                 summary: "JFK → LAX".to_owned(),
             },
             Item {
@@ -39,6 +41,7 @@ pub fn new_booking(user_id: Uuid) -> NewBooking {
                 refund_until: None,
                 starts_at: None,
                 passengers: None,
+                rooms: Some(1),
                 summary: "Le Petit, Paris".to_owned(),
             },
         ],
@@ -47,13 +50,16 @@ pub fn new_booking(user_id: Uuid) -> NewBooking {
                 first_name: "Ada".to_owned(),
                 last_name: "Lovelace".to_owned(),
                 date_of_birth: NaiveDate::from_ymd_opt(1990, 12, 10).expect("date"),
+                passenger_type: Some(PassengerType::Adult),
             },
             Traveller {
                 first_name: "Charles".to_owned(),
                 last_name: "Babbage".to_owned(),
                 date_of_birth: NaiveDate::from_ymd_opt(1991, 12, 26).expect("date"),
+                passenger_type: Some(PassengerType::Adult),
             },
         ],
         idempotency_key: None,
+        cart_id: None,
     }
 }
