@@ -50,6 +50,7 @@ fn bench(c: &mut Criterion) {
             .expect("index")
     });
     let day = |d: i64| (Utc::now().date_naive() + Duration::days(d)).to_string();
+    let now = Utc::now();
     let one_stop: Vec<_> = (0..40)
         .map(|i| {
             let (o, d) = ROUTES[i % ROUTES.len()];
@@ -69,7 +70,7 @@ fn bench(c: &mut Criterion) {
     c.bench_function("flights: one-stop search (varied routes and dates)", |b| {
         b.iter(|| {
             i = (i + 1) % one_stop.len();
-            black_box(flights::search(&index, &one_stop[i]).len())
+            black_box(flights::search(&index, &one_stop[i], now).len())
         })
     });
     let round: Vec<_> = (0..20)
@@ -91,7 +92,7 @@ fn bench(c: &mut Criterion) {
     c.bench_function("flights: round trip", |b| {
         b.iter(|| {
             i = (i + 1) % round.len();
-            black_box(flights::search(&index, &round[i]).len())
+            black_box(flights::search(&index, &round[i], now).len())
         })
     });
     let two_stops = flight_query(
@@ -106,7 +107,7 @@ fn bench(c: &mut Criterion) {
     .expect("valid")
     .0;
     c.bench_function("flights: two-stop LHR-SYD", |b| {
-        b.iter(|| black_box(flights::search(&index, &two_stops).len()))
+        b.iter(|| black_box(flights::search(&index, &two_stops, now).len()))
     });
     let stays: Vec<_> = (0..30)
         .map(|i| {
@@ -125,7 +126,7 @@ fn bench(c: &mut Criterion) {
     c.bench_function("hotels: 3-night city search", |b| {
         b.iter(|| {
             i = (i + 1) % stays.len();
-            black_box(hotels::search(&index, &stays[i]).len())
+            black_box(hotels::search(&index, &stays[i], now).len())
         })
     });
 }

@@ -35,23 +35,59 @@ fn score(a: &AirportInfo, q: &str, upper: &str) -> u32 {
     0
 }
 
-/// The best `limit` airports for what a traveller typed.
-pub fn suggest<'a>(index: &'a Index, typed: &str, limit: usize) -> Vec<&'a AirportInfo> {
+/// What autocomplete offers: an airport, or a city with several airports under its
+/// metropolitan code (NYC for JFK, LGA and EWR), which searches take as well.
+pub enum Suggestion<'a> {
+    Airport(&'a AirportInfo),
+    Metro {
+        code: &'a str,
+        /// Busiest first.
+        airports: Vec<&'a AirportInfo>,
+    },
+}
+
+/// How well a suggestion matches: score, a city before its airports, then the busiest.
+type Rank<'a> = (u32, bool, i32, &'a str);
+
+/// The best `limit` suggestions for what a traveller typed; a city's metropolitan
+/// entry comes just before its airports.
+pub fn suggest<'a>(index: &'a Index, typed: &str, limit: usize) -> Vec<Suggestion<'a>> {
     let q = fold(typed.trim());
     if q.is_empty() {
         return Vec::new();
     }
     let upper = typed.trim().to_uppercase();
-    let mut hits: Vec<(u32, &AirportInfo)> = index
+    let mut hits: Vec<(Rank<'a>, Suggestion<'a>)> = index
         .airports
         .iter()
         .map(|a| (score(a, &q, &upper), a))
         .filter(|(s, _)| *s > 0)
+        .map(|(s, a)| ((s, false, a.rank, a.iata.as_str()), Suggestion::Airport(a)))
         .collect();
-    hits.sort_by(|(sa, a), (sb, b)| {
-        sb.cmp(sa)
-            .then(a.rank.cmp(&b.rank))
-            .then(a.iata.cmp(&b.iata))
+    for (code, members) in &index.metros {
+        if members.len() < 2 {
+            continue;
+        }
+        let mut airports: Vec<&AirportInfo> = members
+            .iter()
+            .map(|&i| &index.airports[i as usize])
+            .collect();
+        airports.sort_by_key(|a| a.rank);
+        let best = airports
+            .iter()
+            .map(|a| score(a, &q, &upper))
+            .max()
+            .unwrap_or(0);
+        if best > 0 {
+            let key = (best, true, airports[0].rank, code.as_str());
+            hits.push((key, Suggestion::Metro { code, airports }));
+        }
+    }
+    hits.sort_by(|(a, _), (b, _)| {
+        b.0.cmp(&a.0)
+            .then(b.1.cmp(&a.1))
+            .then(a.2.cmp(&b.2))
+            .then(a.3.cmp(b.3))
     });
-    hits.into_iter().take(limit).map(|(_, a)| a).collect()
+    hits.into_iter().take(limit).map(|(_, s)| s).collect()
 }

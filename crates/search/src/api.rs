@@ -11,9 +11,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use chrono::{NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use ota_platform::cache::ServiceCache;
 use ota_platform::http::Json;
+use ota_platform::passengers::Passengers;
 use ota_platform::tokens::{KeyRing, ServiceCaller};
 use ota_platform::{FieldError, Problem, StoreError};
 use serde::{Deserialize, Serialize};
@@ -25,7 +26,7 @@ use crate::catalog::Cabin;
 use crate::flights::{self, FlightQuery, Offer, Sort};
 use crate::hotels::{self, HotelOffer, HotelQuery, HotelSort};
 use crate::index::Index;
-use crate::offers::{OfferClaims, OfferError};
+use crate::offers::{OfferClaims, OfferError, RatePlan};
 use crate::store::{HoldError, HoldStatus, InventoryItem, SearchStore};
 
 pub const DEFAULT_LIMIT: usize = 20;
@@ -158,25 +159,27 @@ struct Page {
 }
 
 impl Page {
-    fn parse(p: &HashMap<String, String>, key: &str) -> Result<Page, Problem> {
+    /// The cache key carries the catalog generation, so a capacity, price or stop-sell
+    /// change retires every answer cached before it (cursors stay valid across it).
+    fn parse(p: &HashMap<String, String>, key: &str, generation: i64) -> Result<Page, Problem> {
         let limit = number(p, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)?;
         let offset = offset_from(p, key)?;
         Ok(Page {
             key: key.to_owned(),
             offset,
             limit,
-            cache_key: format!("{key}:{offset}:{limit}"),
+            cache_key: format!("{key}:{offset}:{limit}:g{generation}"),
         })
+    }
+
+    /// This page of `all`.
+    fn of<'a, R>(&self, all: &'a [R]) -> Vec<&'a R> {
+        all.iter().skip(self.offset).take(self.limit).collect()
     }
 
     /// Renders this page of `all` and the cursor of the next one, if any.
     fn cut<R, T>(&self, all: &[R], render: impl Fn(&R) -> Option<T>) -> (Vec<T>, Option<String>) {
-        let items = all
-            .iter()
-            .skip(self.offset)
-            .take(self.limit)
-            .filter_map(render)
-            .collect();
+        let items = self.of(all).into_iter().filter_map(render).collect();
         let end = self.offset + self.limit;
         (items, (end < all.len()).then(|| cursor_for(&self.key, end)))
     }
@@ -186,22 +189,37 @@ fn json_bytes(bytes: Vec<u8>) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
 }
 
-/// Serves a whole answer from the cache, or computes and caches it. A cache outage
-/// degrades to computing every answer, never to an error.
+/// An answer and the moment the clock alone makes it untrue (a flight leaves, a
+/// refund window or free cancellation ends, check-in passes), if any.
+type Computed = (Vec<u8>, Option<DateTime<Utc>>);
+
+/// Serves a whole answer from the cache, or computes and caches it, never past the
+/// moment it stops being true. A cache outage degrades to computing every answer,
+/// never to an error.
 async fn cached<F>(state: &SearchState, key: &str, compute: F) -> Result<Response, Problem>
 where
-    F: FnOnce() -> Result<Vec<u8>, Problem>,
+    F: FnOnce() -> Result<Computed, Problem>,
 {
     if state.answer_ttl.is_zero() {
-        return Ok(json_bytes(compute()?));
+        return Ok(json_bytes(compute()?.0));
     }
     match state.cache.get(key).await {
         Ok(Some(bytes)) => return Ok(json_bytes(bytes)),
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "search cache unavailable; answering without it"),
     }
-    let bytes = compute()?;
-    if let Err(e) = state.cache.set(key, &bytes, state.answer_ttl).await {
+    let (bytes, changes_at) = compute()?;
+    let ttl = match changes_at {
+        None => Some(state.answer_ttl),
+        Some(at) => (at - Utc::now())
+            .to_std()
+            .ok()
+            .map(|left| left.min(state.answer_ttl))
+            .filter(|ttl| ttl.as_secs() >= 1),
+    };
+    if let Some(ttl) = ttl
+        && let Err(e) = state.cache.set(key, &bytes, ttl).await
+    {
         tracing::warn!(error = %e, "search cache unavailable; answer not cached");
     }
     Ok(json_bytes(bytes))
@@ -219,11 +237,43 @@ fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, Problem> {
 
 #[derive(Serialize, ToSchema)]
 pub struct AirportView {
+    /// The airport's code, or a city's metropolitan code (`NYC`) that flight and hotel
+    /// searches take as well.
     pub iata: String,
     pub name: String,
     pub city: String,
     pub country: String,
+    /// IANA zone name.
     pub time_zone: String,
+    /// `airport`, or `city` for a metropolitan code standing for several airports.
+    pub kind: &'static str,
+    /// A city's airports, busiest first (empty for an airport).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub airports: Vec<String>,
+}
+
+impl AirportView {
+    fn of(s: airports::Suggestion<'_>) -> Option<AirportView> {
+        let view = |a: &crate::index::AirportInfo| AirportView {
+            iata: a.iata.clone(),
+            name: a.name.clone(),
+            city: a.city.clone(),
+            country: a.country.clone(),
+            time_zone: a.time_zone.clone(),
+            kind: "airport",
+            airports: Vec::new(),
+        };
+        Some(match s {
+            airports::Suggestion::Airport(a) => view(a),
+            airports::Suggestion::Metro { code, airports } => AirportView {
+                iata: code.to_owned(),
+                name: format!("{} (all airports)", airports.first()?.city),
+                kind: "city",
+                airports: airports.iter().map(|a| a.iata.clone()).collect(),
+                ..view(airports.first()?)
+            },
+        })
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -231,9 +281,10 @@ pub struct AirportsAnswer {
     pub airports: Vec<AirportView>,
 }
 
-/// Airport autocomplete by code, city or name.
+/// Airport autocomplete by code, city or name; a city with several airports also comes
+/// as one entry under its metropolitan code (`kind: "city"`).
 #[utoipa::path(get, path = "/api/v1/airports", tag = "search",
-    params(("q" = String, Query, description = "What the traveller typed"), ("limit" = Option<usize>, Query)),
+    params(("q" = String, Query, description = "What the traveller typed"), ("limit" = Option<usize>, Query, description = "1 to 20 (default 8)")),
     responses((status = 200, body = AirportsAnswer), (status = 400, body = Problem)))]
 async fn suggest_airports(
     State(state): State<SearchState>,
@@ -247,13 +298,7 @@ async fn suggest_airports(
     let answer = AirportsAnswer {
         airports: airports::suggest(&state.index, q, limit)
             .into_iter()
-            .map(|a| AirportView {
-                iata: a.iata.clone(),
-                name: a.name.clone(),
-                city: a.city.clone(),
-                country: a.country.clone(),
-                time_zone: a.time_zone.clone(),
-            })
+            .filter_map(AirportView::of)
             .collect(),
     };
     Ok(json_bytes(to_json(&answer)?))
@@ -268,15 +313,41 @@ pub struct FlightsAnswer {
     pub next_cursor: Option<String>,
 }
 
-fn airport_param(index: &Index, p: &HashMap<String, String>, name: &str) -> Result<u16, Problem> {
+/// An airport or metropolitan code (`JFK`, or `NYC` for JFK, LGA and EWR): the code as
+/// normalised and the airports it stands for.
+fn places_param(
+    index: &Index,
+    p: &HashMap<String, String>,
+    name: &str,
+) -> Result<(String, Vec<u16>), Problem> {
     let code = required(p, name)?.to_uppercase();
     if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_alphabetic()) {
-        return Err(bad(name, "must be a three-letter IATA airport code"));
+        return Err(bad(
+            name,
+            "must be a three-letter IATA airport or city code",
+        ));
     }
-    index
-        .airport(&code)
-        .map(|(i, _)| i)
-        .ok_or_else(|| bad(name, format!("{code} is not an airport we serve")))
+    let places = index.places(&code);
+    if places.is_empty() {
+        return Err(bad(
+            name,
+            format!("{code} is not an airport or city we serve"),
+        ));
+    }
+    Ok((code, places))
+}
+
+/// Adults (12+), children (2–11) and infants (under 2, on a lap) as the query says them.
+fn passengers_param(p: &HashMap<String, String>) -> Result<Passengers, Problem> {
+    let party = Passengers {
+        adults: number(p, "adults", 1u8, 1, 9)?,
+        children: number(p, "children", 0u8, 0, 8)?,
+        infants: number(p, "infants", 0u8, 0, 9)?,
+    };
+    party
+        .check()
+        .map_err(|(field, message)| bad(field, message))?;
+    Ok(party)
 }
 
 /// Parses and checks a flight search; answers the query and its cache key.
@@ -284,15 +355,15 @@ pub fn flight_query(
     index: &Index,
     p: &HashMap<String, String>,
 ) -> Result<(FlightQuery, String), Problem> {
-    let origin = airport_param(index, p, "origin")?;
-    let destination = airport_param(index, p, "destination")?;
-    if origin == destination {
+    let (origin, origins) = places_param(index, p, "origin")?;
+    let (destination, destinations) = places_param(index, p, "destination")?;
+    if origins.iter().any(|o| destinations.contains(o)) {
         return Err(bad("destination", "must differ from origin"));
     }
     let departure_date =
         date(p, "departure_date")?.ok_or_else(|| bad("departure_date", "is required"))?;
     let today = Utc::now()
-        .with_timezone(&index.airports[origin as usize].tz)
+        .with_timezone(&index.airports[origins[0] as usize].tz)
         .date_naive();
     if departure_date < today {
         return Err(bad("departure_date", "is in the past"));
@@ -316,7 +387,7 @@ pub fn flight_query(
             ));
         }
     }
-    let adults = number(p, "adults", 1u8, 1, 9)?;
+    let passengers = passengers_param(p)?;
     let cabin = match param(p, "cabin") {
         None => Cabin::Economy,
         Some(c) => Cabin::parse(c).ok_or_else(|| {
@@ -362,11 +433,11 @@ pub fn flight_query(
         })
         .transpose()?;
     let q = FlightQuery {
-        origin,
-        destination,
+        origins,
+        destinations,
         departure_date,
         return_date,
-        adults,
+        passengers,
         cabin,
         max_stops,
         sort,
@@ -376,12 +447,12 @@ pub fn flight_query(
         max_price,
     };
     let key = format!(
-        "flights:{}:{}:{}:{}:{}:{}:{}:{:?}:{}:{}:{}:{}",
-        index.airports[origin as usize].iata,
-        index.airports[destination as usize].iata,
+        "flights:{origin}:{destination}:{}:{}:{}-{}-{}:{}:{}:{:?}:{}:{}:{}:{}",
         departure_date,
         return_date.map(|d| d.to_string()).unwrap_or_default(),
-        adults,
+        passengers.adults,
+        passengers.children,
+        passengers.infants,
         cabin.as_str(),
         max_stops,
         sort,
@@ -393,32 +464,47 @@ pub fn flight_query(
     Ok((q, key))
 }
 
-/// Flight offers, one-way or round trip.
+/// Flight offers, one-way or round trip. Flights that have left are never offered; a
+/// round trip's return leaves at least the minimum connection time (60 minutes within a
+/// country, 90 across borders) after the outbound lands. Prices are in minor units; a
+/// child pays 75 % and an infant on a lap 10 % of the adult fare, rounded to whole minor
+/// units; times are RFC 3339 instants with each airport's offset.
 #[utoipa::path(get, path = "/api/v1/flights/search", tag = "search",
     params(
-        ("origin" = String, Query), ("destination" = String, Query), ("departure_date" = String, Query),
-        ("return_date" = Option<String>, Query), ("adults" = Option<u8>, Query), ("cabin" = Option<String>, Query),
-        ("max_stops" = Option<u8>, Query), ("sort" = Option<String>, Query, description = "price | duration | departure"),
+        ("origin" = String, Query, description = "IATA airport code (JFK) or metropolitan code (NYC: JFK, LGA, EWR; LON; PAR; TYO; ...)"),
+        ("destination" = String, Query, description = "IATA airport or metropolitan code"),
+        ("departure_date" = String, Query, description = "YYYY-MM-DD, local date at the origin"),
+        ("return_date" = Option<String>, Query, description = "YYYY-MM-DD, local date at the destination, for a round trip"),
+        ("adults" = Option<u8>, Query, description = "travellers 12 and over: 1 to 9 (default 1)"),
+        ("children" = Option<u8>, Query, description = "travellers 2 to 11 on the first departure date: 0 to 8 (default 0); adults + children at most 9; each takes a seat and pays 75 % of the adult fare"),
+        ("infants" = Option<u8>, Query, description = "travellers under 2 on the first departure date, on an adult's lap: 0 to the number of adults (default 0); no seat, 10 % of the adult fare"),
+        ("cabin" = Option<String>, Query, description = "economy | premium_economy | business | first"),
+        ("max_stops" = Option<u8>, Query, description = "0 to 2 (default 1)"),
+        ("sort" = Option<String>, Query, description = "price | duration | departure"),
         ("carriers" = Option<String>, Query, description = "comma-separated carrier codes"),
-        ("departure_after" = Option<String>, Query), ("departure_before" = Option<String>, Query),
-        ("max_price" = Option<i64>, Query), ("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = FlightsAnswer), (status = 400, body = Problem)))]
+        ("departure_after" = Option<String>, Query, description = "HH:MM, local time at the origin"),
+        ("departure_before" = Option<String>, Query, description = "HH:MM, local time at the origin"),
+        ("max_price" = Option<i64>, Query, description = "highest total for all passengers, minor units"),
+        ("limit" = Option<usize>, Query, description = "1 to 50 (default 20)"), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = FlightsAnswer), (status = 400, body = Problem, description = "a bad parameter, named in `errors[].field`")))]
 async fn search_flights(
     State(state): State<SearchState>,
     Query(p): Params,
 ) -> Result<Response, Problem> {
     let (q, key) = flight_query(&state.index, &p)?;
-    let page = Page::parse(&p, &key)?;
+    let page = Page::parse(&p, &key, state.index.generation())?;
     cached(&state, &page.cache_key, || {
-        let all = flights::search(&state.index, &q);
         let now = Utc::now();
+        let all = flights::search(&state.index, &q, now);
         let (offers, next_cursor) = page.cut(&all, |it| {
             flights::offer(&state.index, &state.keys, &q, it, now)
         });
-        to_json(&FlightsAnswer {
+        let changes_at = flights::answer_changes_at(&page.of(&all), now);
+        let bytes = to_json(&FlightsAnswer {
             offers,
             next_cursor,
-        })
+        })?;
+        Ok((bytes, changes_at))
     })
     .await
 }
@@ -432,34 +518,36 @@ pub struct HotelsAnswer {
     pub next_cursor: Option<String>,
 }
 
-/// The hotels of a city named as travellers name it: "Paris", "frankfurt" (for
-/// Frankfurt am Main), or an airport or metropolitan code such as CDG or LON.
-fn hotels_in(index: &Index, city: &str) -> Option<(String, Vec<u32>)> {
+/// A city named as travellers name it: "Paris", "frankfurt" (for Frankfurt am Main),
+/// or an airport or metropolitan code such as CDG or LON. Answers the city (folded),
+/// its hotels (none in a real city where we have no hotels) and its time zone.
+fn hotels_in(index: &Index, city: &str) -> Option<(String, Vec<u32>, chrono_tz::Tz)> {
     let folded = crate::catalog::fold(city);
-    if let Some(h) = index.hotels_by_city.get(&folded) {
-        return Some((folded, h.clone()));
-    }
-    let prefix = format!("{folded} ");
     let mut names: Vec<&String> = index
         .hotels_by_city
         .keys()
-        .filter(|k| k.starts_with(&prefix))
+        .filter(|k| **k == folded || k.starts_with(&format!("{folded} ")))
         .collect();
-    names.sort();
+    names.sort_by_key(|k| (**k != folded, (*k).clone()));
     if let Some(name) = names.first() {
-        return Some(((*name).clone(), index.hotels_by_city.get(*name)?.clone()));
+        let hotels = index.hotels_by_city.get(*name)?.clone();
+        let tz = index.hotels[*hotels.first()? as usize].tz;
+        return Some(((*name).clone(), hotels, tz));
     }
     let code = city.trim().to_uppercase();
-    if code.len() == 3 {
-        let airport = index
-            .airports
-            .iter()
-            .filter(|a| a.iata == code || a.metro.as_deref() == Some(code.as_str()))
-            .min_by_key(|a| a.rank)?;
-        let name = crate::catalog::fold(&airport.city);
-        return Some((name.clone(), index.hotels_by_city.get(&name)?.clone()));
-    }
-    None
+    let by_code = (code.len() == 3)
+        .then(|| {
+            index
+                .places(&code)
+                .into_iter()
+                .map(|i| &index.airports[i as usize])
+                .min_by_key(|a| a.rank)
+        })
+        .flatten();
+    let name = by_code.map_or(folded, |a| a.folded_city.clone());
+    let tz = *index.cities.get(&name)?;
+    let hotels = index.hotels_by_city.get(&name).cloned().unwrap_or_default();
+    Some((name, hotels, tz))
 }
 
 pub fn hotel_query(
@@ -470,15 +558,19 @@ pub fn hotel_query(
     if city.chars().count() > 100 {
         return Err(bad("city", "must be at most 100 characters"));
     }
-    let (folded, hotels) = hotels_in(index, city)
-        .ok_or_else(|| bad("city", format!("we have no hotels in {city}")))?;
+    let (folded, hotels, tz) = hotels_in(index, city)
+        .ok_or_else(|| bad("city", format!("{city} is not a city we know")))?;
     let check_in = date(p, "check_in")?.ok_or_else(|| bad("check_in", "is required"))?;
     let check_out = date(p, "check_out")?.ok_or_else(|| bad("check_out", "is required"))?;
-    let tz = hotels
-        .first()
-        .map_or(chrono_tz::Tz::UTC, |&h| index.hotels[h as usize].tz);
-    if check_in < Utc::now().with_timezone(&tz).date_naive() {
+    let now = Utc::now();
+    if check_in < now.with_timezone(&tz).date_naive() {
         return Err(bad("check_in", "is in the past"));
+    }
+    if hotels::check_in_at(tz, check_in) <= now {
+        return Err(bad(
+            "check_in",
+            "today's check-in time (15:00 hotel time) has passed; choose a later date",
+        ));
     }
     if check_out <= check_in {
         return Err(bad("check_out", "must be after check_in"));
@@ -540,29 +632,36 @@ pub fn hotel_query(
     ))
 }
 
-/// Hotel offers in a city for a stay.
+/// Hotel offers in a city for a stay. A real city where we have no hotels answers 200
+/// with no offers. A flexible rate is offered only while its free cancellation is still
+/// ahead; times are RFC 3339 instants with the hotel's offset, prices minor units.
 #[utoipa::path(get, path = "/api/v1/hotels/search", tag = "search",
-    params(("city" = String, Query), ("check_in" = String, Query), ("check_out" = String, Query),
-        ("guests" = Option<u8>, Query), ("rooms" = Option<u8>, Query), ("sort" = Option<String>, Query, description = "price | stars"),
-        ("stars" = Option<String>, Query, description = "comma-separated star ratings"), ("max_price" = Option<i64>, Query),
-        ("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = HotelsAnswer), (status = 400, body = Problem)))]
+    params(("city" = String, Query, description = "city name (Paris), airport code (CDG) or metropolitan code (PAR)"),
+        ("check_in" = String, Query, description = "YYYY-MM-DD; check-in is at 15:00 hotel time"),
+        ("check_out" = String, Query, description = "YYYY-MM-DD, at most 30 nights later; check-out is at 11:00 hotel time"),
+        ("guests" = Option<u8>, Query, description = "1 to 16 (default 2)"), ("rooms" = Option<u8>, Query, description = "1 to 8 (default 1), at most one per guest"),
+        ("sort" = Option<String>, Query, description = "price | stars"),
+        ("stars" = Option<String>, Query, description = "comma-separated star ratings"), ("max_price" = Option<i64>, Query, description = "highest total for the stay, minor units"),
+        ("limit" = Option<usize>, Query, description = "1 to 50 (default 20)"), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = HotelsAnswer), (status = 400, body = Problem, description = "a bad parameter, named in `errors[].field`")))]
 async fn search_hotels(
     State(state): State<SearchState>,
     Query(p): Params,
 ) -> Result<Response, Problem> {
     let (q, key) = hotel_query(&state.index, &p)?;
-    let page = Page::parse(&p, &key)?;
+    let page = Page::parse(&p, &key, state.index.generation())?;
     cached(&state, &page.cache_key, || {
-        let all = hotels::search(&state.index, &q);
         let now = Utc::now();
+        let all = hotels::search(&state.index, &q, now);
         let (offers, next_cursor) = page.cut(&all, |s| {
             hotels::offer(&state.index, &state.keys, &q, s, now)
         });
-        to_json(&HotelsAnswer {
+        let changes_at = hotels::answer_changes_at(&state.index, &q, &page.of(&all));
+        let bytes = to_json(&HotelsAnswer {
             offers,
             next_cursor,
-        })
+        })?;
+        Ok((bytes, changes_at))
     })
     .await
 }
@@ -591,19 +690,31 @@ pub async fn check_offer(
         )
         .with("offer_id", offer_id));
     }
-    if let OfferClaims::Flight { s, .. } = &claims {
-        let departed = s
+    let too_late = match &claims {
+        OfferClaims::Flight { s, .. } => s
             .iter()
             .flatten()
-            .any(|id| state.index.flight(*id).is_none_or(|f| f.departure <= now));
-        if departed {
-            return Err(Problem::new(
-                StatusCode::GONE,
-                "offer-expired",
-                "This flight has already left.",
-            )
-            .with("offer_id", offer_id));
-        }
+            .any(|id| state.index.flight(*id).is_none_or(|f| f.departure <= now))
+            .then_some("This flight has already left."),
+        OfferClaims::Hotel { rt, p, ci, .. } => match state.index.hotel_of(*rt) {
+            None => Some("This hotel is no longer sold."),
+            Some(h) if hotels::check_in_at(h.tz, *ci) <= now => {
+                Some("Check-in time for this stay has passed.")
+            }
+            Some(_)
+                if *p == RatePlan::Flexible
+                    && hotels::free_cancellation_until(&state.index, *rt, *ci)
+                        .is_none_or(|until| until <= now) =>
+            {
+                Some(
+                    "Free cancellation for this rate has ended; search again for the rates on sale now.",
+                )
+            }
+            Some(_) => None,
+        },
+    };
+    if let Some(why) = too_late {
+        return Err(Problem::new(StatusCode::GONE, "offer-expired", why).with("offer_id", offer_id));
     }
     for item in claims.items() {
         let needed = match &item {
@@ -635,7 +746,9 @@ enum AnyOffer {
     Hotel(HotelOffer),
 }
 
-/// The offer, revalidated: 200 available, 410 expired, 409 no longer available.
+/// The offer, revalidated at the moment of asking: 200 available (fare rules as they
+/// stand now), 410 expired, departed, past check-in or past a flexible rate's free
+/// cancellation, 409 no longer available.
 #[utoipa::path(get, path = "/api/v1/offers/{offer_id}", tag = "search",
     params(("offer_id" = String, Path)),
     responses((status = 200, description = "a flight Offer or a HotelOffer"), (status = 409, body = Problem), (status = 410, body = Problem), (status = 422, body = Problem)))]
@@ -646,7 +759,8 @@ async fn revalidate_offer(
     let claims = check_offer(&state, &offer_id, "offer_id").await?;
     let rendered = match &claims {
         OfferClaims::Flight { .. } => {
-            flights::render(&state.index, &claims, offer_id.clone()).map(AnyOffer::Flight)
+            flights::render(&state.index, &claims, offer_id.clone(), Utc::now())
+                .map(AnyOffer::Flight)
         }
         OfferClaims::Hotel { rt, ci, n, .. } => {
             let left = hotels_left(&state, *rt, *ci, *n).await?;

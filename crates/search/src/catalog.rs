@@ -39,6 +39,50 @@ pub struct Airport {
     pub rank: u32,
 }
 
+/// Metropolitan areas (IATA city codes) and the airports that serve them, for travellers
+/// who search "New York" rather than one of its airports. The shipped data file's
+/// `metro` column misses some members (EWR, for one); this table wins over it.
+pub const METROS: &[(&str, &[&str])] = &[
+    ("NYC", &["JFK", "LGA", "EWR"]),
+    ("LON", &["LHR", "LGW", "STN", "LTN", "LCY", "SEN"]),
+    ("PAR", &["CDG", "ORY", "BVA"]),
+    ("TYO", &["HND", "NRT"]),
+    ("OSA", &["KIX", "ITM", "UKB"]),
+    ("SEL", &["ICN", "GMP"]),
+    ("BJS", &["PEK", "PKX"]),
+    ("SHA", &["PVG", "SHA"]),
+    ("TPE", &["TPE", "TSA"]),
+    ("BKK", &["BKK", "DMK"]),
+    ("JKT", &["CGK", "HLP"]),
+    ("DXB", &["DXB", "DWC"]),
+    ("THR", &["IKA", "THR"]),
+    ("IST", &["IST", "SAW"]),
+    ("MOW", &["SVO", "DME", "VKO"]),
+    ("STO", &["ARN", "BMA", "NYO"]),
+    ("MIL", &["MXP", "LIN", "BGY"]),
+    ("ROM", &["FCO", "CIA"]),
+    ("BRU", &["BRU", "CRL"]),
+    ("CHI", &["ORD", "MDW"]),
+    ("WAS", &["IAD", "DCA", "BWI"]),
+    ("HOU", &["IAH", "HOU"]),
+    ("DFW", &["DFW", "DAL"]),
+    ("YTO", &["YYZ", "YTZ"]),
+    ("YMQ", &["YUL", "YMX"]),
+    ("SAO", &["GRU", "CGH", "VCP"]),
+    ("RIO", &["GIG", "SDU"]),
+    ("BUE", &["EZE", "AEP"]),
+    ("DKR", &["DSS", "DKR"]),
+    ("MEL", &["MEL", "AVV"]),
+];
+
+/// The metropolitan area an airport belongs to, by the table above.
+pub fn metro_of(iata: &str) -> Option<&'static str> {
+    METROS
+        .iter()
+        .find(|(_, members)| members.contains(&iata))
+        .map(|(code, _)| *code)
+}
+
 /// Every shipped airport, busiest first.
 pub fn airports() -> Vec<Airport> {
     let mut out = Vec::new();
@@ -63,7 +107,9 @@ pub fn airports() -> Vec<Airport> {
             longitude: f[5].parse().unwrap_or(0.0),
             time_zone: f[6].clone(),
             tz,
-            metro: Some(f[7].clone()).filter(|m| !m.is_empty()),
+            metro: metro_of(&f[0])
+                .map(str::to_owned)
+                .or_else(|| Some(f[7].clone()).filter(|m| !m.is_empty())),
             rank,
         });
     }
@@ -328,6 +374,25 @@ mod tests {
         let lhr = all.iter().find(|a| a.iata == "LHR").expect("LHR");
         assert_eq!(lhr.city, "London");
         assert_eq!(lhr.time_zone, "Europe/London");
+    }
+
+    #[test]
+    fn metro_codes_name_every_airport_of_their_city() {
+        let all = airports();
+        let members = |metro: &str| -> Vec<String> {
+            let mut m: Vec<String> = all
+                .iter()
+                .filter(|a| a.metro.as_deref() == Some(metro))
+                .map(|a| a.iata.clone())
+                .collect();
+            m.sort();
+            m
+        };
+        // The data file leaves Newark out of New York.
+        assert_eq!(members("NYC"), ["EWR", "JFK", "LGA"]);
+        assert_eq!(members("LON"), ["LCY", "LGW", "LHR", "LTN", "STN"]);
+        assert_eq!(members("PAR"), ["CDG", "ORY"]);
+        assert_eq!(members("TYO"), ["HND", "NRT"]);
     }
 
     #[test]

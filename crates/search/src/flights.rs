@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use ota_platform::money::Money;
+use ota_platform::passengers::{PassengerType, Passengers};
 use serde::Serialize;
 
 use crate::catalog::Cabin;
@@ -20,6 +21,12 @@ pub const MAX_LAYOVER_MIN: i64 = 8 * 60;
 const MAX_CANDIDATES: usize = 3_000;
 /// Round trips pair the best this-many outbound with the best this-many return options.
 pub const ROUND_TRIP_PAIRING: usize = 40;
+/// The default fare rule for passenger types: a child (2–11) pays this share of the
+/// adult fare and an infant on a lap (under 2) this one, rounded to whole minor units.
+pub const CHILD_FARE_PERCENT: i64 = 75;
+pub const INFANT_FARE_PERCENT: i64 = 10;
+/// Refundable fares refund until this long before the first departure.
+pub const REFUND_NOTICE_HOURS: i64 = 24;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sort {
@@ -30,11 +37,12 @@ pub enum Sort {
 
 #[derive(Debug, Clone)]
 pub struct FlightQuery {
-    pub origin: u16,
-    pub destination: u16,
+    /// Airports the trip may start from (several for a metropolitan code).
+    pub origins: Vec<u16>,
+    pub destinations: Vec<u16>,
     pub departure_date: NaiveDate,
     pub return_date: Option<NaiveDate>,
-    pub adults: u8,
+    pub passengers: Passengers,
     pub cabin: Cabin,
     pub max_stops: u8,
     pub sort: Sort,
@@ -65,8 +73,41 @@ impl Journey {
 #[derive(Debug, Clone)]
 pub struct Itinerary {
     pub journeys: Vec<Journey>,
+    /// The adult fare of the whole itinerary, per passenger.
+    pub fare: i64,
+    /// For every passenger.
     pub total: i64,
     pub seats: i32,
+}
+
+/// The fare of one passenger type under the default rule.
+pub fn fare_for(adult_fare: i64, kind: PassengerType) -> i64 {
+    match kind {
+        PassengerType::Adult => adult_fare,
+        PassengerType::Child => (adult_fare * CHILD_FARE_PERCENT + 50) / 100,
+        PassengerType::Infant => (adult_fare * INFANT_FARE_PERCENT + 50) / 100,
+    }
+}
+
+/// Per-type lines (count, fare per passenger) for the types travelling.
+pub fn fare_lines(adult_fare: i64, p: Passengers) -> Vec<(PassengerType, u8, i64)> {
+    [
+        (PassengerType::Adult, p.adults),
+        (PassengerType::Child, p.children),
+        (PassengerType::Infant, p.infants),
+    ]
+    .into_iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(kind, n)| (kind, n, fare_for(adult_fare, kind)))
+    .collect()
+}
+
+/// What every passenger pays together.
+pub fn party_total(adult_fare: i64, p: Passengers) -> i64 {
+    fare_lines(adult_fare, p)
+        .iter()
+        .map(|(_, n, each)| i64::from(*n) * each)
+        .sum()
 }
 
 impl Itinerary {
@@ -102,27 +143,33 @@ fn connects(index: &Index, arriving: &Flight, leaving: &Flight) -> bool {
     gap >= mct(index, arriving.destination, arriving, leaving) && gap <= MAX_LAYOVER_MIN
 }
 
-/// Journeys from `origin` to `destination` leaving on `date` (local), cheapest fares
-/// in `cabin`, with at least `adults` seats on every leg.
+/// Journeys from any of `from` to any of `to` leaving on `date` (local) after `now`,
+/// cheapest fares in `cabin`, with a seat for every adult and child on every leg.
 pub fn journeys(
     index: &Index,
     q: &FlightQuery,
-    origin: u16,
-    destination: u16,
+    from: &[u16],
+    to: &[u16],
     date: NaiveDate,
+    now: DateTime<Utc>,
 ) -> Vec<Journey> {
+    let seated = i32::from(q.passengers.seated());
     let usable = |f: &Flight| -> Option<(i64, i32)> {
         if !q.carriers.is_empty() && !q.carriers.contains(&f.carrier) {
             return None;
         }
         let cabin = f.cabin(q.cabin)?;
         let seats = cabin.remaining();
-        (seats >= i32::from(q.adults)).then_some((cabin.fare, seats))
+        (seats >= seated).then_some((cabin.fare(), seats))
     };
     let first_leg_ok = |f: &Flight| -> bool {
+        // A flight that has left is never sold.
+        if f.departure <= now {
+            return false;
+        }
         let local = f
             .departure
-            .with_timezone(&index.airports[origin as usize].tz)
+            .with_timezone(&index.airports[f.origin as usize].tz)
             .time();
         q.departure_after.is_none_or(|t| local >= t)
             && q.departure_before.is_none_or(|t| local <= t)
@@ -171,25 +218,31 @@ pub fn journeys(
             seats,
         })
     };
-    let Some(first_legs) = index.departures.get(&(origin, date)) else {
-        return Vec::new();
-    };
-    for &a in first_legs {
+    // Connections never pass through either end's airports (no JFK-LGA-LHR for NYC).
+    let end = |a: u16| from.contains(&a) || to.contains(&a);
+    let first_legs = from
+        .iter()
+        .filter_map(|o| index.departures.get(&(*o, date)))
+        .flatten()
+        .copied();
+    'first: for a in first_legs {
         let fa = &index.flights[a as usize];
         if !first_leg_ok(fa) || usable(fa).is_none() {
             continue;
         }
-        if fa.destination == destination {
+        if to.contains(&fa.destination) {
             out.extend(priced(vec![a]));
             continue;
         }
-        if q.max_stops == 0 || fa.destination == origin {
+        if q.max_stops == 0 || end(fa.destination) {
             continue;
         }
         let x = fa.destination;
-        for b in onward(x, destination, fa) {
-            if connects(index, fa, &index.flights[b as usize]) {
-                out.extend(priced(vec![a, b]));
+        for &d in to {
+            for b in onward(x, d, fa) {
+                if connects(index, fa, &index.flights[b as usize]) {
+                    out.extend(priced(vec![a, b]));
+                }
             }
         }
         if q.max_stops < 2 {
@@ -198,25 +251,19 @@ pub fn journeys(
         for b in leaving(x, fa) {
             let fb = &index.flights[b as usize];
             let y = fb.destination;
-            if y == origin
-                || y == destination
-                || y == x
-                || !connects(index, fa, fb)
-                || usable(fb).is_none()
-            {
+            if end(y) || y == x || !connects(index, fa, fb) || usable(fb).is_none() {
                 continue;
             }
-            for c in onward(y, destination, fb) {
-                if connects(index, fb, &index.flights[c as usize]) {
-                    out.extend(priced(vec![a, b, c]));
+            for &d in to {
+                for c in onward(y, d, fb) {
+                    if connects(index, fb, &index.flights[c as usize]) {
+                        out.extend(priced(vec![a, b, c]));
+                    }
                 }
             }
             if out.len() >= MAX_CANDIDATES {
-                break;
+                break 'first;
             }
-        }
-        if out.len() >= MAX_CANDIDATES {
-            break;
         }
     }
     // A sensible itinerary is not much longer than the best one found.
@@ -226,40 +273,52 @@ pub fn journeys(
     out
 }
 
-/// Every priced itinerary for the query, sorted.
-pub fn search(index: &Index, q: &FlightQuery) -> Vec<Itinerary> {
-    let adults = i64::from(q.adults);
-    let wrap = |j: Journey| Itinerary {
-        total: j.fare * adults,
-        seats: j.seats,
-        journeys: vec![j],
+/// Whether a return journey may follow an outbound one: it leaves at least the
+/// minimum connection time after the outbound lands, as a connection would.
+fn turns_around(index: &Index, outbound: &Journey, back: &Journey) -> bool {
+    let (Some(&landing), Some(&leaving)) = (outbound.legs.last(), back.legs.first()) else {
+        return false;
+    };
+    let (landing, leaving) = (
+        &index.flights[landing as usize],
+        &index.flights[leaving as usize],
+    );
+    let gap = (leaving.departure - landing.arrival).num_minutes();
+    gap >= mct(index, landing.destination, landing, leaving)
+}
+
+/// Every priced itinerary for the query that has not left by `now`, sorted.
+pub fn search(index: &Index, q: &FlightQuery, now: DateTime<Utc>) -> Vec<Itinerary> {
+    let wrap = |journeys: Vec<Journey>| {
+        let fare = journeys.iter().map(|j| j.fare).sum();
+        Itinerary {
+            fare,
+            total: party_total(fare, q.passengers),
+            seats: journeys.iter().map(|j| j.seats).min().unwrap_or(0),
+            journeys,
+        }
     };
     let mut outbound: Vec<Itinerary> =
-        journeys(index, q, q.origin, q.destination, q.departure_date)
+        journeys(index, q, &q.origins, &q.destinations, q.departure_date, now)
             .into_iter()
-            .map(wrap)
+            .map(|j| wrap(vec![j]))
             .collect();
     outbound.sort_by(|a, b| compare(q.sort, a, b));
     let mut result = match q.return_date {
         None => outbound,
         Some(back) => {
-            let mut inbound: Vec<Itinerary> = journeys(index, q, q.destination, q.origin, back)
-                .into_iter()
-                .map(wrap)
-                .collect();
+            let mut inbound: Vec<Itinerary> =
+                journeys(index, q, &q.destinations, &q.origins, back, now)
+                    .into_iter()
+                    .map(|j| wrap(vec![j]))
+                    .collect();
             inbound.sort_by(|a, b| compare(q.sort, a, b));
             let mut pairs = Vec::new();
             for o in outbound.iter().take(ROUND_TRIP_PAIRING) {
                 for i in inbound.iter().take(ROUND_TRIP_PAIRING) {
-                    // The return must leave after the outbound lands.
-                    if i.journeys[0].departure <= o.journeys[0].arrival {
-                        continue;
+                    if turns_around(index, &o.journeys[0], &i.journeys[0]) {
+                        pairs.push(wrap(vec![o.journeys[0].clone(), i.journeys[0].clone()]));
                     }
-                    pairs.push(Itinerary {
-                        journeys: vec![o.journeys[0].clone(), i.journeys[0].clone()],
-                        total: o.total + i.total,
-                        seats: o.seats.min(i.seats),
-                    });
                 }
             }
             pairs.sort_by(|a, b| compare(q.sort, a, b));
@@ -298,20 +357,49 @@ pub struct Slice {
     pub segments: Vec<Segment>,
 }
 
+/// Refundability, judged when the answer is made.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FareRules {
+    /// Whether cancelling now would refund the fare: a refundable fare whose refund
+    /// window is still open.
     pub refundable: bool,
+    /// The end of the refund window (24 hours before the first departure), an RFC 3339
+    /// instant with the departure airport's offset; null when there is no window left.
+    #[schema(example = "2026-12-13T08:05:00-05:00")]
+    pub refund_until: Option<String>,
     pub description: String,
+}
+
+/// The fare of one passenger type.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Fare {
+    /// `adult` (12 and over), `child` (2–11: 75 % of the adult fare) or `infant` (under 2
+    /// on a lap: 10 % of the adult fare), rounded to whole minor units.
+    #[serde(rename = "type")]
+    #[schema(value_type = String, example = "child")]
+    pub kind: PassengerType,
+    pub count: u8,
+    /// What one passenger of this type pays for the whole itinerary.
+    pub per_passenger: Money,
+    /// `count` × `per_passenger`.
+    pub total: Money,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Offer {
     pub offer_id: String,
     pub kind: &'static str,
+    /// Until when the price is guaranteed (RFC 3339, UTC).
     pub expires_at: String,
+    /// For every passenger: the sum of `fares[].total`, minor units.
     pub total: Money,
+    /// The adult fare, per passenger.
     pub price_per_adult: Money,
+    /// The same as `passengers.adults`.
     pub adults: u8,
+    pub passengers: Passengers,
+    /// One line per passenger type travelling.
+    pub fares: Vec<Fare>,
     pub cabin: Cabin,
     pub seats_remaining: i32,
     pub fare_rules: FareRules,
@@ -354,14 +442,25 @@ fn slice(index: &Index, legs: &[i64]) -> Option<Slice> {
     })
 }
 
-/// Renders signed claims as an offer, with seats as the index sees them now.
-pub fn render(index: &Index, claims: &OfferClaims, offer_id: String) -> Option<Offer> {
-    let OfferClaims::Flight {
-        s, c, a, t, cur, ..
-    } = claims
-    else {
+/// The end of the refund window of an itinerary leaving at `first_departure`, if it is
+/// still open at `now`.
+pub fn refund_until(first_departure: DateTime<Utc>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    Some(first_departure - Duration::hours(REFUND_NOTICE_HOURS)).filter(|until| *until > now)
+}
+
+/// Renders signed claims as an offer, with seats as the index sees them and the fare
+/// rules as they stand at `now`.
+pub fn render(
+    index: &Index,
+    claims: &OfferClaims,
+    offer_id: String,
+    now: DateTime<Utc>,
+) -> Option<Offer> {
+    let OfferClaims::Flight { s, c, t, cur, .. } = claims else {
         return None;
     };
+    let passengers = claims.passengers()?;
+    let adult_fare = claims.adult_fare()?;
     let slices: Vec<Slice> = s
         .iter()
         .map(|legs| slice(index, legs))
@@ -372,29 +471,56 @@ pub fn render(index: &Index, claims: &OfferClaims, offer_id: String) -> Option<O
         .filter_map(|id| index.flight(*id)?.cabin(*c).map(|x| x.remaining()))
         .min()
         .unwrap_or(0);
-    let refundable = s.iter().flatten().all(|id| {
+    let refundable_fare = s.iter().flatten().all(|id| {
         index
             .flight(*id)
             .and_then(|f| f.cabin(*c))
             .is_some_and(|x| x.refundable)
     });
+    let first = index.flight(*s.first()?.first()?)?;
+    let window = refund_until(first.departure, now).filter(|_| refundable_fare);
+    let fare_rules = match window {
+        Some(until) => FareRules {
+            refundable: true,
+            refund_until: Some(local(index, first.origin, until)),
+            description: format!(
+                "Refundable until {REFUND_NOTICE_HOURS} hours before departure ({}).",
+                local(index, first.origin, until)
+            ),
+        },
+        None if refundable_fare => FareRules {
+            refundable: false,
+            refund_until: None,
+            description: format!(
+                "Non-refundable now: refunds ended {REFUND_NOTICE_HOURS} hours before departure."
+            ),
+        },
+        None => FareRules {
+            refundable: false,
+            refund_until: None,
+            description: "Non-refundable.".to_owned(),
+        },
+    };
     Some(Offer {
         offer_id,
         kind: "flight",
         expires_at: claims.expires_at().to_rfc3339(),
         total: Money::new(*t, cur),
-        price_per_adult: Money::new(*t / i64::from((*a).max(1)), cur),
-        adults: *a,
+        price_per_adult: Money::new(adult_fare, cur),
+        adults: passengers.adults,
+        passengers,
+        fares: fare_lines(adult_fare, passengers)
+            .into_iter()
+            .map(|(kind, count, each)| Fare {
+                kind,
+                count,
+                per_passenger: Money::new(each, cur),
+                total: Money::new(each * i64::from(count), cur),
+            })
+            .collect(),
         cabin: *c,
         seats_remaining: seats,
-        fare_rules: FareRules {
-            refundable,
-            description: if refundable {
-                "Refundable until 24 hours before departure.".to_owned()
-            } else {
-                "Non-refundable.".to_owned()
-            },
-        },
+        fare_rules,
         slices,
     })
 }
@@ -407,6 +533,7 @@ pub fn offer(
     it: &Itinerary,
     now: DateTime<Utc>,
 ) -> Option<Offer> {
+    let p = q.passengers;
     let claims = OfferClaims::Flight {
         s: it
             .journeys
@@ -419,13 +546,64 @@ pub fn offer(
             })
             .collect(),
         c: q.cabin,
-        a: q.adults,
+        a: p.adults,
+        ch: p.children,
+        inf: p.infants,
+        f: it.fare,
         t: it.total,
         cur: crate::seed::CURRENCY.to_owned(),
         x: (now + Duration::seconds(OFFER_TTL_SECS)).timestamp(),
     };
     let id = claims.sign(keys);
-    let mut o = render(index, &claims, id)?;
+    let mut o = render(index, &claims, id, now)?;
     o.seats_remaining = it.seats;
     Some(o)
+}
+
+/// When an answer listing these itineraries stops being true by the clock alone: the
+/// first departure, or the close of a refund window it shows open.
+pub fn answer_changes_at(its: &[&Itinerary], now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    its.iter()
+        .filter_map(|it| it.journeys.first())
+        .flat_map(|j| [Some(j.departure), refund_until(j.departure, now)])
+        .flatten()
+        .min()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn children_pay_three_quarters_and_infants_a_tenth_in_whole_minor_units() {
+        let family = Passengers {
+            adults: 2,
+            children: 1,
+            infants: 1,
+        };
+        assert_eq!(
+            fare_lines(40_001, family),
+            vec![
+                (PassengerType::Adult, 2, 40_001),
+                (PassengerType::Child, 1, 30_001),
+                (PassengerType::Infant, 1, 4_000),
+            ]
+        );
+        assert_eq!(party_total(40_001, family), 2 * 40_001 + 30_001 + 4_000);
+        assert_eq!(party_total(12_300, Passengers::adults(3)), 36_900);
+    }
+
+    #[test]
+    fn the_refund_window_closes_a_day_before_departure() {
+        let departure = DateTime::parse_from_rfc3339("2026-12-14T13:05:00Z")
+            .expect("time")
+            .with_timezone(&Utc);
+        let day_before = departure - Duration::hours(24);
+        assert_eq!(
+            refund_until(departure, day_before - Duration::seconds(1)),
+            Some(day_before)
+        );
+        assert_eq!(refund_until(departure, day_before), None);
+        assert_eq!(refund_until(departure, departure), None);
+    }
 }

@@ -1,7 +1,7 @@
 //! Hotel search over the index: hotels of a city with rooms free every night of the
 //! stay, priced per rate plan.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use ota_platform::money::Money;
 use ota_platform::tokens::KeyRing;
 use serde::Serialize;
@@ -14,6 +14,21 @@ use crate::seed::CURRENCY;
 pub const NON_REFUNDABLE_DISCOUNT: i64 = 15;
 /// Flexible rates cancel free until this many days before check-in, at 14:00 local.
 pub const FREE_CANCELLATION_DAYS: i64 = 2;
+const FREE_CANCELLATION_TIME: (u32, u32) = (14, 0);
+/// Check-in and check-out times, hotel local time.
+pub const CHECK_IN_TIME: (u32, u32) = (15, 0);
+pub const CHECK_OUT_TIME: (u32, u32) = (11, 0);
+
+/// The instant a hotel's local wall-clock time happens on `day`.
+fn hotel_time(tz: chrono_tz::Tz, day: NaiveDate, (h, m): (u32, u32)) -> DateTime<chrono_tz::Tz> {
+    let time = NaiveTime::from_hms_opt(h, m, 0).unwrap_or_default();
+    crate::seed::instant_in(tz, day, time).with_timezone(&tz)
+}
+
+/// When a stay starting on `check_in` begins in a zone: the hotel's check-in time.
+pub fn check_in_at(tz: chrono_tz::Tz, check_in: NaiveDate) -> DateTime<chrono_tz::Tz> {
+    hotel_time(tz, check_in, CHECK_IN_TIME)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HotelSort {
@@ -64,17 +79,19 @@ pub fn price_stay(
     let mut remaining = i32::MAX;
     for d in 0..nights {
         let night = index.night(rt.id, check_in + Duration::days(i64::from(d)))?;
-        let left = night.capacity - night.taken.load(std::sync::atomic::Ordering::Relaxed);
+        let left = night.remaining();
         if left < i32::from(rooms) {
             return None;
         }
-        total += night.price;
+        total += night.price();
         remaining = remaining.min(left);
     }
     Some((total * i64::from(rooms), remaining))
 }
 
-pub fn search(index: &Index, q: &HotelQuery) -> Vec<Stay> {
+/// Stays on sale at `now`: a flexible rate only while its free cancellation is still
+/// ahead (after that, only the non-refundable rate).
+pub fn search(index: &Index, q: &HotelQuery, now: DateTime<Utc>) -> Vec<Stay> {
     let mut out = Vec::new();
     for &h in &q.hotels {
         let hotel = &index.hotels[h as usize];
@@ -90,7 +107,12 @@ pub fn search(index: &Index, q: &HotelQuery) -> Vec<Stay> {
             else {
                 continue;
             };
+            let flexible_open =
+                free_cancellation_until(index, rt.id, q.check_in).is_some_and(|until| until > now);
             for plan in [RatePlan::Flexible, RatePlan::NonRefundable] {
+                if plan == RatePlan::Flexible && !flexible_open {
+                    continue;
+                }
                 let total = plan_price(flexible, plan);
                 if q.max_price.is_some_and(|m| total > m) {
                     continue;
@@ -125,7 +147,9 @@ pub struct HotelSummary {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CancellationPolicy {
     pub refundable: bool,
-    /// Until when cancelling refunds everything (hotel local time), if ever.
+    /// Until when cancelling refunds everything, if ever: an RFC 3339 instant with the
+    /// hotel's offset. A flexible rate is only offered while this is in the future.
+    #[schema(example = "2026-12-18T14:00:00+01:00")]
     pub free_cancellation_until: Option<String>,
     pub description: String,
 }
@@ -139,6 +163,13 @@ pub struct HotelOffer {
     pub nights: u16,
     pub check_in: NaiveDate,
     pub check_out: NaiveDate,
+    /// The stay's first moment: check-in time (15:00) at the hotel, RFC 3339 with the
+    /// hotel's offset. Offers cannot be bought after it.
+    #[schema(example = "2026-12-20T15:00:00+01:00")]
+    pub check_in_at: String,
+    /// Check-out time (11:00) on the last day, RFC 3339 with the hotel's offset.
+    #[schema(example = "2026-12-23T11:00:00+01:00")]
+    pub check_out_at: String,
     pub rooms: u8,
     pub guests: u8,
     pub rooms_remaining: i32,
@@ -156,11 +187,9 @@ pub fn free_cancellation_until(
     room_type_id: i64,
     check_in: NaiveDate,
 ) -> Option<DateTime<chrono_tz::Tz>> {
-    let rt = &index.room_types[*index.room_type_by_id.get(&room_type_id)? as usize];
-    let tz = index.hotels[rt.hotel as usize].tz;
+    let tz = index.hotel_of(room_type_id)?.tz;
     let day = check_in - Duration::days(FREE_CANCELLATION_DAYS);
-    tz.from_local_datetime(&day.and_time(NaiveTime::from_hms_opt(14, 0, 0)?))
-        .earliest()
+    Some(hotel_time(tz, day, FREE_CANCELLATION_TIME))
 }
 
 pub fn render(
@@ -203,6 +232,7 @@ pub fn render(
             description: "Non-refundable: cancelling refunds nothing.".to_owned(),
         },
     };
+    let check_out = *ci + Duration::days(i64::from(*n));
     Some(HotelOffer {
         offer_id,
         kind: "hotel",
@@ -210,7 +240,9 @@ pub fn render(
         total: Money::new(*t, cur),
         nights: *n,
         check_in: *ci,
-        check_out: *ci + Duration::days(i64::from(*n)),
+        check_out,
+        check_in_at: check_in_at(hotel.tz, *ci).to_rfc3339(),
+        check_out_at: hotel_time(hotel.tz, check_out, CHECK_OUT_TIME).to_rfc3339(),
         rooms: *r,
         guests: *g,
         rooms_remaining,
@@ -252,6 +284,26 @@ pub fn offer(
     render(index, &claims, id, stay.rooms_remaining)
 }
 
+/// When an answer listing these stays stops being true by the clock alone: check-in, or
+/// the end of a free cancellation it offers.
+pub fn answer_changes_at(index: &Index, q: &HotelQuery, stays: &[&Stay]) -> Option<DateTime<Utc>> {
+    stays
+        .iter()
+        .filter_map(|s| {
+            let rt = &index.room_types[s.room_type as usize];
+            let tz = index.hotels[rt.hotel as usize].tz;
+            let deadline = (s.plan == RatePlan::Flexible)
+                .then(|| free_cancellation_until(index, rt.id, q.check_in))
+                .flatten();
+            [Some(check_in_at(tz, q.check_in)), deadline]
+                .into_iter()
+                .flatten()
+                .map(|t| t.with_timezone(&Utc))
+                .min()
+        })
+        .min()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,5 +313,19 @@ mod tests {
         assert_eq!(plan_price(100_000, RatePlan::Flexible), 100_000);
         assert_eq!(plan_price(100_000, RatePlan::NonRefundable), 85_000);
         assert_eq!(plan_price(33_300, RatePlan::NonRefundable), 28_300);
+    }
+
+    #[test]
+    fn check_in_is_three_in_the_afternoon_hotel_time_across_dst() {
+        let paris: chrono_tz::Tz = "Europe/Paris".parse().expect("zone");
+        let day = |m, d| NaiveDate::from_ymd_opt(2027, m, d).expect("date");
+        assert_eq!(
+            check_in_at(paris, day(1, 10)).to_rfc3339(),
+            "2027-01-10T15:00:00+01:00"
+        );
+        assert_eq!(
+            check_in_at(paris, day(7, 10)).to_rfc3339(),
+            "2027-07-10T15:00:00+02:00"
+        );
     }
 }

@@ -3,13 +3,13 @@
 //! few seconds; holds, in the database, are the truth).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, Ordering};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use crate::catalog::{Cabin, fold};
-use crate::store::{CabinRecord, RoomNightRecord, SearchStore};
+use crate::store::{CabinRecord, Changes, RoomNightRecord, SearchStore};
 
 pub struct AirportInfo {
     pub iata: String,
@@ -24,18 +24,47 @@ pub struct AirportInfo {
     pub folded_city: String,
 }
 
-/// Seats of one cabin: `taken` is sold + held as last seen.
+/// Seats of one cabin as last seen: `taken` is sold + held; capacity, fare and
+/// stop-sell follow the changes the refresh reads back.
 pub struct CabinInventory {
     pub cabin: Cabin,
-    pub capacity: i32,
+    pub capacity: AtomicI32,
     pub taken: AtomicI32,
-    pub fare: i64,
+    pub fare: AtomicI64,
+    pub stop_sell: AtomicBool,
     pub refundable: bool,
 }
 
 impl CabinInventory {
+    pub fn new(cabin: Cabin, r: &CabinRecord) -> Self {
+        Self {
+            cabin,
+            capacity: AtomicI32::new(r.capacity),
+            taken: AtomicI32::new(r.sold + r.held),
+            fare: AtomicI64::new(r.fare_amount),
+            stop_sell: AtomicBool::new(r.stop_sell),
+            refundable: r.refundable,
+        }
+    }
+
+    /// Seats still for sale (none while stop-sold).
     pub fn remaining(&self) -> i32 {
-        (self.capacity - self.taken.load(Ordering::Relaxed)).max(0)
+        if self.stop_sell.load(Ordering::Relaxed) {
+            return 0;
+        }
+        (self.capacity.load(Ordering::Relaxed) - self.taken.load(Ordering::Relaxed)).max(0)
+    }
+
+    /// The adult fare, minor units.
+    pub fn fare(&self) -> i64 {
+        self.fare.load(Ordering::Relaxed)
+    }
+
+    fn update(&self, r: &CabinRecord) {
+        self.capacity.store(r.capacity, Ordering::Relaxed);
+        self.taken.store(r.sold + r.held, Ordering::Relaxed);
+        self.fare.store(r.fare_amount, Ordering::Relaxed);
+        self.stop_sell.store(r.stop_sell, Ordering::Relaxed);
     }
 }
 
@@ -57,10 +86,42 @@ impl Flight {
     }
 }
 
+/// Rooms of one room type on one night as last seen (the flexible rate's price).
 pub struct NightInventory {
-    pub capacity: i32,
+    pub capacity: AtomicI32,
     pub taken: AtomicI32,
-    pub price: i64,
+    pub price: AtomicI64,
+    pub stop_sell: AtomicBool,
+}
+
+impl NightInventory {
+    pub fn new(r: &RoomNightRecord) -> Self {
+        Self {
+            capacity: AtomicI32::new(r.capacity),
+            taken: AtomicI32::new(r.sold + r.held),
+            price: AtomicI64::new(r.price_amount),
+            stop_sell: AtomicBool::new(r.stop_sell),
+        }
+    }
+
+    /// Rooms still for sale (none while stop-sold).
+    pub fn remaining(&self) -> i32 {
+        if self.stop_sell.load(Ordering::Relaxed) {
+            return 0;
+        }
+        (self.capacity.load(Ordering::Relaxed) - self.taken.load(Ordering::Relaxed)).max(0)
+    }
+
+    pub fn price(&self) -> i64 {
+        self.price.load(Ordering::Relaxed)
+    }
+
+    fn update(&self, r: &RoomNightRecord) {
+        self.capacity.store(r.capacity, Ordering::Relaxed);
+        self.taken.store(r.sold + r.held, Ordering::Relaxed);
+        self.price.store(r.price_amount, Ordering::Relaxed);
+        self.stop_sell.store(r.stop_sell, Ordering::Relaxed);
+    }
 }
 
 pub struct RoomType {
@@ -94,10 +155,19 @@ pub struct Index {
     pub departures: HashMap<(u16, NaiveDate), Vec<u32>>,
     /// Direct flights of a route on a local date, by departure time.
     pub direct: HashMap<(u16, u16, NaiveDate), Vec<u32>>,
+    /// Airports of each metropolitan code, where the catalog has any.
+    pub metros: HashMap<String, Vec<u16>>,
     pub hotels: Vec<Hotel>,
     pub hotels_by_city: HashMap<String, Vec<u32>>,
+    /// Every city travellers may name (folded), with its time zone: the catalog's and
+    /// those of every shipped airport, with hotels or not.
+    pub cities: HashMap<String, Tz>,
     pub room_types: Vec<RoomType>,
     pub room_type_by_id: HashMap<i64, u32>,
+    /// The catalog generation last seen: bumped by every capacity, price or stop-sell
+    /// change, and part of every answer-cache key, so such a change retires the answers
+    /// cached before it.
+    pub generation: AtomicI64,
 }
 
 impl Index {
@@ -109,6 +179,9 @@ impl Index {
     ) -> anyhow::Result<Index> {
         let today = Utc::now().date_naive() - chrono::Duration::days(1);
         let from = today.max(first_day);
+        // Read before the rows: a change committed in between is read again by the
+        // first refresh, which then publishes its generation.
+        let generation = store.generation().await?;
         let airports: Vec<AirportInfo> = store
             .airports()
             .await?
@@ -117,12 +190,14 @@ impl Index {
                 tz: a.time_zone.parse().unwrap_or(Tz::UTC),
                 folded_name: fold(&a.name),
                 folded_city: fold(&a.city),
+                metro: crate::catalog::metro_of(&a.iata)
+                    .map(str::to_owned)
+                    .or(a.metro),
                 iata: a.iata,
                 name: a.name,
                 city: a.city,
                 country: a.country,
                 time_zone: a.time_zone,
-                metro: a.metro,
                 rank: a.rank,
             })
             .collect();
@@ -160,13 +235,9 @@ impl Index {
             else {
                 continue;
             };
-            flights[i as usize].cabins.push(CabinInventory {
-                cabin,
-                capacity: c.capacity,
-                taken: AtomicI32::new(c.sold + c.held),
-                fare: c.fare_amount,
-                refundable: c.refundable,
-            });
+            flights[i as usize]
+                .cabins
+                .push(CabinInventory::new(cabin, &c));
         }
         let mut departures: HashMap<(u16, NaiveDate), Vec<u32>> = HashMap::new();
         let mut direct: HashMap<(u16, u16, NaiveDate), Vec<u32>> = HashMap::new();
@@ -228,11 +299,7 @@ impl Index {
                 .ok()
                 .and_then(|o| room_types[rt as usize].nights.get_mut(o))
             {
-                *slot = Some(NightInventory {
-                    capacity: n.capacity,
-                    taken: AtomicI32::new(n.sold + n.held),
-                    price: n.price_amount,
-                });
+                *slot = Some(NightInventory::new(&n));
             }
         }
         let mut hotels_by_city: HashMap<String, Vec<u32>> = HashMap::new();
@@ -242,6 +309,19 @@ impl Index {
                 .or_default()
                 .push(i as u32);
         }
+        let mut metros: HashMap<String, Vec<u16>> = HashMap::new();
+        for (i, a) in airports.iter().enumerate() {
+            if let Some(m) = &a.metro {
+                metros.entry(m.clone()).or_default().push(i as u16);
+            }
+        }
+        // Shipped airports first, so the catalog's own zone wins for a city in both.
+        let mut cities: HashMap<String, Tz> = crate::catalog::airports()
+            .into_iter()
+            .map(|a| (fold(&a.city), a.tz))
+            .collect();
+        cities.extend(airports.iter().map(|a| (a.folded_city.clone(), a.tz)));
+        cities.extend(hotels.iter().map(|h| (fold(&h.city), h.tz)));
         Ok(Index {
             first_day,
             days,
@@ -252,16 +332,20 @@ impl Index {
             flight_by_id,
             departures,
             direct,
+            metros,
             hotels,
             hotels_by_city,
+            cities,
             room_types,
             room_type_by_id,
+            generation: AtomicI64::new(generation),
         })
     }
 
-    /// Applies inventory rows read back from the database.
-    pub fn apply(&self, cabins: &[CabinRecord], nights: &[RoomNightRecord]) {
-        for c in cabins {
+    /// Applies inventory rows read back from the database, then publishes their
+    /// generation: an answer cached under the new generation is computed on the new rows.
+    pub fn apply(&self, changes: &Changes) {
+        for c in &changes.cabins {
             let Some(cabin) = Cabin::parse(&c.cabin) else {
                 continue;
             };
@@ -270,20 +354,45 @@ impl Index {
                 .get(&c.flight_id)
                 .and_then(|&i| self.flights[i as usize].cabin(cabin))
             {
-                inv.taken.store(c.sold + c.held, Ordering::Relaxed);
+                inv.update(c);
             }
         }
-        for n in nights {
+        for n in &changes.nights {
             if let Some(inv) = self.night(n.room_type_id, n.night) {
-                inv.taken.store(n.sold + n.held, Ordering::Relaxed);
+                inv.update(n);
             }
         }
+        self.generation
+            .fetch_max(changes.generation, Ordering::SeqCst);
+    }
+
+    pub fn generation(&self) -> i64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// The airports a code stands for: an airport, a metropolitan area, or both (BKK is
+    /// Suvarnabhumi and Bangkok's metro code).
+    pub fn places(&self, code: &str) -> Vec<u16> {
+        let mut out = self.metros.get(code).cloned().unwrap_or_default();
+        if let Some(&i) = self.airport_by_code.get(code)
+            && !out.contains(&i)
+        {
+            out.push(i);
+        }
+        out.sort_unstable();
+        out
     }
 
     pub fn night(&self, room_type_id: i64, night: NaiveDate) -> Option<&NightInventory> {
         let rt = &self.room_types[*self.room_type_by_id.get(&room_type_id)? as usize];
         let offset = usize::try_from((night - self.first_day).num_days()).ok()?;
         rt.nights.get(offset)?.as_ref()
+    }
+
+    /// The hotel a room type belongs to.
+    pub fn hotel_of(&self, room_type_id: i64) -> Option<&Hotel> {
+        let rt = &self.room_types[*self.room_type_by_id.get(&room_type_id)? as usize];
+        self.hotels.get(rt.hotel as usize)
     }
 
     pub fn airport(&self, code: &str) -> Option<(u16, &AirportInfo)> {

@@ -150,6 +150,8 @@ pub async fn build(ctx: &Context, settings: &SearchSettings) -> anyhow::Result<S
     let store = SearchStore::new(db.clone());
     let meta = ensure_catalog(&store, settings.auto_seed).await?;
     let started = Instant::now();
+    // Changes committed while the index loads are read back by the first refresh.
+    let loaded_from = Utc::now().timestamp_millis();
     let index = Arc::new(Index::load(&store, meta.first_day, i64::from(meta.days)).await?);
     tracing::info!(
         service = SERVICE,
@@ -166,6 +168,7 @@ pub async fn build(ctx: &Context, settings: &SearchSettings) -> anyhow::Result<S
         index.clone(),
         store.clone(),
         settings.index_refresh,
+        loaded_from,
     ));
     tokio::spawn(sweep_holds(store.clone(), settings.hold_sweep));
     let state = api::SearchState {
@@ -184,9 +187,10 @@ pub async fn build(ctx: &Context, settings: &SearchSettings) -> anyhow::Result<S
 }
 
 /// Reads back inventory rows changed since the last look (with an overlap, since other
-/// replicas' clocks and commits trail a little) and applies them to the index.
-async fn refresh_index(index: Arc<Index>, store: SearchStore, every: Duration) {
-    let mut since = Utc::now().timestamp_millis();
+/// replicas' clocks and commits trail a little) and applies them to the index, with the
+/// catalog generation that retires answers cached before a capacity, price or stop-sell
+/// change.
+async fn refresh_index(index: Arc<Index>, store: SearchStore, every: Duration, mut since: i64) {
     loop {
         tokio::time::sleep(every).await;
         if store.db().is_closed() {
@@ -194,8 +198,8 @@ async fn refresh_index(index: Arc<Index>, store: SearchStore, every: Duration) {
         }
         let now = Utc::now().timestamp_millis();
         match store.changed_since(since - 5_000).await {
-            Ok((cabins, nights)) => {
-                index.apply(&cabins, &nights);
+            Ok(changes) => {
+                index.apply(&changes);
                 since = now;
             }
             Err(e) => tracing::warn!(error = %e, "search index refresh failed; will retry"),

@@ -4,6 +4,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use chrono::{DateTime, NaiveDate, Utc};
+use ota_platform::passengers::Passengers;
 use ota_platform::tokens::KeyRing;
 use serde::{Deserialize, Serialize};
 
@@ -33,7 +34,17 @@ pub enum OfferClaims {
         /// Flight ids per slice (one slice one-way, two for a round trip).
         s: Vec<Vec<i64>>,
         c: Cabin,
+        /// Adults, children (2–11) and infants (under 2, on a lap): holds take a seat
+        /// for each adult and child. Offers signed before passenger types have neither.
         a: u8,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        ch: u8,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        inf: u8,
+        /// The adult fare per passenger, minor units (0 in offers signed before
+        /// passenger types, whose total is adults × the adult fare).
+        #[serde(default)]
+        f: i64,
         /// Total for all passengers, minor units.
         t: i64,
         cur: String,
@@ -52,6 +63,10 @@ pub enum OfferClaims {
         cur: String,
         x: i64,
     },
+}
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -81,16 +96,37 @@ impl OfferClaims {
         }
     }
 
+    /// Who a flight offer is for.
+    pub fn passengers(&self) -> Option<Passengers> {
+        match self {
+            OfferClaims::Flight { a, ch, inf, .. } => Some(Passengers {
+                adults: *a,
+                children: *ch,
+                infants: *inf,
+            }),
+            OfferClaims::Hotel { .. } => None,
+        }
+    }
+
+    /// A flight offer's adult fare per passenger.
+    pub fn adult_fare(&self) -> Option<i64> {
+        match self {
+            OfferClaims::Flight { f, .. } if *f > 0 => Some(*f),
+            OfferClaims::Flight { a, t, .. } => Some(*t / i64::from((*a).max(1))),
+            OfferClaims::Hotel { .. } => None,
+        }
+    }
+
     /// The inventory this offer needs.
     pub fn items(&self) -> Vec<InventoryItem> {
         match self {
-            OfferClaims::Flight { s, c, a, .. } => s
+            OfferClaims::Flight { s, c, a, ch, .. } => s
                 .iter()
                 .flatten()
                 .map(|&flight_id| InventoryItem::Seats {
                     flight_id,
                     cabin: *c,
-                    quantity: i32::from(*a),
+                    quantity: i32::from(*a) + i32::from(*ch),
                 })
                 .collect(),
             OfferClaims::Hotel { rt, ci, n, r, .. } => (0..*n)
@@ -142,6 +178,9 @@ mod tests {
             s: vec![vec![1, 2], vec![3]],
             c: Cabin::Economy,
             a: 2,
+            ch: 1,
+            inf: 1,
+            f: 50_000,
             t: 123_400,
             cur: "USD".into(),
             x: 1_900_000_000,
@@ -154,6 +193,24 @@ mod tests {
         assert!(id.len() < 300, "{}", id.len());
         assert_eq!(OfferClaims::verify(&id, &keys()), Ok(claims()));
         assert_eq!(claims().items().len(), 3);
+    }
+
+    #[test]
+    fn children_take_seats_and_infants_sit_on_a_lap() {
+        for item in claims().items() {
+            assert!(
+                matches!(item, InventoryItem::Seats { quantity: 3, .. }),
+                "{item:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn offers_signed_before_passenger_types_still_read() {
+        let before = serde_json::json!({"k": "f", "s": [[1]], "c": "economy", "a": 2, "t": 9_000, "cur": "USD", "x": 1});
+        let claims: OfferClaims = serde_json::from_value(before).expect("old claims");
+        assert_eq!(claims.passengers(), Some(Passengers::adults(2)));
+        assert_eq!(claims.adult_fare(), Some(4_500));
     }
 
     #[test]

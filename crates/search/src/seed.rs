@@ -11,10 +11,11 @@ pub enum Size {
     /// Fourteen big airports for 30 days, hotels in seven of their cities: seeds in
     /// well under a second (tests).
     Small,
-    /// The ~160 busiest airports for 180 days, 20 hotels in each of 60 cities.
+    /// The ~160 busiest airports for 180 days, 20 hotels in each of the 60 busiest
+    /// cities and 6 in every other city of its airports.
     Demo,
     /// Every shipped airport for 365 days: over a million flight-cabin rows and five
-    /// million room-nights (benchmarks).
+    /// million room-nights (benchmarks); hotels in every city of its airports.
     Large,
 }
 
@@ -39,6 +40,7 @@ impl Size {
                 days: 30,
                 hotel_cities: 7,
                 hotels_per_city: 6,
+                hotels_elsewhere: 0,
                 nearest_hubs: 2,
                 nearest_bigger: 2,
             },
@@ -49,6 +51,7 @@ impl Size {
                 days: 180,
                 hotel_cities: 60,
                 hotels_per_city: 20,
+                hotels_elsewhere: 6,
                 nearest_hubs: 2,
                 nearest_bigger: 2,
             },
@@ -59,6 +62,7 @@ impl Size {
                 days: 365,
                 hotel_cities: 150,
                 hotels_per_city: 32,
+                hotels_elsewhere: 6,
                 nearest_hubs: 3,
                 nearest_bigger: 2,
             },
@@ -71,8 +75,11 @@ struct Plan {
     only: &'static [&'static str],
     hubs: usize,
     days: u32,
+    /// The busiest cities get `hotels_per_city` hotels, every other city of the
+    /// catalog's airports `hotels_elsewhere`.
     hotel_cities: usize,
     hotels_per_city: usize,
+    hotels_elsewhere: usize,
     nearest_hubs: usize,
     nearest_bigger: usize,
 }
@@ -270,11 +277,15 @@ impl Blueprint {
 /// The instant a local wall-clock time happens at an airport (DST-correct). A time that
 /// does not exist (the spring-forward gap) moves to the first instant after the gap.
 pub fn local_instant(airport: &Airport, date: NaiveDate, time: NaiveTime) -> chrono::DateTime<Utc> {
+    instant_in(airport.tz, date, time)
+}
+
+/// The instant a local wall-clock time happens in a zone (as [`local_instant`]).
+pub fn instant_in(tz: chrono_tz::Tz, date: NaiveDate, time: NaiveTime) -> chrono::DateTime<Utc> {
     let local = date.and_time(time);
-    match airport.tz.from_local_datetime(&local).earliest() {
+    match tz.from_local_datetime(&local).earliest() {
         Some(t) => t.with_timezone(&Utc),
-        None => airport
-            .tz
+        None => tz
             .from_local_datetime(&(local + Duration::hours(1)))
             .earliest()
             .map_or_else(|| Utc.from_utc_datetime(&local), |t| t.with_timezone(&Utc)),
@@ -459,9 +470,6 @@ const ROOM_TYPES: &[(&str, i32, f64)] = &[
 fn hotels(airports: &[Airport], plan: &Plan, rng: &mut Rng) -> (Vec<HotelRow>, Vec<RoomTypeRow>) {
     let mut cities: Vec<&Airport> = Vec::new();
     for a in airports {
-        if cities.len() >= plan.hotel_cities {
-            break;
-        }
         if !cities
             .iter()
             .any(|c| c.city == a.city && c.country == a.country)
@@ -471,14 +479,19 @@ fn hotels(airports: &[Airport], plan: &Plan, rng: &mut Rng) -> (Vec<HotelRow>, V
     }
     let mut hotels = Vec::new();
     let mut rooms = Vec::new();
-    for a in cities {
+    for (n, a) in cities.into_iter().enumerate() {
+        let count = if n < plan.hotel_cities {
+            plan.hotels_per_city
+        } else {
+            plan.hotels_elsewhere
+        };
         let cost = match catalog::region(&a.country) {
             Region::NorthAmerica => 1.2,
             Region::Europe | Region::MiddleEast | Region::Oceania => 1.1,
             Region::Asia => 0.85,
             Region::SouthAmerica | Region::Africa => 0.7,
         };
-        for i in 0..plan.hotels_per_city {
+        for i in 0..count {
             let id = hotels.len() as i64 + 1;
             let stars = [3, 4, 3, 5, 2, 4, 3, 4, 5, 3][i % 10] as i16;
             let prefix = HOTEL_PREFIXES[i % HOTEL_PREFIXES.len()];
@@ -612,6 +625,24 @@ mod tests {
         );
         let per_city = bp.hotels.iter().filter(|h| h.city == "Paris").count();
         assert!(per_city >= 20, "{per_city} hotels in Paris");
+    }
+
+    #[test]
+    fn the_demo_catalog_has_hotels_in_every_city_of_its_airports() {
+        let bp = Blueprint::new(
+            Size::Demo,
+            NaiveDate::from_ymd_opt(2026, 12, 1).expect("date"),
+        );
+        for a in &bp.airports {
+            assert!(
+                bp.hotels
+                    .iter()
+                    .any(|h| h.city == a.city && h.country == a.country),
+                "no hotels in {} ({})",
+                a.city,
+                a.iata
+            );
+        }
     }
 
     #[test]

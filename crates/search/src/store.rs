@@ -47,6 +47,7 @@ pub struct CabinRecord {
     pub held: i32,
     pub fare_amount: i64,
     pub refundable: bool,
+    pub stop_sell: bool,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -75,6 +76,52 @@ pub struct RoomNightRecord {
     pub sold: i32,
     pub held: i32,
     pub price_amount: i64,
+    pub stop_sell: bool,
+}
+
+/// Inventory rows changed since a moment, and the catalog generation read before them.
+#[derive(Debug, Clone, Default)]
+pub struct Changes {
+    pub generation: i64,
+    pub cabins: Vec<CabinRecord>,
+    pub nights: Vec<RoomNightRecord>,
+}
+
+/// Where a capacity, price or stop-sell change applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inventory {
+    Seats { flight_id: i64, cabin: Cabin },
+    Rooms { room_type_id: i64, night: NaiveDate },
+}
+
+/// A change of what is for sale, as the back office and content imports make them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InventoryChange {
+    /// Seats or rooms in total; never below what is already sold and held.
+    Capacity(i32),
+    /// The adult fare of a cabin or the flexible nightly price of a room, minor units.
+    Price(i64),
+    /// Stop selling (true) or sell again (false); sold and held inventory stays.
+    StopSell(bool),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    #[error("no such flight cabin or room night")]
+    NotFound,
+    #[error("{0}")]
+    Invalid(&'static str),
+    /// The new capacity is below the seats or rooms already sold and held.
+    #[error("capacity {capacity} is below the {taken} already sold and held")]
+    BelowTaken { capacity: i32, taken: i32 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for ChangeError {
+    fn from(e: sqlx::Error) -> Self {
+        ChangeError::Store(e.into())
+    }
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -401,7 +448,7 @@ impl SearchStore {
 
     pub async fn cabins(&self, from: NaiveDate) -> Result<Vec<CabinRecord>, StoreError> {
         self.bulk_read(
-            "SELECT c.flight_id, c.cabin, c.capacity, c.sold, c.held, c.fare_amount, c.refundable
+            "SELECT c.flight_id, c.cabin, c.capacity, c.sold, c.held, c.fare_amount, c.refundable, c.stop_sell
              FROM flight_cabins c JOIN flights f ON f.id = c.flight_id
              WHERE f.departure_date >= $1",
             from,
@@ -421,30 +468,102 @@ impl SearchStore {
 
     pub async fn room_nights(&self, from: NaiveDate) -> Result<Vec<RoomNightRecord>, StoreError> {
         self.bulk_read(
-            "SELECT room_type_id, night, capacity, sold, held, price_amount FROM room_nights WHERE night >= $1",
+            "SELECT room_type_id, night, capacity, sold, held, price_amount, stop_sell FROM room_nights WHERE night >= $1",
             from,
         )
         .await
     }
 
-    /// Inventory rows changed at or after `since_ms`, to keep the index fresh.
-    pub async fn changed_since(
-        &self,
-        since_ms: i64,
-    ) -> Result<(Vec<CabinRecord>, Vec<RoomNightRecord>), StoreError> {
+    /// The catalog generation: bumped by every capacity, price or stop-sell change.
+    pub async fn generation(&self) -> Result<i64, StoreError> {
+        on_pool!(&self.db, pool => {
+            sqlx::query_as::<_, (i64,)>("SELECT generation FROM catalog_meta WHERE id = 1")
+                .fetch_optional(pool).await
+                .map(|r| r.map_or(0, |r| r.0))
+                .map_err(StoreError::from)
+        })
+    }
+
+    /// Inventory rows changed at or after `since_ms`, to keep the index fresh. The
+    /// generation is read first, so rows of a change it counts are always among them.
+    pub async fn changed_since(&self, since_ms: i64) -> Result<Changes, StoreError> {
+        let generation = self.generation().await?;
         on_pool!(&self.db, pool => {
             let cabins = sqlx::query_as::<_, CabinRecord>(
-                "SELECT flight_id, cabin, capacity, sold, held, fare_amount, refundable FROM flight_cabins WHERE changed_at >= $1",
+                "SELECT flight_id, cabin, capacity, sold, held, fare_amount, refundable, stop_sell FROM flight_cabins WHERE changed_at >= $1",
             )
             .bind(since_ms)
             .fetch_all(pool).await?;
             let nights = sqlx::query_as::<_, RoomNightRecord>(
-                "SELECT room_type_id, night, capacity, sold, held, price_amount FROM room_nights WHERE changed_at >= $1",
+                "SELECT room_type_id, night, capacity, sold, held, price_amount, stop_sell FROM room_nights WHERE changed_at >= $1",
             )
             .bind(since_ms)
             .fetch_all(pool).await?;
-            Ok((cabins, nights))
+            Ok(Changes { generation, cabins, nights })
         })
+    }
+
+    /// Changes what is for sale on one flight cabin or room night, and bumps the
+    /// catalog generation in the same transaction, so every search pod's next refresh
+    /// applies the change and stops serving answers cached before it.
+    pub async fn change_inventory(
+        &self,
+        at: Inventory,
+        change: InventoryChange,
+    ) -> Result<(), ChangeError> {
+        match change {
+            InventoryChange::Capacity(c) if c < 0 => {
+                return Err(ChangeError::Invalid("capacity must not be negative"));
+            }
+            InventoryChange::Price(p) if p <= 0 => {
+                return Err(ChangeError::Invalid("price must be positive"));
+            }
+            _ => {}
+        }
+        let (table, key) = match at {
+            Inventory::Seats { .. } => ("flight_cabins", "flight_id = $1 AND cabin = $2"),
+            Inventory::Rooms { .. } => ("room_nights", "room_type_id = $1 AND night = $2"),
+        };
+        let set = match (change, at) {
+            // Conditional, so capacity never drops below what is sold and held.
+            (InventoryChange::Capacity(_), _) => "capacity = $3 WHERE {key} AND sold + held <= $3",
+            (InventoryChange::Price(_), Inventory::Seats { .. }) => "fare_amount = $3 WHERE {key}",
+            (InventoryChange::Price(_), Inventory::Rooms { .. }) => "price_amount = $3 WHERE {key}",
+            (InventoryChange::StopSell(_), _) => "stop_sell = $3 WHERE {key}",
+        };
+        let update = format!(
+            "UPDATE {table} SET changed_at = $4, {}",
+            set.replace("{key}", key)
+        );
+        let taken = format!("SELECT sold + held FROM {table} WHERE {key}");
+        let result: Result<(), ChangeError> = in_write_tx!(&self.db, tx => {
+            let q = sqlx::query(sqlx::AssertSqlSafe(update.clone()));
+            let q = match at {
+                Inventory::Seats { flight_id, cabin } => q.bind(flight_id).bind(cabin.as_str()),
+                Inventory::Rooms { room_type_id, night } => q.bind(room_type_id).bind(night),
+            };
+            let q = match change {
+                InventoryChange::Capacity(c) => q.bind(c),
+                InventoryChange::Price(p) => q.bind(p),
+                InventoryChange::StopSell(b) => q.bind(b),
+            };
+            if q.bind(now_ms()).execute(&mut *tx).await?.rows_affected() == 0 {
+                let q = sqlx::query_as::<_, (i32,)>(sqlx::AssertSqlSafe(taken.clone()));
+                let q = match at {
+                    Inventory::Seats { flight_id, cabin } => q.bind(flight_id).bind(cabin.as_str()),
+                    Inventory::Rooms { room_type_id, night } => q.bind(room_type_id).bind(night),
+                };
+                return Err(match (q.fetch_optional(&mut *tx).await?, change) {
+                    (Some((taken,)), InventoryChange::Capacity(capacity)) => ChangeError::BelowTaken { capacity, taken },
+                    _ => ChangeError::NotFound,
+                });
+            }
+            sqlx::query("UPDATE catalog_meta SET generation = generation + 1 WHERE id = 1")
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        });
+        result
     }
 
     /// Seats or rooms still free for each item (the database is the truth).
@@ -452,11 +571,11 @@ impl SearchStore {
         on_pool!(&self.db, pool => {
             let row: Option<(i32,)> = match item {
                 InventoryItem::Seats { flight_id, cabin, .. } => sqlx::query_as(
-                    "SELECT capacity - sold - held FROM flight_cabins WHERE flight_id = $1 AND cabin = $2",
+                    "SELECT CASE WHEN stop_sell THEN 0 ELSE capacity - sold - held END FROM flight_cabins WHERE flight_id = $1 AND cabin = $2",
                 )
                 .bind(*flight_id).bind(cabin.as_str()).fetch_optional(pool).await?,
                 InventoryItem::Rooms { room_type_id, night, .. } => sqlx::query_as(
-                    "SELECT capacity - sold - held FROM room_nights WHERE room_type_id = $1 AND night = $2",
+                    "SELECT CASE WHEN stop_sell THEN 0 ELSE capacity - sold - held END FROM room_nights WHERE room_type_id = $1 AND night = $2",
                 )
                 .bind(*room_type_id).bind(*night).fetch_optional(pool).await?,
             };
@@ -501,13 +620,13 @@ impl SearchStore {
                     let updated = match item {
                         InventoryItem::Seats { flight_id, cabin, quantity } => sqlx::query(
                             "UPDATE flight_cabins SET held = held + $3, changed_at = $4
-                             WHERE flight_id = $1 AND cabin = $2 AND sold + held + $3 <= capacity",
+                             WHERE flight_id = $1 AND cabin = $2 AND sold + held + $3 <= capacity AND NOT stop_sell",
                         )
                         .bind(*flight_id).bind(cabin.as_str()).bind(*quantity).bind(stamp)
                         .execute(&mut *tx).await?.rows_affected(),
                         InventoryItem::Rooms { room_type_id, night, quantity } => sqlx::query(
                             "UPDATE room_nights SET held = held + $3, changed_at = $4
-                             WHERE room_type_id = $1 AND night = $2 AND sold + held + $3 <= capacity",
+                             WHERE room_type_id = $1 AND night = $2 AND sold + held + $3 <= capacity AND NOT stop_sell",
                         )
                         .bind(*room_type_id).bind(*night).bind(*quantity).bind(stamp)
                         .execute(&mut *tx).await?.rows_affected(),
@@ -704,18 +823,18 @@ impl SearchStore {
         })
     }
 
-    /// For tests: shrink an inventory row to make contention easy to create.
+    /// Sets a flight cabin's seats (shrinking one makes contention easy to create).
     pub async fn set_seat_capacity(
         &self,
         flight_id: i64,
         cabin: Cabin,
         capacity: i32,
-    ) -> Result<(), StoreError> {
-        on_pool!(&self.db, pool => {
-            sqlx::query("UPDATE flight_cabins SET capacity = $3, changed_at = $4 WHERE flight_id = $1 AND cabin = $2")
-                .bind(flight_id).bind(cabin.as_str()).bind(capacity).bind(now_ms())
-                .execute(pool).await.map(|_| ()).map_err(StoreError::from)
-        })
+    ) -> Result<(), ChangeError> {
+        self.change_inventory(
+            Inventory::Seats { flight_id, cabin },
+            InventoryChange::Capacity(capacity),
+        )
+        .await
     }
 }
 

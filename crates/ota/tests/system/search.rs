@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 use crate::common::{SECRET, TestApp, backends};
 use ota_platform::tokens::KeyRing;
 use ota_search::catalog::Cabin;
-use ota_search::offers::OfferClaims;
+use ota_search::offers::{OfferClaims, RatePlan};
+use ota_search::store::{Inventory, InventoryChange, SearchStore};
 
 fn day(offset: i64) -> String {
     (Utc::now().date_naive() + Duration::days(offset)).to_string()
@@ -496,6 +497,9 @@ async fn offers_revalidate_and_holds_guard_the_last_seats() {
             s: s.clone(),
             c: Cabin::Economy,
             a: 2,
+            ch: 0,
+            inf: 0,
+            f: 0,
             t: 1,
             cur: "USD".into(),
             x: Utc::now().timestamp() - 5,
@@ -562,6 +566,9 @@ async fn offers_revalidate_and_holds_guard_the_last_seats() {
             s,
             c: Cabin::Economy,
             a: remaining as u8,
+            ch: 0,
+            inf: 0,
+            f: 0,
             t: 1,
             cur: "USD".into(),
             x: Utc::now().timestamp() + 600,
@@ -652,6 +659,523 @@ async fn repeated_searches_are_answered_from_the_cache() {
             "{}",
             app.label
         );
+        app.stop().await;
+    }
+}
+
+/// The small catalog's airports.
+const SMALL: [&str; 14] = [
+    "JFK", "LAX", "ORD", "ATL", "SFO", "LHR", "CDG", "FRA", "AMS", "DXB", "SIN", "HND", "SYD",
+    "MAD",
+];
+
+fn airport(code: &str) -> ota_search::catalog::Airport {
+    ota_search::catalog::airports()
+        .into_iter()
+        .find(|a| a.iata == code)
+        .expect("a shipped airport")
+}
+
+#[tokio::test]
+async fn a_same_day_search_lists_only_flights_that_have_not_left() {
+    // An airport where it is afternoon now, so the morning's flights have left. The
+    // catalog's zones never leave an eight-hour window without one.
+    let now = Utc::now();
+    let hub = SMALL
+        .iter()
+        .map(|c| airport(c))
+        .find(|a| {
+            let local = now.with_timezone(&a.tz).time();
+            (chrono::NaiveTime::from_hms_opt(13, 0, 0).expect("time")
+                ..chrono::NaiveTime::from_hms_opt(21, 0, 0).expect("time"))
+                .contains(&local)
+        })
+        .expect("an airport in its afternoon");
+    let today = now.with_timezone(&hub.tz).date_naive();
+    for backend in backends().await {
+        let app = TestApp::spawn(&backend).await;
+        let l = app.label;
+        let mut listed = 0;
+        for to in SMALL.iter().filter(|c| **c != hub.iata) {
+            let body = flights(
+                &app,
+                &format!(
+                    "origin={}&destination={to}&departure_date={today}&max_stops=1&limit=50",
+                    hub.iata
+                ),
+            )
+            .await;
+            for o in offers(&body) {
+                let leaves = at(&o["slices"][0]["departure_at"]);
+                assert!(leaves > now, "{l}: {} to {to} left at {leaves}", hub.iata);
+                listed += 1;
+            }
+        }
+        assert!(listed > 0, "{l}: the evening's flights are still sold");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_round_trip_turns_around_no_faster_than_a_connection() {
+    let country = |code: &Value| airport(code.as_str().expect("code")).country;
+    let app = TestApp::spawn(&backends().await.remove(0)).await;
+    let mut pairs = 0;
+    for (from, to) in [
+        ("JFK", "ORD"),
+        ("ORD", "ATL"),
+        ("LAX", "SFO"),
+        ("JFK", "ATL"),
+        ("LHR", "CDG"),
+        ("FRA", "AMS"),
+        ("CDG", "MAD"),
+    ] {
+        let body = flights(
+            &app,
+            &format!(
+                "origin={from}&destination={to}&departure_date={}&return_date={}&max_stops=0&limit=50",
+                day(5),
+                day(5)
+            ),
+        )
+        .await;
+        for o in offers(&body) {
+            let out = &o["slices"][0]["segments"];
+            let back = &o["slices"][1]["segments"];
+            let last = &out[out.as_array().expect("segments").len() - 1];
+            let here = country(&last["destination"]);
+            let domestic =
+                country(&last["origin"]) == here && country(&back[0]["destination"]) == here;
+            let minimum = if domestic {
+                ota_search::flights::MCT_DOMESTIC_MIN
+            } else {
+                ota_search::flights::MCT_INTERNATIONAL_MIN
+            };
+            let gap = (at(&back[0]["departure_at"]) - at(&last["arrival_at"])).num_minutes();
+            assert!(
+                gap >= minimum,
+                "{from}-{to}: {gap} min to turn around at {} (at least {minimum})",
+                last["destination"]
+            );
+            pairs += 1;
+        }
+    }
+    assert!(pairs > 0, "same-day round trips are sold");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn cities_without_hotels_and_metro_codes_are_valid_questions() {
+    for backend in backends().await {
+        let app = TestApp::spawn(&backend).await;
+        let l = app.label;
+        // Sydney is a real city (one of our airports) where the small catalog has no hotels.
+        let (status, body) = app
+            .get(
+                &format!(
+                    "/api/v1/hotels/search?city=Sydney&check_in={}&check_out={}",
+                    day(5),
+                    day(8)
+                ),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{l}: {body}");
+        assert_eq!(body, json!({"offers": [], "next_cursor": null}), "{l}");
+        // Metro codes work for flights as for hotels: NYC is JFK here, LON is LHR.
+        let by_metro = flights(
+            &app,
+            &format!(
+                "origin=NYC&destination=LON&departure_date={}&max_stops=0",
+                day(7)
+            ),
+        )
+        .await;
+        let by_airport = flights(
+            &app,
+            &format!(
+                "origin=JFK&destination=LHR&departure_date={}&max_stops=0",
+                day(7)
+            ),
+        )
+        .await;
+        assert!(!offers(&by_metro).is_empty(), "{l}");
+        let slices =
+            |b: &Value| -> Vec<Value> { offers(b).iter().map(|o| o["slices"].clone()).collect() };
+        assert_eq!(slices(&by_metro), slices(&by_airport), "{l}");
+        let (_, found) = app.get("/api/v1/airports?q=NYC", None).await;
+        assert!(
+            found["airports"]
+                .as_array()
+                .expect("airports")
+                .iter()
+                .any(|a| a["iata"] == "JFK"),
+            "{l}: {found}"
+        );
+        app.stop().await;
+    }
+}
+
+/// The app and its search store, to see and make inventory changes as the back office
+/// would.
+async fn spawn_with_store(backend: &crate::common::Backend) -> (TestApp, SearchStore) {
+    let dir = ota_platform::testkit::temp_dir();
+    let args = crate::common::serve_args(backend, &dir);
+    let app = TestApp::spawn_with(backend.label, args).await;
+    let db = ota_platform::db::Db::open(
+        &ota_platform::testkit::db_settings(backend.database_url.clone()),
+        &dir,
+        ota_search::SERVICE,
+        &ota_search::MIGRATIONS,
+    )
+    .await
+    .expect("the search database");
+    (app, SearchStore::new(db))
+}
+
+fn amount(v: &Value) -> i64 {
+    v["amount"].as_i64().expect("amount")
+}
+
+/// The flight ids an offer is for, per slice.
+fn flight_ids(offer: &Value) -> Vec<Vec<i64>> {
+    let keys = KeyRing::parse(SECRET).expect("ring");
+    let id = offer["offer_id"].as_str().expect("offer id");
+    match OfferClaims::verify(id, &keys).expect("valid") {
+        OfferClaims::Flight { s, .. } => s,
+        OfferClaims::Hotel { .. } => panic!("a flight offer"),
+    }
+}
+
+#[tokio::test]
+async fn children_and_infants_are_priced_by_type_and_take_seats_as_they_sit() {
+    for backend in backends().await {
+        let (app, store) = spawn_with_store(&backend).await;
+        let l = app.label;
+        let body = flights(
+            &app,
+            &format!(
+                "origin=JFK&destination=LAX&departure_date={}&max_stops=0&adults=2&children=1&infants=1",
+                day(6)
+            ),
+        )
+        .await;
+        let offer = offers(&body)[0].clone();
+        assert_eq!(
+            offer["passengers"],
+            json!({"adults": 2, "children": 1, "infants": 1}),
+            "{l}"
+        );
+        assert_eq!(offer["adults"], 2, "{l}");
+        let adult = amount(&offer["price_per_adult"]);
+        let fares = offer["fares"].as_array().expect("fares");
+        let line = |kind: &str| {
+            fares
+                .iter()
+                .find(|f| f["type"] == kind)
+                .unwrap_or_else(|| panic!("{l}: no {kind} fare: {offer}"))
+        };
+        let child = (adult * 75 + 50) / 100;
+        let infant = (adult * 10 + 50) / 100;
+        for (kind, count, each) in [
+            ("adult", 2, adult),
+            ("child", 1, child),
+            ("infant", 1, infant),
+        ] {
+            assert_eq!(line(kind)["count"], count, "{l}: {kind}");
+            assert_eq!(amount(&line(kind)["per_passenger"]), each, "{l}: {kind}");
+            assert_eq!(amount(&line(kind)["total"]), each * count, "{l}: {kind}");
+        }
+        assert_eq!(amount(&offer["total"]), 2 * adult + child + infant, "{l}");
+        // Revalidation reads the same passengers and prices from the signed offer.
+        let id = offer["offer_id"].as_str().expect("id");
+        let (status, again) = app.get(&format!("/api/v1/offers/{id}"), None).await;
+        assert_eq!(status, StatusCode::OK, "{l}: {again}");
+        for field in ["passengers", "fares", "total"] {
+            assert_eq!(again[field], offer[field], "{l}: {field}");
+        }
+        // The hold takes a seat for each adult and child; the infant sits on a lap.
+        let flight = flight_ids(&offer)[0][0];
+        let (_, _, held_before) = store.seat_counts(flight, Cabin::Economy).await.expect(l);
+        let service = KeyRing::parse(SECRET)
+            .expect("ring")
+            .service_token("booking-service");
+        let (status, _, hold) = app
+            .call(
+                Method::POST,
+                "/internal/v1/holds",
+                Some(json!({"booking_id": uuid::Uuid::now_v7(), "offer_ids": [id]})),
+                Some(&service),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{l}: {hold}");
+        let (_, _, held) = store.seat_counts(flight, Cabin::Economy).await.expect(l);
+        assert_eq!(held - held_before, 3, "{l}");
+
+        let d = day(14);
+        for (extra, field) in [
+            ("children=9", "children"),
+            ("adults=5&children=5", "children"),
+            ("children=two", "children"),
+            ("adults=2&infants=3", "infants"),
+            ("infants=-1", "infants"),
+        ] {
+            let (status, problem) = app
+                .get(
+                    &format!("/api/v1/flights/search?origin=JFK&destination=LAX&departure_date={d}&{extra}"),
+                    None,
+                )
+                .await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{l}: {extra}: {problem}");
+            assert_eq!(
+                problem["errors"][0]["field"], field,
+                "{l}: {extra}: {problem}"
+            );
+        }
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn refund_and_free_cancellation_windows_are_judged_at_the_answer() {
+    let now = Utc::now();
+    let hub = SMALL
+        .iter()
+        .map(|c| airport(c))
+        .find(|a| {
+            let local = now.with_timezone(&a.tz).time();
+            (chrono::NaiveTime::from_hms_opt(13, 0, 0).expect("time")
+                ..chrono::NaiveTime::from_hms_opt(21, 0, 0).expect("time"))
+                .contains(&local)
+        })
+        .expect("an airport in its afternoon");
+    let paris = airport("CDG").tz;
+    let paris_today = now.with_timezone(&paris).date_naive();
+    let app = TestApp::spawn(&backends().await.remove(0)).await;
+
+    // A refundable fare leaving within a day refunds nothing any more.
+    let mut soon = 0;
+    for to in SMALL.iter().filter(|c| **c != hub.iata) {
+        let body = flights(
+            &app,
+            &format!(
+                "origin={}&destination={to}&departure_date={}&cabin=business&max_stops=0",
+                hub.iata,
+                now.with_timezone(&hub.tz).date_naive()
+            ),
+        )
+        .await;
+        for o in offers(&body) {
+            assert_eq!(o["fare_rules"]["refundable"], false, "{o}");
+            assert_eq!(o["fare_rules"]["refund_until"], Value::Null, "{o}");
+            soon += 1;
+        }
+    }
+    assert!(soon > 0, "business seats leave later today");
+    // Further out, the window closes a day before departure, in the origin's time.
+    let later = flights(
+        &app,
+        &format!(
+            "origin=JFK&destination=LAX&departure_date={}&cabin=business",
+            day(14)
+        ),
+    )
+    .await;
+    for o in offers(&later) {
+        let leaves = at(&o["slices"][0]["departure_at"]);
+        let until = at(&o["fare_rules"]["refund_until"]);
+        assert_eq!(o["fare_rules"]["refundable"], true, "{o}");
+        assert_eq!(until, leaves - Duration::hours(24), "{o}");
+        assert_eq!(until.offset(), leaves.offset(), "{o}");
+    }
+    let economy = flights(
+        &app,
+        &format!("origin=JFK&destination=LAX&departure_date={}", day(14)),
+    )
+    .await;
+    assert!(offers(&economy).iter().all(
+        |o| o["fare_rules"]["refundable"] == false && o["fare_rules"]["refund_until"].is_null()
+    ));
+
+    // A stay tomorrow: free cancellation (two days ahead) has ended, so no flexible rate.
+    let hotels = |check_in: chrono::NaiveDate, nights: i64| {
+        format!(
+            "/api/v1/hotels/search?city=Paris&check_in={check_in}&check_out={}&limit=50",
+            check_in + Duration::days(nights)
+        )
+    };
+    let tomorrow = paris_today + Duration::days(1);
+    let (status, body) = app.get(&hotels(tomorrow, 2), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(!offers(&body).is_empty());
+    for o in offers(&body) {
+        assert_eq!(o["rate"], "non_refundable", "{o}");
+        assert_eq!(o["cancellation_policy"]["refundable"], false);
+    }
+    // Further out, flexible rates with their deadline, check-in and check-out instants.
+    let (_, body) = app
+        .get(&hotels(paris_today + Duration::days(20), 3), None)
+        .await;
+    let flexible = offers(&body)
+        .iter()
+        .find(|o| o["rate"] == "flexible")
+        .expect("a flexible rate")
+        .clone();
+    let until = at(&flexible["cancellation_policy"]["free_cancellation_until"]);
+    assert!(until > now);
+    let check_in_at = at(&flexible["check_in_at"]);
+    assert_eq!(check_in_at.date_naive(), paris_today + Duration::days(20));
+    assert_eq!(
+        check_in_at.time(),
+        chrono::NaiveTime::from_hms_opt(15, 0, 0).expect("15:00")
+    );
+    assert_eq!(
+        check_in_at.offset().local_minus_utc(),
+        3600,
+        "Paris in winter"
+    );
+    let check_out_at = at(&flexible["check_out_at"]);
+    assert_eq!(check_out_at.date_naive(), paris_today + Duration::days(23));
+    assert_eq!(
+        check_out_at.time(),
+        chrono::NaiveTime::from_hms_opt(11, 0, 0).expect("11:00")
+    );
+
+    // Revalidation judges the same rules now: a flexible stay tomorrow, or one whose
+    // check-in has passed, is gone.
+    let keys = KeyRing::parse(SECRET).expect("ring");
+    let room = flexible["room_type_id"].as_i64().expect("room type");
+    let stay = |ci: chrono::NaiveDate, p: RatePlan| {
+        OfferClaims::Hotel {
+            rt: room,
+            p,
+            ci,
+            n: 1,
+            r: 1,
+            g: 1,
+            t: 10_000,
+            cur: "USD".into(),
+            x: Utc::now().timestamp() + 600,
+        }
+        .sign(&keys)
+    };
+    for (ci, plan) in [
+        (tomorrow, RatePlan::Flexible),
+        (paris_today - Duration::days(1), RatePlan::NonRefundable),
+    ] {
+        let (status, problem) = app
+            .get(&format!("/api/v1/offers/{}", stay(ci, plan)), None)
+            .await;
+        assert_eq!(status, StatusCode::GONE, "{ci} {plan:?}: {problem}");
+        assert_eq!(
+            problem["type"],
+            "https://ota-travel.example.com/problems/offer-expired"
+        );
+    }
+    let (status, fine) = app
+        .get(
+            &format!("/api/v1/offers/{}", stay(tomorrow, RatePlan::NonRefundable)),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{fine}");
+    assert!(fine["check_in_at"].is_string());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn price_capacity_and_stop_sell_changes_reach_cached_answers() {
+    let wait_for = |what: &'static str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        move || {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{what} did not reach search within 15 s (the answer cache keeps answers 30 s)"
+            );
+        }
+    };
+    for backend in backends().await {
+        let (app, store) = spawn_with_store(&backend).await;
+        let l = app.label;
+        let stay = format!(
+            "/api/v1/hotels/search?city=Paris&check_in={}&check_out={}&limit=50",
+            day(20),
+            day(23)
+        );
+        let (_, before) = app.get(&stay, None).await;
+        let room = offers(&before)[0]["room_type_id"]
+            .as_i64()
+            .expect("room type");
+        for d in 20..23 {
+            let night = Utc::now().date_naive() + Duration::days(d);
+            store
+                .change_inventory(
+                    Inventory::Rooms {
+                        room_type_id: room,
+                        night,
+                    },
+                    InventoryChange::Price(77_700),
+                )
+                .await
+                .expect(l);
+        }
+        let check = wait_for("a price change");
+        loop {
+            let (_, now) = app.get(&stay, None).await;
+            let repriced = offers(&now).iter().any(|o| {
+                o["room_type_id"] == room
+                    && o["rate"] == "flexible"
+                    && amount(&o["total"]) == 233_100
+            });
+            if repriced {
+                break;
+            }
+            check();
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+
+        let route = format!(
+            "/api/v1/flights/search?origin=JFK&destination=LAX&departure_date={}&max_stops=0",
+            day(9)
+        );
+        let (_, listed) = app.get(&route, None).await;
+        let stopped = offers(&listed)[0].clone();
+        let stopped_flight = flight_ids(&stopped)[0][0];
+        let narrowed = flight_ids(&offers(&listed)[1])[0][0];
+        store
+            .change_inventory(
+                Inventory::Seats {
+                    flight_id: stopped_flight,
+                    cabin: Cabin::Economy,
+                },
+                InventoryChange::StopSell(true),
+            )
+            .await
+            .expect(l);
+        let (_, sold, held) = store.seat_counts(narrowed, Cabin::Economy).await.expect(l);
+        store
+            .set_seat_capacity(narrowed, Cabin::Economy, sold + held + 1)
+            .await
+            .expect(l);
+        let check = wait_for("a stop-sell and a capacity change");
+        loop {
+            let (_, now) = app.get(&route, None).await;
+            let gone = offers(&now)
+                .iter()
+                .all(|o| flight_ids(o)[0][0] != stopped_flight);
+            let one_left = offers(&now)
+                .iter()
+                .any(|o| flight_ids(o)[0][0] == narrowed && o["seats_remaining"] == 1);
+            if gone && one_left {
+                break;
+            }
+            check();
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        // An offer made before the stop-sell is no longer available.
+        let id = stopped["offer_id"].as_str().expect("id");
+        let (status, problem) = app.get(&format!("/api/v1/offers/{id}"), None).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{l}: {problem}");
         app.stop().await;
     }
 }
