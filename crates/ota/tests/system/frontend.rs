@@ -379,6 +379,14 @@ async fn journey(v: Visit) {
     let reference = v.text(".alert .reference").await;
     assert_eq!(reference.len(), 6, "{reference}");
     v.shot("confirmation").await;
+    // The booking page tells the booking's own state, whatever its address says.
+    v.goto(&format!(
+        "/bookings/{reference}?cancelled=1&refund=9999999&currency=USD"
+    ))
+    .await;
+    let page = v.main_text().await;
+    assert!(!page.contains("cancelled"), "{page}");
+    assert!(!page.contains("99,999.99"), "{page}");
 
     v.click("main a[href='/bookings']").await;
     let list = v.main_text().await;
@@ -401,6 +409,11 @@ async fn journey(v: Visit) {
         "{cancelled}"
     );
     assert!(cancelled.contains("Cancelled"), "{cancelled}");
+    assert!(cancelled.contains("Refund"), "{cancelled}");
+    assert!(
+        !v.url().await.contains("refund="),
+        "the refund comes from the booking, not the address"
+    );
     v.shot("cancelled").await;
 
     // A declined card says so, and the cart is still there to try again.
@@ -682,41 +695,15 @@ async fn pages_are_strict_about_headers_forms_and_errors() {
         .as_str()
         .expect("an offer")
         .to_owned();
-    let keys = KeyRing::parse(SECRET).expect("ring");
-    let ota_search::offers::OfferClaims::Flight {
-        s, c, a, t, cur, ..
-    } = ota_search::offers::OfferClaims::verify(&id, &keys).expect("valid")
-    else {
-        panic!("a flight offer")
-    };
-    let expired = ota_search::offers::OfferClaims::Flight {
-        s,
-        c,
-        a,
-        t,
-        cur,
-        x: Utc::now().timestamp() - 5,
-    }
-    .sign(&keys);
+    let expired = resigned(&id, |c| c["x"] = json!(Utc::now().timestamp() - 5));
     // A sold-out offer: more seats than the flight has left.
     let remaining = search["offers"][0]["seats_remaining"]
         .as_i64()
         .expect("seats");
-    let ota_search::offers::OfferClaims::Flight { s, c, t, cur, .. } =
-        ota_search::offers::OfferClaims::verify(&id, &keys).expect("valid")
-    else {
-        panic!("a flight offer")
-    };
-    let too_many = u8::try_from(remaining + 1).expect("a small flight");
-    let sold_out = ota_search::offers::OfferClaims::Flight {
-        s,
-        c,
-        a: too_many,
-        t,
-        cur,
-        x: Utc::now().timestamp() + 600,
-    }
-    .sign(&keys);
+    let sold_out = resigned(&id, |c| {
+        c["a"] = json!(remaining + 1);
+        c["x"] = json!(Utc::now().timestamp() + 600);
+    });
     let (status, _, html) = page(&app, &format!("/offers/{sold_out}"), None).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(html.contains("Sold out"), "{html}");
@@ -735,6 +722,17 @@ async fn pages_are_strict_about_headers_forms_and_errors() {
     assert!(html.contains("Search again"), "{html}");
     assert!(html.contains("href=\"/flights?origin=JFK"), "{html}");
     app.stop().await;
+}
+
+/// An offer id with its signed claims changed, signed again with the test secret.
+fn resigned(id: &str, change: impl FnOnce(&mut serde_json::Value)) -> String {
+    let keys = KeyRing::parse(SECRET).expect("ring");
+    let claims = ota_search::offers::OfferClaims::verify(id, &keys).expect("valid");
+    let mut value = serde_json::to_value(&claims).expect("claims as JSON");
+    change(&mut value);
+    serde_json::from_value::<ota_search::offers::OfferClaims>(value)
+        .expect("claims")
+        .sign(&keys)
 }
 
 fn form_body(pairs: &[(&str, &str)]) -> String {
@@ -792,4 +790,512 @@ async fn a_peer_service_down_is_a_page_that_says_so() {
     assert!(html.contains("We are having a short break"), "{html}");
     assert!(html.contains("Nothing has been charged"));
     app.stop().await;
+}
+
+#[tokio::test]
+async fn search_text_too_long_for_an_airport_is_a_form_error() {
+    let app = TestApp::spawn(&backends().await.remove(0)).await;
+    let long = "x".repeat(61);
+    let (status, _, html) = page(
+        &app,
+        &format!(
+            "/flights?origin={long}&destination=LAX&departure_date={}",
+            day(14)
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{html}");
+    assert!(html.contains("at most 60 characters"), "{html}");
+    // At the field, tied to it for screen readers, with the form open to correct it.
+    assert!(
+        html.contains(r#"aria-invalid="true" aria-describedby="origin-error""#),
+        "{html}"
+    );
+    assert!(html.contains(r#"<span class="field-error" id="origin-error">"#));
+    assert!(html.contains(r#"<details class="change" open>"#), "{html}");
+    // Impossible passenger mixes are explained at their fields too.
+    let (status, _, html) = page(
+        &app,
+        &format!(
+            "/flights?origin=JFK&destination=LAX&departure_date={}&adults=1&infants=2",
+            day(14)
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{html}");
+    assert!(html.contains(r#"id="infants-error""#), "{html}");
+    app.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Checkout answers, with a stand-in booking-service that answers as told
+
+/// A booking-service that answers checkouts from a script and records what it was sent.
+#[derive(Clone, Default)]
+struct StandIn {
+    /// The next answers to `POST /api/v1/bookings`; 201 with `booking` when empty.
+    script: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<(u16, serde_json::Value)>>>,
+    /// (Idempotency-Key, body) of every checkout received.
+    seen: std::sync::Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>,
+    /// What `GET /api/v1/bookings/{reference}` answers.
+    booking: std::sync::Arc<std::sync::Mutex<serde_json::Value>>,
+}
+
+fn booking_json(reference: &str, status: &str, refund: Option<i64>) -> serde_json::Value {
+    let mut b = json!({
+        "reference": reference, "status": status,
+        "total": {"amount": 45000, "currency": "USD"},
+        "items": [{"kind": "flight", "summary": "JFK → LAX", "total": {"amount": 45000, "currency": "USD"}}],
+        "travellers": [{"first_name": "Ada", "last_name": "Lovelace"}],
+        "created_at": "2026-01-01T10:00:00Z"
+    });
+    if let Some(r) = refund {
+        b["refund"] = json!({"amount": r, "currency": "USD"});
+    }
+    b
+}
+
+fn problem(slug: &str, status: u16, extra: serde_json::Value) -> (u16, serde_json::Value) {
+    let mut body = json!({
+        "type": format!("https://ota-travel.example.com/problems/{slug}"),
+        "title": "x", "detail": "A detail the web site does not show."
+    });
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    (status, body)
+}
+
+impl StandIn {
+    async fn start(&self) -> String {
+        use axum::extract::State;
+        use axum::http::HeaderMap;
+        use axum::routing::{get, post};
+        async fn checkout(
+            State(s): State<StandIn>,
+            headers: HeaderMap,
+            axum::Json(body): axum::Json<serde_json::Value>,
+        ) -> axum::response::Response {
+            use axum::response::IntoResponse;
+            let key = headers
+                .get("idempotency-key")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            s.seen.lock().expect("lock").push((key, body));
+            let next = s.script.lock().expect("lock").pop_front();
+            let (status, body) =
+                next.unwrap_or_else(|| (201, s.booking.lock().expect("lock").clone()));
+            (
+                axum::http::StatusCode::from_u16(status).expect("a status"),
+                [("content-type", "application/problem+json")],
+                body.to_string(),
+            )
+                .into_response()
+        }
+        async fn read(State(s): State<StandIn>) -> axum::Json<serde_json::Value> {
+            axum::Json(s.booking.lock().expect("lock").clone())
+        }
+        *self.booking.lock().expect("lock") = booking_json("WEB234", "CONFIRMED", None);
+        let app = axum::Router::new()
+            .route("/api/v1/bookings", post(checkout))
+            .route("/api/v1/bookings/{reference}", get(read))
+            .with_state(self.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port");
+        let url = format!("http://{}", listener.local_addr().expect("an address"));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        url
+    }
+
+    fn then(&self, answer: (u16, serde_json::Value)) {
+        self.script.lock().expect("lock").push_back(answer);
+    }
+
+    fn seen(&self) -> Vec<(String, serde_json::Value)> {
+        self.seen.lock().expect("lock").clone()
+    }
+}
+
+/// The web site alone, its booking-service the stand-in and every other peer the real
+/// application; a signed-in traveller with a flight in the cart.
+struct CheckoutRig {
+    app: TestApp,
+    web: TestApp,
+    stand_in: StandIn,
+    cookie: String,
+    csrf: String,
+    http: reqwest::Client,
+}
+
+impl CheckoutRig {
+    async fn start() -> CheckoutRig {
+        let backend = backends().await.remove(0);
+        let app = TestApp::spawn(&backend).await;
+        let stand_in = StandIn::default();
+        let booking_url = stand_in.start().await;
+        let mut args = serve_args(&backend, &testkit::temp_dir());
+        args.service = Some(ota::Service::Frontend);
+        let peers = &mut args.settings.peers;
+        for url in [
+            &mut peers.auth,
+            &mut peers.search,
+            &mut peers.cart,
+            &mut peers.payment,
+        ] {
+            *url = Some(app.api.clone());
+        }
+        peers.booking = Some(booking_url);
+        let web = TestApp::spawn_with(backend.label, args).await;
+        let (_, _, session) = app.register().await;
+        let token = session["access_token"]
+            .as_str()
+            .expect("a token")
+            .to_owned();
+        let (_, search) = app
+            .get(
+                &format!(
+                    "/api/v1/flights/search?origin=JFK&destination=LAX&departure_date={}",
+                    day(14)
+                ),
+                None,
+            )
+            .await;
+        let offer = search["offers"][0]["offer_id"]
+            .as_str()
+            .expect("an offer")
+            .to_owned();
+        let (status, _, item) = app
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/cart/items",
+                Some(json!({"offer_id": offer})),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{item}");
+        let csrf = "c".repeat(43);
+        CheckoutRig {
+            app,
+            web,
+            stand_in,
+            cookie: format!("__Host-ota_access={token}; __Host-ota_csrf={csrf}"),
+            csrf,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client"),
+        }
+    }
+
+    /// The checkout form's idempotency key, as a fresh render carries it.
+    async fn render(&self) -> String {
+        let (status, _, html) = page(&self.web, "/checkout", Some(&self.cookie)).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        let start = html
+            .find(r#"name="idempotency_key" value=""#)
+            .expect("an idempotency key")
+            + r#"name="idempotency_key" value=""#.len();
+        html[start..].split('"').next().expect("a key").to_owned()
+    }
+
+    async fn send(&self, key: &str) -> (StatusCode, String, String) {
+        let res = self
+            .http
+            .post(format!("{}/checkout", self.web.api))
+            .header("cookie", &self.cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form_body(&[
+                ("csrf", &self.csrf),
+                ("idempotency_key", key),
+                ("travellers", "1"),
+                ("first_name_0", "Ada"),
+                ("last_name_0", "Lovelace"),
+                ("date_of_birth_0", "1985-12-10"),
+                ("email", "ada@example.com"),
+                ("card_number", "4242 4242 4242 4242"),
+                ("card_expiry", "12/34"),
+                ("card_cvc", "123"),
+                ("card_holder", "Ada Lovelace"),
+            ]))
+            .send()
+            .await
+            .expect("an answer");
+        let status = res.status();
+        let location = res
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        (status, location, res.text().await.expect("body"))
+    }
+
+    async fn stop(self) {
+        self.web.stop().await;
+        self.app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_payment_service_fault_at_checkout_is_never_a_declined_card() {
+    let rig = CheckoutRig::start().await;
+    // Unreachable payment-service mid-checkout: the booking settles later.
+    for slug in ["unavailable", "timeout"] {
+        rig.stand_in.then(problem(
+            slug,
+            503,
+            json!({"reference": "WEB234", "status": "PAYMENT_PENDING"}),
+        ));
+        let key = rig.render().await;
+        let (status, _, html) = rig.send(&key).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{slug}: {html}");
+        assert!(
+            html.contains("We could not reach the payment service"),
+            "{html}"
+        );
+        assert!(
+            html.contains("Your booking WEB234 is being settled"),
+            "{html}"
+        );
+        assert!(html.contains("nothing is charged twice"), "{html}");
+        assert!(html.contains(r#"href="/bookings/WEB234""#), "{html}");
+        assert!(!html.to_lowercase().contains("declined"), "{html}");
+    }
+    // Recovery found the payment never went through: nothing charged, try again.
+    rig.stand_in.then(problem(
+        "payment-unavailable",
+        503,
+        json!({"reference": "WEB234", "status": "FAILED"}),
+    ));
+    let key = rig.render().await;
+    let (status, _, html) = rig.send(&key).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{html}");
+    assert!(
+        html.contains("The payment service was unavailable"),
+        "{html}"
+    );
+    assert!(html.contains("nothing was charged"), "{html}");
+    assert!(html.contains(r#"<form method="post" action="/checkout""#));
+    assert!(!html.to_lowercase().contains("declined"), "{html}");
+    // Only a refusal by the card provider says the card was refused.
+    rig.stand_in.then(problem(
+        "payment-declined",
+        402,
+        json!({"reference": "WEB234", "status": "FAILED", "decline_code": "insufficient_funds"}),
+    ));
+    let key = rig.render().await;
+    let (status, _, html) = rig.send(&key).await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{html}");
+    assert!(html.contains("Payment declined"), "{html}");
+    assert!(html.contains("insufficient funds"), "{html}");
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn a_checkout_form_sent_twice_shows_the_booking_the_first_send_made() {
+    let rig = CheckoutRig::start().await;
+    // Two sends of one form at once (a double click, a reload while paying): one
+    // checkout, the same key and the same request, so booking-service answers it once.
+    let key = rig.render().await;
+    let (a, b) = tokio::join!(rig.send(&key), rig.send(&key));
+    for (status, location, html) in [&a, &b] {
+        assert_eq!(*status, StatusCode::SEE_OTHER, "{html}");
+        assert_eq!(location, "/bookings/WEB234?confirmed=1");
+    }
+    let seen = rig.stand_in.seen();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].0, key);
+    assert_eq!(seen[0], seen[1], "both sends must be the same checkout");
+    // A new render is a new checkout.
+    let other = rig.render().await;
+    assert_ne!(other, key);
+
+    // While the first send is still running, the second waits for its outcome.
+    rig.stand_in.then(problem("in-progress", 409, json!({})));
+    let (status, location, html) = rig.send(&key).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+    assert_eq!(location, "/bookings/WEB234?confirmed=1");
+
+    // Another tab's checkout took the cart: its booking is shown, not an error.
+    rig.stand_in.then(problem(
+        "cart-taken",
+        409,
+        json!({"reference": "WEB789", "status": "PAYMENT_PENDING"}),
+    ));
+    let (status, location, html) = rig.send(&other).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+    assert_eq!(location, "/bookings/WEB789?confirmed=1");
+    // ... and that booking's page says it is still being completed, not confirmed.
+    *rig.stand_in.booking.lock().expect("lock") = booking_json("WEB789", "PAYMENT_PENDING", None);
+    let (status, _, html) = page(&rig.web, &location, Some(&rig.cookie)).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(!html.contains("Booking confirmed"), "{html}");
+    assert!(html.contains("still completing this booking"), "{html}");
+
+    // A sold-out answer naming a booking is still a sold-out answer.
+    rig.stand_in.then(problem(
+        "sold-out",
+        409,
+        json!({"reference": "WEB555", "status": "FAILED"}),
+    ));
+    let key = rig.render().await;
+    let (status, _, html) = rig.send(&key).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{html}");
+    assert!(html.contains("Sold out"), "{html}");
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn the_booking_page_tells_the_bookings_own_state_and_traveller_errors_sit_at_their_field() {
+    let rig = CheckoutRig::start().await;
+    // Nothing in the address makes a refund appear.
+    let (status, _, html) = page(
+        &rig.web,
+        "/bookings/WEB234?cancelled=1&refund=9999999&currency=USD",
+        Some(&rig.cookie),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(!html.contains("cancelled"), "{html}");
+    assert!(!html.contains("99,999.99"), "{html}");
+    // A cancelled booking shows the refund it states.
+    *rig.stand_in.booking.lock().expect("lock") = booking_json("WEB234", "CANCELLED", Some(1234));
+    let (_, _, html) = page(&rig.web, "/bookings/WEB234", Some(&rig.cookie)).await;
+    assert!(
+        html.contains("Your booking is cancelled. Refund: <strong>$12.34</strong>"),
+        "{html}"
+    );
+
+    // A traveller refused by booking-service is marked at the traveller's field.
+    rig.stand_in.then(problem(
+        "validation",
+        422,
+        json!({"errors": [{"field": "travellers[0].date_of_birth",
+                           "message": "makes this traveller a child on the day of the first departure: the flight is for 1 adult"}]}),
+    ));
+    let key = rig.render().await;
+    let (status, _, html) = rig.send(&key).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(
+        html.contains(r#"aria-invalid="true" aria-describedby="date_of_birth_0-error""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            r#"id="date_of_birth_0-error">The date of birth makes this traveller a child"#
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains("Traveller 1 (adult): the date of birth"),
+        "{html}"
+    );
+    // No promise of an e-mail the product does not send.
+    assert!(!html.to_lowercase().contains("confirmation"), "{html}");
+    rig.stop().await;
+}
+
+fn years_ago(years: i32, days: i64) -> String {
+    let today = Utc::now().date_naive();
+    let date = chrono::NaiveDate::from_ymd_opt(
+        chrono::Datelike::year(&today) - years,
+        chrono::Datelike::month(&today),
+        chrono::Datelike::day(&today).min(28),
+    )
+    .expect("a date");
+    (date - chrono::Duration::days(days)).to_string()
+}
+
+/// A family of two adults, a child and an infant: search, cart and checkout say who
+/// travels, and a traveller whose age does not fit is marked at the field.
+async fn family_journey(v: Visit) {
+    v.goto("/").await;
+    v.fill("#origin", "JFK").await;
+    v.fill("#destination", "LAX").await;
+    v.set("#adults", "2").await;
+    v.set("#children", "1").await;
+    v.set("#infants", "1").await;
+    v.shot("home-family").await;
+    v.click("form[action='/flights'] button[type=submit]").await;
+    v.wait(".offer").await;
+    let results = v.main_text().await;
+    assert!(results.contains("2 adults, 1 child, 1 infant"), "{results}");
+    v.shot("flight-results-family").await;
+    v.click(".offer a.button").await;
+    v.click("form[action='/cart/items'] button[type=submit]")
+        .await;
+    v.click("main a[href^='/register']").await;
+    let email = format!("family-{}@example.com", uuid::Uuid::new_v4().simple());
+    v.fill("#name", "Grace Hopper").await;
+    v.fill("#email", &email).await;
+    v.fill("#password", "violet-tulip-harbour").await;
+    v.click("main form button[type=submit]").await;
+    let cart = v.main_text().await;
+    assert!(
+        cart.contains("Travellers: 2 adults, 1 child, 1 infant"),
+        "{cart}"
+    );
+    v.shot("cart-family").await;
+    v.click("a[href='/checkout']").await;
+    let form = v.main_text().await;
+    for label in [
+        "Traveller 1: Adult",
+        "Traveller 2: Adult",
+        "Traveller 3: Child",
+        "Traveller 4: Infant",
+    ] {
+        assert!(form.contains(label), "{label}: {form}");
+    }
+    for (i, first, dob) in [
+        (0, "Grace", "1980-03-04".to_owned()),
+        (1, "Ada", "1982-05-06".to_owned()),
+        // Too old for a child's fare.
+        (2, "Kit", "1990-01-01".to_owned()),
+        (3, "Bo", years_ago(1, 0)),
+    ] {
+        v.fill(&format!("#first_name_{i}"), first).await;
+        v.fill(&format!("#last_name_{i}"), "Hopper").await;
+        v.set(&format!("#date_of_birth_{i}"), &dob).await;
+    }
+    v.fill("#card_number", "4242 4242 4242 4242").await;
+    v.fill("#card_expiry", "12/34").await;
+    v.fill("#card_cvc", "123").await;
+    v.shot("checkout-family").await;
+    v.click("form.checkout button[type=submit]").await;
+    // Refused at the field it concerns, and in the summary.
+    v.wait(".field-error").await;
+    let refused = v.main_text().await;
+    assert!(refused.contains("Please check the following"), "{refused}");
+    assert!(
+        v.c.find(Locator::Css(
+            "[aria-invalid='true'], fieldset[aria-describedby='travellers-error']"
+        ))
+        .await
+        .is_ok(),
+        "the error is tied to a field"
+    );
+    v.shot("checkout-family-refused").await;
+    // Corrected: a five-year-old child.
+    v.set("#date_of_birth_2", &years_ago(5, 0)).await;
+    v.fill("#card_number", "4242 4242 4242 4242").await;
+    v.fill("#card_expiry", "12/34").await;
+    v.fill("#card_cvc", "123").await;
+    v.click("form.checkout button[type=submit]").await;
+    let page = v.main_text().await;
+    assert!(page.contains("Booking confirmed"), "{page}");
+}
+
+#[tokio::test]
+async fn a_family_books_with_passenger_types_at_desktop_width() {
+    in_browser(Width::Desktop, family_journey).await;
+}
+
+#[tokio::test]
+async fn a_family_books_with_passenger_types_at_phone_width() {
+    in_browser(Width::Phone, family_journey).await;
 }
