@@ -33,7 +33,9 @@ not_ready_nodes=$(kubectl get nodes -o json | jq '[.items[] | select(any(.status
 
 section "Pods ($NAMESPACE)"
 kubectl get pods -n "$NAMESPACE" -o wide
-# Running is not enough: a Running pod can fail its readiness probe.
+# Running is not enough: a Running pod can fail its readiness probe (starting or
+# draining). Readiness ignores the database and Redis; the application check below
+# (`ota ops health-check`) shows those.
 unready=$(kubectl get pods -n "$NAMESPACE" -l app.kubernetes.io/part-of=ota-travel -o json |
   jq -r '.items[] | select(.status.phase != "Succeeded") |
          select(any(.status.conditions[]?; .type=="Ready" and .status!="True")) | .metadata.name')

@@ -1,6 +1,7 @@
 //! HTTP hygiene every service shares: the JSON extractor whose rejections are our
 //! problem+json, trace context, request logs and metrics, limits and security headers.
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -15,7 +16,6 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
 use tracing::Instrument;
 
 use crate::problem::{FieldError, PROBLEM_JSON, Problem};
@@ -215,8 +215,12 @@ async fn problem_everywhere(req: Request, next: Next) -> Response {
         ),
         StatusCode::PAYLOAD_TOO_LARGE => ("too-large", "The request body is too large."),
         StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => {
-            ("timeout", "The request took too long and was abandoned.")
+            ("timeout", "The request took too long; try again.")
         }
+        StatusCode::SERVICE_UNAVAILABLE => (
+            "unavailable",
+            "The service is unavailable; please retry shortly.",
+        ),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => (
             "unsupported-media-type",
             "Send the body as application/json.",
@@ -237,10 +241,82 @@ async fn problem_everywhere(req: Request, next: Next) -> Response {
     fresh
 }
 
+// ---------------------------------------------------------------------------------------
+// The request deadline
+
+tokio::task_local! {
+    static REQUEST_DEADLINE: tokio::time::Instant;
+}
+
+/// How long before the request's deadline [`before_deadline`] gives up, so that the
+/// handler's own answer goes out before the generic timeout problem.
+pub const ANSWER_MARGIN: Duration = Duration::from_millis(500);
+
+/// The work did not finish before the request's deadline (less [`ANSWER_MARGIN`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the request's deadline came first")]
+pub struct DeadlinePassed;
+
+/// When the request being served must be answered by (`OTA_REQUEST_TIMEOUT` after it
+/// arrived); `None` outside a request.
+pub fn request_deadline() -> Option<tokio::time::Instant> {
+    REQUEST_DEADLINE.try_with(|d| *d).ok()
+}
+
+/// Races `work` against the request's deadline less [`ANSWER_MARGIN`], so a handler can
+/// answer with what it knows (say [`Problem::timeout`] with a booking `reference` and
+/// `status`) instead of the generic timeout problem. When the deadline comes first,
+/// `work` is dropped: spawn work that must go on and race its `JoinHandle`. Outside a
+/// request this just awaits `work`.
+pub async fn before_deadline<F: Future>(work: F) -> Result<F::Output, DeadlinePassed> {
+    match request_deadline() {
+        None => Ok(work.await),
+        Some(deadline) => {
+            let give_up = deadline
+                .checked_sub(ANSWER_MARGIN)
+                .unwrap_or(deadline)
+                .max(tokio::time::Instant::now());
+            tokio::time::timeout_at(give_up, work)
+                .await
+                .map_err(|_| DeadlinePassed)
+        }
+    }
+}
+
+/// Abandons a request at `OTA_REQUEST_TIMEOUT` with the timeout problem (503, "try
+/// again", `Retry-After`), and lets handlers see the deadline ([`before_deadline`]).
+async fn request_timeout(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    let deadline = tokio::time::Instant::now() + limit;
+    let work = REQUEST_DEADLINE.scope(deadline, next.run(req));
+    match tokio::time::timeout_at(deadline, work).await {
+        Ok(res) => res,
+        Err(_) => {
+            tracing::warn!(
+                timeout_ms = limit.as_millis() as u64,
+                "request abandoned at its deadline"
+            );
+            Problem::timeout().into_response()
+        }
+    }
+}
+
+/// Bounds every statement a request runs (`on_pool!`, `in_write_tx!`) client-side.
+async fn bound_statements(State(bound): State<Duration>, req: Request, next: Next) -> Response {
+    crate::db::bounded(bound, next.run(req)).await
+}
+
+/// Bounds, client-side, each database statement the requests of `router` run: a frozen
+/// connection then fails the request with 503 `unavailable` at `bound` instead of
+/// holding it until the request deadline.
+pub fn with_statement_bound(router: Router, bound: Duration) -> Router {
+    router.layer(middleware::from_fn_with_state(bound, bound_statements))
+}
+
 /// Tunables of the HTTP stack.
 #[derive(clap::Args, Clone, Debug)]
 pub struct HttpSettings {
-    /// Longest a request may take before it is abandoned with 503.
+    /// Longest a request may take before it is abandoned with 503 (problem type
+    /// `timeout`, with Retry-After).
     #[arg(long = "request-timeout", env = "OTA_REQUEST_TIMEOUT", default_value = "15s", value_parser = crate::config::parse_duration)]
     pub request_timeout: Duration,
     /// Largest request body accepted, in bytes.
@@ -286,8 +362,14 @@ pub fn api_stack(
         ),
         ("cache-control", "no-store"),
     ];
+    // The deadline sits inside `observe`, so an abandoned request is logged and counted
+    // under its route like any other answer.
     let router = routes
         .fallback(|| async { Problem::not_found("No such resource.") })
+        .layer(middleware::from_fn_with_state(
+            settings.request_timeout,
+            request_timeout,
+        ))
         .layer(middleware::from_fn_with_state(process_name, observe));
     let x_request_id = HeaderName::from_static("x-request-id");
     let mut router = router.layer(
@@ -302,10 +384,6 @@ pub fn api_stack(
             .layer(middleware::from_fn(trace_context))
             .layer(axum::Extension(verifier))
             .layer(axum::Extension(ClientAddressPolicy(trusted_proxies)))
-            .layer(TimeoutLayer::with_status_code(
-                StatusCode::SERVICE_UNAVAILABLE,
-                settings.request_timeout,
-            ))
             .layer(RequestBodyLimitLayer::new(settings.max_body_bytes)),
     );
     // Outermost, so every answer carries them, errors included.
@@ -405,6 +483,94 @@ mod tests {
         let p = parse_json::<Register>(br#"{"email":"a","password":"b","address":{}}"#)
             .expect_err("invalid");
         assert_eq!(p.errors[0].field, "address.city");
+    }
+
+    fn settings(request_timeout: Duration) -> HttpSettings {
+        HttpSettings {
+            request_timeout,
+            max_body_bytes: 1024,
+            drain_timeout: Duration::from_secs(1),
+            trusted_proxies: 0,
+        }
+    }
+
+    async fn answer(router: Router, path: &str) -> (Response, serde_json::Value) {
+        use tower::ServiceExt;
+        let req = axum::http::Request::get(path)
+            .body(Body::empty())
+            .expect("request");
+        let res = router.oneshot(req).await.expect("infallible");
+        let (parts, body) = res.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.expect("body");
+        let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        (Response::from_parts(parts, Body::empty()), json)
+    }
+
+    fn stack(routes: Router, request_timeout: Duration) -> Router {
+        let keys = crate::tokens::KeyRing::parse("unit-test-secret-unit-test-secret-unit-test")
+            .expect("key ring");
+        api_stack(
+            routes,
+            "test",
+            &settings(request_timeout),
+            Verifier(std::sync::Arc::new(keys)),
+            0,
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_past_its_deadline_answers_the_timeout_problem() {
+        let routes = Router::new().route(
+            "/slow",
+            axum::routing::get(|| async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                "late"
+            }),
+        );
+        let (res, problem) = answer(stack(routes, Duration::from_secs(5)), "/slow").await;
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(res.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+        assert!(res.headers().contains_key(header::RETRY_AFTER));
+        assert_eq!(
+            problem["type"],
+            "https://ota-travel.example.com/problems/timeout"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_handler_racing_the_deadline_answers_with_what_it_knows_first() {
+        let routes = Router::new().route(
+            "/checkout",
+            axum::routing::get(|| async {
+                assert!(request_deadline().is_some());
+                let slow = tokio::time::sleep(Duration::from_secs(60));
+                match before_deadline(slow).await {
+                    Ok(()) => Problem::internal(),
+                    Err(DeadlinePassed) => Problem::timeout().with("reference", "OTA-1"),
+                }
+            }),
+        );
+        let started = tokio::time::Instant::now();
+        let (res, problem) = answer(stack(routes, Duration::from_secs(5)), "/checkout").await;
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(problem["reference"], "OTA-1", "{problem}");
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_secs(5) - ANSWER_MARGIN,
+            "gave up just before the request deadline"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn work_that_finishes_in_time_is_returned_and_outside_a_request_nothing_is_raced() {
+        let quick = async { 7 };
+        assert_eq!(before_deadline(quick).await, Ok(7));
+        assert!(request_deadline().is_none());
+        let long = async {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            8
+        };
+        assert_eq!(before_deadline(long).await, Ok(8));
     }
 
     #[test]

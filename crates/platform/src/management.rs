@@ -33,11 +33,21 @@ pub struct Management {
     pub dbs: Vec<(&'static str, Db)>,
     pub cache: Arc<dyn CacheBackend>,
     pub build: BuildInfo,
+    /// Set once every service is built and the API serves: readiness can go UP.
+    pub started: AtomicBool,
     /// Set on SIGTERM: readiness goes DOWN so no new traffic arrives while we drain.
     pub draining: AtomicBool,
 }
 
 impl Management {
+    pub fn mark_started(&self) {
+        self.started.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_started(&self) -> bool {
+        self.started.load(Ordering::SeqCst)
+    }
+
     pub fn start_draining(&self) {
         self.draining.store(true, Ordering::SeqCst);
     }
@@ -145,15 +155,26 @@ async fn liveness() -> Response {
     health_answer(true, &json!({"status": "UP"}))
 }
 
+/// Can this pod take traffic: started (databases reached and migrated, index loaded at
+/// start-up) and not draining. Never follows a dependency every pod shares (database,
+/// cache, peers): when one is down every pod is equally unable, and taking them all out
+/// of the load balancer would turn a degraded service into a full outage. Those show in
+/// `/actuator/health`, and requests that need them answer a fast 503.
 async fn readiness(State(m): State<Arc<Management>>) -> Response {
-    if m.is_draining() {
-        return health_answer(
+    let reason = if m.is_draining() {
+        Some("shutting down")
+    } else if !m.is_started() {
+        Some("starting")
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => health_answer(
             false,
-            &json!({"status": "DOWN", "details": {"reason": "shutting down"}}),
-        );
+            &json!({"status": "DOWN", "details": {"reason": reason}}),
+        ),
+        None => health_answer(true, &json!({"status": "UP"})),
     }
-    let (up, doc) = m.health().await;
-    health_answer(up, &doc)
 }
 
 async fn prometheus(State(m): State<Arc<Management>>) -> Response {

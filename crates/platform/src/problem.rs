@@ -113,6 +113,18 @@ impl Problem {
         p
     }
 
+    /// 503: the request ran past `OTA_REQUEST_TIMEOUT` and was abandoned. Not a fault
+    /// of the request: the same request may well succeed when tried again.
+    pub fn timeout() -> Self {
+        let mut p = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            "The request took too long; try again.",
+        );
+        p.retry_after = Some(2);
+        p
+    }
+
     /// 500 without any internal detail; log the cause where this is made.
     pub fn internal() -> Self {
         Self::new(

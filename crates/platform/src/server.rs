@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use crate::cache::{self, CacheBackend, ServiceCache};
 use crate::config::{CacheSettings, DbSettings, JwtSettings};
 use crate::db::{Db, Migrations};
-use crate::http::{HttpSettings, api_stack, service_router};
+use crate::http::{HttpSettings, api_stack, service_router, with_statement_bound};
 use crate::management::{self, BuildInfo, Management};
 use crate::tokens::{KeyRing, Verifier};
 
@@ -177,6 +177,12 @@ impl Server {
                 async move { axum::Json(doc.as_ref().clone()) }
             }),
         );
+        // PostgreSQL cancels a statement at DB_STATEMENT_TIMEOUT; the client-side bound
+        // just past it catches the answers that never come (a frozen connection).
+        let routes = with_statement_bound(
+            routes,
+            ctx.settings.db.statement_timeout + crate::db::STATEMENT_BOUND_MARGIN,
+        );
         let router = api_stack(
             routes,
             process,
@@ -189,6 +195,7 @@ impl Server {
             dbs,
             cache: ctx.cache.clone(),
             build,
+            started: AtomicBool::new(false),
             draining: AtomicBool::new(false),
         });
         Ok(Self {
@@ -229,6 +236,9 @@ impl Server {
             })
             .into_future(),
         );
+        // Every service was built before we got here: databases reached and migrated,
+        // the search index loaded. From now on readiness follows this pod alone.
+        self.management.mark_started();
         tracing::info!(api = %self.api_addr, management = %self.management_addr, "serving");
         shutdown.await;
         self.management.start_draining();
