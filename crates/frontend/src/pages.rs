@@ -1370,7 +1370,13 @@ fn checkout_problem_errors(body: &Value, travellers: &[TravellerFields]) -> Chec
             _ => None,
         };
         let name = card_field(field);
-        let sentence = if name.is_empty() {
+        // "Travellers must include…", but a message that is a sentence of its own
+        // ("the flight in your cart is for…") reads as one.
+        let own_sentence = field == "travellers"
+            && !["must ", "need ", "needs ", "are ", "is "]
+                .iter()
+                .any(|verb| text.starts_with(verb));
+        let sentence = if name.is_empty() || own_sentence {
             capitalise(text)
         } else {
             format!("{name} {text}.")
@@ -2595,6 +2601,15 @@ mod checkout_tests {
         assert_eq!(
             error_at(&e.fields, "travellers"),
             "Travellers must include an adult 18 or over."
+        );
+        let body = json!({"type": slug("validation"), "errors": [
+            {"field": "travellers", "message": "the flight in your cart is for 2 adults"}]});
+        assert_eq!(
+            error_at(
+                &checkout_problem_errors(&body, &travellers).fields,
+                "travellers"
+            ),
+            "The flight in your cart is for 2 adults."
         );
         assert_eq!(
             error_at(&e.fields, "card_cvc"),

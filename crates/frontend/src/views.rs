@@ -389,8 +389,11 @@ impl CartRow {
             item_id: i.item_id.to_string(),
             kind: if i.kind == "hotel" { "Hotel" } else { "Flight" }.to_owned(),
             summary: i.summary.clone(),
+            // Unless the item's summary already says who travels.
             passengers: match (&i.passengers, i.kind.as_str()) {
-                (Some(p), "flight") => format!("Travellers: {}", passengers_text(p)),
+                (Some(p), "flight") if !i.summary.contains(&passengers_text(p)) => {
+                    format!("Travellers: {}", passengers_text(p))
+                }
                 _ => String::new(),
             },
             price: format::money(&i.total),
