@@ -546,6 +546,9 @@ async fn shrink_to(app: &TestApp, offer: &Value, left: i64) {
         s,
         c,
         a: take,
+        ch: 0,
+        inf: 0,
+        f: 0,
         t: 1,
         cur: "USD".into(),
         x: Utc::now().timestamp() + 600,
@@ -929,12 +932,25 @@ async fn a_dead_or_slow_payment_peer_mid_saga_leaves_no_money_on_an_unconfirmed_
         proxy.fault("/capture", None);
 
         // Dead: every payment call fails. The booking cannot know whether it was
-        // authorised, so it stays HELD for recovery, and the client hears 503.
+        // authorised, so it stays HELD for recovery, and the client hears 503 with the
+        // booking's reference and status within two seconds: never a decline.
         add_to_cart(&app, &ada, &flight_id).await;
         proxy.fault("/internal/v1/payments", Some(Fault::Refuse));
+        let started = Instant::now();
         let (status, problem) = checkout(&app, &ada, "dead", &checkout_body(1, &visa)).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{l}: {problem}");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{l}: answered after {:?}",
+            started.elapsed()
+        );
         assert_eq!(problem["status"], "HELD", "{l}: {problem}");
+        assert!(
+            problem["type"]
+                .as_str()
+                .is_some_and(|t| t.ends_with("/unavailable")),
+            "{l}: {problem}"
+        );
         let reference = problem["reference"].as_str().expect("reference").to_owned();
         let (status, running) = checkout(&app, &ada, "dead", &checkout_body(1, &visa)).await;
         assert_eq!(
@@ -942,16 +958,43 @@ async fn a_dead_or_slow_payment_peer_mid_saga_leaves_no_money_on_an_unconfirmed_
             StatusCode::CONFLICT,
             "{l}: still running: {running}"
         );
+        // Another tab with another key: the cart is taken by that booking.
+        let (status, taken) = checkout(&app, &ada, "dead-tab", &checkout_body(1, &visa)).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{l}: {taken}");
+        assert!(
+            taken["type"]
+                .as_str()
+                .is_some_and(|t| t.ends_with("/cart-taken")),
+            "{l}: {taken}"
+        );
+        assert_eq!(taken["reference"], reference.as_str(), "{l}: {taken}");
 
-        // At most three checkouts per traveller in flight: a fourth is refused.
-        for key in ["dead-2", "dead-3"] {
+        // At most three checkouts per traveller in flight: each on a new cart, a fourth
+        // is refused.
+        for key in ["dead-2", "dead-3", "dead-4"] {
+            let (status, _) = send(
+                &app,
+                Method::DELETE,
+                "/api/v1/cart",
+                Some(&ada.token),
+                None,
+                None,
+            )
+            .await;
+            assert_eq!(status, StatusCode::NO_CONTENT, "{l}");
+            add_to_cart(&app, &ada, &flight_id).await;
             let (status, problem) = checkout(&app, &ada, key, &checkout_body(1, &visa)).await;
-            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{l}: {problem}");
+            let expected = if key == "dead-4" {
+                StatusCode::TOO_MANY_REQUESTS
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            assert_eq!(status, expected, "{l}: {key}: {problem}");
         }
-        let (status, problem) = checkout(&app, &ada, "dead-4", &checkout_body(1, &visa)).await;
-        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{l}: {problem}");
 
-        // The peer comes back; recovery undoes the bookings within the threshold.
+        // The peer comes back; recovery asks it what happened: nothing was authorised,
+        // so each booking fails as payment_unavailable (never a decline), the key
+        // closed so no late authorisation can take money.
         proxy.fault("/internal/v1/payments", None);
         eventually("the stuck booking settled", STUCK_AFTER * 3, || async {
             bookings_of(&app, &ada)
@@ -962,18 +1005,34 @@ async fn a_dead_or_slow_payment_peer_mid_saga_leaves_no_money_on_an_unconfirmed_
         .await;
         let (_, read) = get(&app, &ada, &format!("/api/v1/bookings/{reference}")).await;
         assert_eq!(read["status"], "FAILED", "{l}: {read}");
+        assert_eq!(read["failure_reason"], "payment_unavailable", "{l}: {read}");
         money_matches(&app, &read).await;
-        // The key now answers the outcome.
+        for p in payments_for(&app, &reference).await {
+            assert_ne!(
+                p["status"], "authorized",
+                "{l}: an authorisation left open: {p}"
+            );
+        }
+        // The key now answers the outcome: the payment service was unavailable.
         let (status, outcome) = checkout(&app, &ada, "dead", &checkout_body(1, &visa)).await;
-        assert_eq!(status, StatusCode::CONFLICT, "{l}: {outcome}");
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{l}: {outcome}");
+        assert!(
+            outcome["type"]
+                .as_str()
+                .is_some_and(|t| t.ends_with("/payment-unavailable")),
+            "{l}: {outcome}"
+        );
         assert_eq!(
             (outcome["reference"].as_str(), outcome["status"].as_str()),
             (Some(reference.as_str()), Some("FAILED"))
         );
+        // The failed booking gave its cart back: a new key books it.
+        let (status, booked) = checkout(&app, &ada, "after-outage", &checkout_body(1, &visa)).await;
+        assert_eq!(status, StatusCode::CREATED, "{l}: {booked}");
         eventually(
-            "only the slow booking's seat is sold",
+            "only the confirmed bookings' seats are sold",
             Duration::from_secs(10),
-            || async { remaining(&app, &flight_id).await == Some(seats_before - 1) },
+            || async { remaining(&app, &flight_id).await == Some(seats_before - 2) },
         )
         .await;
         for b in bookings_of(&app, &ada).await {
@@ -984,7 +1043,7 @@ async fn a_dead_or_slow_payment_peer_mid_saga_leaves_no_money_on_an_unconfirmed_
             assert!(metrics.contains(name), "{l}: {name} missing");
         }
         app.stop().await;
-        ledger_balances(&backend, &dir, amount(&flight["total"])).await;
+        ledger_balances(&backend, &dir, 2 * amount(&flight["total"])).await;
     }
 }
 
@@ -1065,5 +1124,256 @@ async fn a_process_stopped_mid_saga_finishes_the_booking_after_restart() {
         assert_eq!(replay["reference"], reference.as_str());
         app.stop().await;
         ledger_balances(&backend, &dir, amount(&flight["total"])).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The edges of the money path: one cart is one booking, honest errors, rules at "now".
+
+fn born(years_ago: i64, days: i64) -> String {
+    (Utc::now().date_naive() - chrono::Duration::days(years_ago * 365 + years_ago / 4 + days))
+        .to_string()
+}
+
+fn party_body(births: &[String], payment_method_id: &str) -> Value {
+    let travellers: Vec<Value> = births
+        .iter()
+        .enumerate()
+        .map(|(i, b)| json!({"first_name": "Ada", "last_name": format!("Lovelace {}", ["A", "B", "C", "D"][i % 4]), "date_of_birth": b}))
+        .collect();
+    json!({"travellers": travellers, "contact": {"email": "ada@example.com"}, "payment_method_id": payment_method_id})
+}
+
+fn slug(problem: &Value) -> &str {
+    problem["type"]
+        .as_str()
+        .and_then(|t| t.rsplit('/').next())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn one_cart_makes_one_booking_and_one_charge_whatever_the_keys() {
+    for backend in backends().await {
+        let dir = testkit::temp_dir();
+        let app = Arc::new(spawn(&backend, &dir).await);
+        let l = app.label;
+        let flight = flight(&app, ("JFK", "LAX"), 15, 1).await;
+        let flight_id = id(&flight);
+        let mut revenue = 0;
+        for n in [2usize, 5, 20] {
+            let ada = Arc::new(traveller(&app).await);
+            add_to_cart(&app, &ada, &flight_id).await;
+            let visa = card(&app, &ada, "4242424242424242").await;
+            let body = Arc::new(checkout_body(1, &visa));
+            let tasks: Vec<_> = (0..n)
+                .map(|i| {
+                    let (app, ada, body) = (app.clone(), ada.clone(), body.clone());
+                    tokio::spawn(async move {
+                        checkout(&app, &ada, &format!("tab-{n}-{i}"), &body).await
+                    })
+                })
+                .collect();
+            let mut answers = Vec::new();
+            for t in tasks {
+                answers.push(t.await.expect("task"));
+            }
+            let confirmed: Vec<&Value> = answers
+                .iter()
+                .filter(|(s, _)| *s == StatusCode::CREATED)
+                .map(|(_, b)| b)
+                .collect();
+            assert_eq!(confirmed.len(), 1, "{l}: {n} tabs: {answers:?}");
+            let reference = confirmed[0]["reference"].as_str().expect("reference");
+            for (status, problem) in answers.iter().filter(|(s, _)| *s != StatusCode::CREATED) {
+                match *status {
+                    // Refused while the first held the cart: it names that booking.
+                    StatusCode::CONFLICT => {
+                        assert_eq!(slug(problem), "cart-taken", "{l}: {problem}");
+                        assert_eq!(problem["reference"], reference, "{l}: {problem}");
+                    }
+                    // Arrived after the first had already emptied the cart.
+                    StatusCode::UNPROCESSABLE_ENTITY => {
+                        assert_eq!(problem["errors"][0]["field"], "cart", "{l}: {problem}")
+                    }
+                    other => panic!("{l}: {n} tabs: {other}: {problem}"),
+                }
+            }
+            let bookings = bookings_of(&app, &ada).await;
+            assert_eq!(bookings.len(), 1, "{l}: {n} tabs: {bookings:?}");
+            assert_eq!(payments_for(&app, reference).await.len(), 1, "{l}");
+            money_matches(&app, &bookings[0]).await;
+            revenue += amount(&flight["total"]);
+        }
+
+        // Declined, then another key and another card: the failed booking gave the
+        // cart back.
+        let bob = traveller(&app).await;
+        add_to_cart(&app, &bob, &flight_id).await;
+        let declined = card(&app, &bob, "4000000000000002").await;
+        let (status, problem) =
+            checkout(&app, &bob, "first-card", &checkout_body(1, &declined)).await;
+        assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{l}: {problem}");
+        let visa = card(&app, &bob, "4242424242424242").await;
+        let (status, booking) = checkout(&app, &bob, "second-card", &checkout_body(1, &visa)).await;
+        assert_eq!(status, StatusCode::CREATED, "{l}: {booking}");
+        revenue += amount(&flight["total"]);
+        // The cart is used up: its item left it.
+        let (_, cart) = get(&app, &bob, "/api/v1/cart").await;
+        assert_eq!(
+            cart["items"].as_array().map(Vec::len),
+            Some(0),
+            "{l}: {cart}"
+        );
+        match Arc::try_unwrap(app) {
+            Ok(app) => app.stop().await,
+            Err(_) => panic!("the app is still shared"),
+        }
+        ledger_balances(&backend, &dir, revenue).await;
+    }
+}
+
+#[tokio::test]
+async fn a_hanging_payment_service_answers_503_with_the_booking_and_settles_it_later() {
+    for backend in backends().await {
+        let dir = testkit::temp_dir();
+        let proxy = Proxy::start().await;
+        fast_recovery();
+        let mut args = serve_args(&backend, &dir);
+        args.settings.peers.payment = Some(proxy.url.clone());
+        args.settings.http.request_timeout = Duration::from_secs(4);
+        let app = TestApp::spawn_with(backend.label, args).await;
+        proxy.target(&app);
+        let l = app.label;
+        let ada = traveller(&app).await;
+        let flight = flight(&app, ("ORD", "ATL"), 17, 1).await;
+        let flight_id = id(&flight);
+        let seats_before = remaining(&app, &flight_id).await.expect("seats");
+        add_to_cart(&app, &ada, &flight_id).await;
+        let visa = card(&app, &ada, "4242424242424242").await;
+
+        proxy.fault("/internal/v1/payments/authorize", Some(Fault::Hang));
+        let started = Instant::now();
+        let (status, problem) = checkout(&app, &ada, "hang", &checkout_body(1, &visa)).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{l}: {problem}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{l}: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(slug(&problem), "timeout", "{l}: {problem}");
+        assert_eq!(problem["status"], "HELD", "{l}: {problem}");
+        let reference = problem["reference"].as_str().expect("reference").to_owned();
+
+        // The saga goes on without the client: payment-service never answered the
+        // authorisation, so it is abandoned and the booking fails as unavailable.
+        eventually("the booking settled", STUCK_AFTER * 4, || async {
+            get(&app, &ada, &format!("/api/v1/bookings/{reference}"))
+                .await
+                .1["status"]
+                == "FAILED"
+        })
+        .await;
+        proxy.fault("/internal/v1/payments/authorize", None);
+        let (_, read) = get(&app, &ada, &format!("/api/v1/bookings/{reference}")).await;
+        assert_eq!(read["failure_reason"], "payment_unavailable", "{l}: {read}");
+        money_matches(&app, &read).await;
+        let payments = payments_for(&app, &reference).await;
+        assert!(
+            payments.iter().all(|p| p["status"] == "voided"),
+            "{l}: {payments:?}"
+        );
+        let (status, outcome) = checkout(&app, &ada, "hang", &checkout_body(1, &visa)).await;
+        assert_ne!(
+            status,
+            StatusCode::PAYMENT_REQUIRED,
+            "{l}: never a decline: {outcome}"
+        );
+        assert_eq!(slug(&outcome), "payment-unavailable", "{l}: {outcome}");
+        eventually("the seat is back", Duration::from_secs(10), || async {
+            remaining(&app, &flight_id).await == Some(seats_before)
+        })
+        .await;
+        app.stop().await;
+        ledger_balances(&backend, &dir, 0).await;
+    }
+}
+
+#[tokio::test]
+async fn nothing_is_given_back_after_departure_and_travellers_match_their_fares() {
+    for backend in backends().await {
+        let dir = testkit::temp_dir();
+        let app = spawn(&backend, &dir).await;
+        let l = app.label;
+        let ada = traveller(&app).await;
+        let flight = flight(&app, ("JFK", "LAX"), 10, 1).await;
+        let flight_id = id(&flight);
+        let seats_before = remaining(&app, &flight_id).await.expect("seats");
+        add_to_cart(&app, &ada, &flight_id).await;
+        let visa = card(&app, &ada, "4242424242424242").await;
+
+        // A six-month-old alone on an adult fare is refused, naming the travellers.
+        let (status, problem) =
+            checkout(&app, &ada, "baby", &party_body(&[born(0, 180)], &visa)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{l}: {problem}");
+        assert_eq!(
+            problem["errors"][0]["field"], "travellers",
+            "{l}: {problem}"
+        );
+        // A 14-year-old pays the adult fare but does not travel alone.
+        let (status, problem) =
+            checkout(&app, &ada, "teen", &party_body(&[born(14, 30)], &visa)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{l}: {problem}");
+
+        let (status, booking) =
+            checkout(&app, &ada, "adult", &party_body(&[born(40, 0)], &visa)).await;
+        assert_eq!(status, StatusCode::CREATED, "{l}: {booking}");
+        assert_eq!(booking["travellers"][0]["type"], "adult", "{l}: {booking}");
+        assert_eq!(
+            booking["items"][0]["passengers"],
+            json!({"adults": 1, "children": 0, "infants": 0}),
+            "{l}: {booking}"
+        );
+        let reference = booking["reference"].as_str().expect("reference").to_owned();
+        eventually("the seat is sold", Duration::from_secs(10), || async {
+            remaining(&app, &flight_id).await == Some(seats_before - 1)
+        })
+        .await;
+
+        // The flight leaves (its departure moved into the past, as time would).
+        let db = Db::open(
+            &testkit::db_settings(backend.database_url.clone()),
+            &dir,
+            ota_booking::SERVICE,
+            &ota_booking::MIGRATIONS,
+        )
+        .await
+        .expect("booking database");
+        let departed = Utc::now() - chrono::Duration::minutes(5);
+        ota_platform::on_pool!(&db, pool => {
+            sqlx::query("UPDATE booking_items SET starts_at = $1")
+                .bind(departed)
+                .execute(pool).await.expect("departed");
+        });
+        db.close().await;
+        for path in ["cancellation-quote", "cancel"] {
+            let url = format!("/api/v1/bookings/{reference}/{path}");
+            let (status, problem) = if path == "cancel" {
+                post(&app, &ada, &url, json!({})).await
+            } else {
+                get(&app, &ada, &url).await
+            };
+            assert_eq!(status, StatusCode::CONFLICT, "{l}: {path}: {problem}");
+            assert_eq!(slug(&problem), "too-late", "{l}: {problem}");
+        }
+        let (_, read) = get(&app, &ada, &format!("/api/v1/bookings/{reference}")).await;
+        assert_eq!(read["status"], "CONFIRMED", "{l}: nothing changed: {read}");
+        // Longer than the index refresh: a release would show by now.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert_eq!(
+            remaining(&app, &flight_id).await,
+            Some(seats_before - 1),
+            "{l}: no seat given back"
+        );
+        app.stop().await;
     }
 }

@@ -70,6 +70,9 @@ fn variant(offer_id: &str, total: i64, currency: &str, adults: u8) -> String {
         s,
         c: Cabin::Economy,
         a: adults,
+        ch: 0,
+        inf: 0,
+        f: 0,
         t: total,
         cur: currency.to_owned(),
         x: Utc::now().timestamp() + 600,
@@ -126,7 +129,11 @@ async fn a_traveller_fills_reads_and_empties_a_cart() {
         assert_eq!(f["kind"], "flight");
         assert_eq!(f["offer_id"], flight["offer_id"]);
         assert_eq!(f["total"], flight["total"], "{l}: the signed price");
-        assert_eq!(f["passengers"], 2);
+        assert_eq!(
+            f["passengers"],
+            json!({"adults": 2, "children": 0, "infants": 0}),
+            "{l}: {f}"
+        );
         assert_eq!(f["expired"], false);
         assert_eq!(f["expires_at"], flight["expires_at"]);
         let summary = f["summary"].as_str().expect("summary");
@@ -239,6 +246,9 @@ async fn offers_that_cannot_be_sold_are_refused_and_nothing_is_added() {
             s: s.clone(),
             c: Cabin::Economy,
             a: 2,
+            ch: 0,
+            inf: 0,
+            f: 0,
             t: 1,
             cur: "USD".into(),
             x: Utc::now().timestamp() - 5,
@@ -331,6 +341,9 @@ async fn offers_that_cannot_be_sold_are_refused_and_nothing_is_added() {
             s,
             c: Cabin::Economy,
             a: u8::try_from(seats).expect("a small plane"),
+            ch: 0,
+            inf: 0,
+            f: 0,
             t: 1,
             cur: "USD".into(),
             x: Utc::now().timestamp() + 600,
@@ -484,9 +497,13 @@ async fn checkout_reads_and_clears_carts_with_a_service_token_only() {
         assert_eq!(status, StatusCode::OK, "{l}: {c}");
         assert_eq!(items(&c).len(), 1);
         assert_eq!(
-            items(&c)[0]["passengers"],
+            items(&c)[0]["passengers"]["adults"],
             2,
             "{l}: checkout needs two travellers"
+        );
+        assert!(
+            c["cart_id"].is_string(),
+            "{l}: a cart with items has an id: {c}"
         );
         assert_eq!(c["total"], flight["total"]);
         let (status, _, problem) = app
