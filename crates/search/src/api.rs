@@ -518,33 +518,34 @@ pub struct HotelsAnswer {
     pub next_cursor: Option<String>,
 }
 
-/// A city named as travellers name it: "Paris", "frankfurt" (for Frankfurt am Main),
-/// or an airport or metropolitan code such as CDG or LON. Answers the city (folded),
-/// its hotels (none in a real city where we have no hotels) and its time zone.
+/// The entry of a city named as travellers name it, folded: exactly, or as the start
+/// of a longer name ("frankfurt" for Frankfurt am Main).
+fn named<'a, V>(cities: &'a HashMap<String, V>, folded: &str) -> Option<&'a String> {
+    if let Some((name, _)) = cities.get_key_value(folded) {
+        return Some(name);
+    }
+    let prefix = format!("{folded} ");
+    cities.keys().filter(|k| k.starts_with(&prefix)).min()
+}
+
+/// A city named by name ("Paris", "frankfurt") or by an airport or metropolitan code
+/// (CDG, LON): the city (folded), its hotels (none in a real city where we have no
+/// hotels) and its time zone.
 fn hotels_in(index: &Index, city: &str) -> Option<(String, Vec<u32>, chrono_tz::Tz)> {
     let folded = crate::catalog::fold(city);
-    let mut names: Vec<&String> = index
-        .hotels_by_city
-        .keys()
-        .filter(|k| **k == folded || k.starts_with(&format!("{folded} ")))
-        .collect();
-    names.sort_by_key(|k| (**k != folded, (*k).clone()));
-    if let Some(name) = names.first() {
-        let hotels = index.hotels_by_city.get(*name)?.clone();
-        let tz = index.hotels[*hotels.first()? as usize].tz;
-        return Some(((*name).clone(), hotels, tz));
-    }
     let code = city.trim().to_uppercase();
-    let by_code = (code.len() == 3)
-        .then(|| {
-            index
-                .places(&code)
-                .into_iter()
-                .map(|i| &index.airports[i as usize])
-                .min_by_key(|a| a.rank)
-        })
-        .flatten();
-    let name = by_code.map_or(folded, |a| a.folded_city.clone());
+    let by_code = || {
+        (code.len() == 3)
+            .then(|| index.places(&code))?
+            .into_iter()
+            .map(|i| &index.airports[i as usize])
+            .min_by_key(|a| a.rank)
+            .map(|a| a.folded_city.clone())
+    };
+    let name = named(&index.hotels_by_city, &folded)
+        .cloned()
+        .or_else(by_code)
+        .or_else(|| named(&index.cities, &folded).cloned())?;
     let tz = *index.cities.get(&name)?;
     let hotels = index.hotels_by_city.get(&name).cloned().unwrap_or_default();
     Some((name, hotels, tz))

@@ -1041,6 +1041,35 @@ async fn refund_and_free_cancellation_windows_are_judged_at_the_answer() {
         chrono::NaiveTime::from_hms_opt(11, 0, 0).expect("11:00")
     );
 
+    // Today's check-in time (15:00) has passed in one of the hotel cities, always: a
+    // stay starting there today can no longer be sold.
+    let evening = ["ATL", "DXB", "LHR", "HND", "LAX", "ORD", "CDG"]
+        .iter()
+        .map(|c| airport(c))
+        .find(|a| {
+            now.with_timezone(&a.tz).time()
+                >= chrono::NaiveTime::from_hms_opt(15, 0, 0).expect("15:00")
+        })
+        .expect("a hotel city past 15:00");
+    let today_there = now.with_timezone(&evening.tz).date_naive();
+    let (status, problem) = app
+        .get(
+            &format!(
+                "/api/v1/hotels/search?city={}&check_in={today_there}&check_out={}",
+                evening.iata,
+                today_there + Duration::days(1)
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "{}: {problem}",
+        evening.city
+    );
+    assert_eq!(problem["errors"][0]["field"], "check_in");
+
     // Revalidation judges the same rules now: a flexible stay tomorrow, or one whose
     // check-in has passed, is gone.
     let keys = KeyRing::parse(SECRET).expect("ring");
@@ -1178,4 +1207,46 @@ async fn price_capacity_and_stop_sell_changes_reach_cached_answers() {
         assert_eq!(status, StatusCode::CONFLICT, "{l}: {problem}");
         app.stop().await;
     }
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_passenger_types_and_instants() {
+    let app = TestApp::spawn(&backends().await.remove(0)).await;
+    let (status, doc) = app.get("/api/v1/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let params = doc["paths"]["/api/v1/flights/search"]["get"]["parameters"]
+        .as_array()
+        .expect("parameters");
+    let described = |name: &str| -> String {
+        params
+            .iter()
+            .find(|p| p["name"] == name)
+            .and_then(|p| p["description"].as_str())
+            .unwrap_or_else(|| panic!("{name} is not described"))
+            .to_owned()
+    };
+    assert!(described("children").contains("75 %"));
+    assert!(described("infants").contains("10 %"));
+    assert!(described("origin").contains("NYC"));
+    let schemas = &doc["components"]["schemas"];
+    for (schema, field) in [
+        ("Offer", "passengers"),
+        ("Offer", "fares"),
+        ("FareRules", "refund_until"),
+        ("HotelOffer", "check_in_at"),
+        ("HotelOffer", "check_out_at"),
+    ] {
+        assert!(
+            schemas[schema]["properties"][field].is_object(),
+            "{schema}.{field} is not in the document"
+        );
+    }
+    let until = schemas["FareRules"]["properties"]["refund_until"]["description"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        until.contains("RFC 3339") && until.contains("offset"),
+        "{until}"
+    );
+    app.stop().await;
 }
