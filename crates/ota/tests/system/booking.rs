@@ -1377,3 +1377,75 @@ async fn nothing_is_given_back_after_departure_and_travellers_match_their_fares(
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_family_books_by_passenger_type_and_a_hotel_room_needs_an_adult() {
+    for backend in backends().await {
+        let dir = testkit::temp_dir();
+        let app = spawn(&backend, &dir).await;
+        let l = app.label;
+        let ada = traveller(&app).await;
+        let list = offers(
+            &app,
+            &format!(
+                "/api/v1/flights/search?origin=LHR&destination=JFK&departure_date={}&adults=2&children=1&infants=1&max_stops=0",
+                day(20)
+            ),
+        )
+        .await;
+        let family = list.first().cloned().expect("a family offer");
+        assert_eq!(
+            family["passengers"],
+            json!({"adults": 2, "children": 1, "infants": 1}),
+            "{l}: {family}"
+        );
+        add_to_cart(&app, &ada, &id(&family)).await;
+        let visa = card(&app, &ada, "4242424242424242").await;
+        let (parent, child, baby) = (born(38, 0), born(7, 0), born(0, 100));
+
+        // Four travellers, but three adults and an infant: not the mix that was priced.
+        let wrong = [parent.clone(), born(40, 0), born(20, 0), baby.clone()];
+        let (status, problem) = checkout(&app, &ada, "wrong-mix", &party_body(&wrong, &visa)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{l}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], "travellers", "{l}");
+
+        let right = [parent, born(36, 0), child, baby];
+        let (status, booking) = checkout(&app, &ada, "family", &party_body(&right, &visa)).await;
+        assert_eq!(status, StatusCode::CREATED, "{l}: {booking}");
+        let types: Vec<&str> = booking["travellers"]
+            .as_array()
+            .expect("travellers")
+            .iter()
+            .filter_map(|t| t["type"].as_str())
+            .collect();
+        assert_eq!(types, ["adult", "adult", "child", "infant"], "{l}");
+        assert_eq!(amount(&booking["total"]), amount(&family["total"]), "{l}");
+
+        // A hotel room whose only guest is a one-year-old is refused.
+        let hotel = offers(
+            &app,
+            &format!(
+                "/api/v1/hotels/search?city=Paris&check_in={}&check_out={}",
+                day(24),
+                day(26)
+            ),
+        )
+        .await
+        .first()
+        .cloned()
+        .expect("a hotel");
+        add_to_cart(&app, &ada, &id(&hotel)).await;
+        let (status, problem) =
+            checkout(&app, &ada, "toddler", &party_body(&[born(1, 0)], &visa)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{l}: {problem}");
+        assert_eq!(
+            problem["errors"][0]["field"], "travellers",
+            "{l}: {problem}"
+        );
+        let (status, stay) =
+            checkout(&app, &ada, "grown-up", &party_body(&[born(30, 0)], &visa)).await;
+        assert_eq!(status, StatusCode::CREATED, "{l}: {stay}");
+        assert_eq!(stay["travellers"][0]["type"], "adult", "{l}: {stay}");
+        app.stop().await;
+    }
+}
