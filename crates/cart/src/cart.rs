@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use ota_platform::money::Money;
 use ota_platform::passengers::Passengers;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -42,22 +42,11 @@ pub struct CartItem {
     pub total: Money,
     pub expires_at: DateTime<Utc>,
     pub summary: String,
-    #[serde(default, deserialize_with = "stored_passengers")]
+    #[serde(
+        default,
+        deserialize_with = "ota_platform::passengers::typed_or_adults"
+    )]
     pub passengers: Option<Passengers>,
-}
-
-/// Carts stored before passenger types kept a flight's adults as a bare number.
-fn stored_passengers<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Passengers>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Stored {
-        Adults(u8),
-        Typed(Passengers),
-    }
-    Ok(Option::<Stored>::deserialize(d)?.map(|s| match s {
-        Stored::Adults(n) => Passengers::adults(n),
-        Stored::Typed(p) => p,
-    }))
 }
 
 impl CartItem {

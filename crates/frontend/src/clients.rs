@@ -468,48 +468,8 @@ pub struct FareRules {
 }
 
 /// How many travellers of each type an offer or cart item is for.
-#[derive(Deserialize, Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Passengers {
-    /// 12 years and over on the date of the first departure.
-    #[serde(default)]
-    pub adults: u8,
-    /// 2 to 11 years.
-    #[serde(default)]
-    pub children: u8,
-    /// Under 2, on an adult's lap.
-    #[serde(default)]
-    pub infants: u8,
-}
-
-impl Passengers {
-    pub fn adults(adults: u8) -> Self {
-        Self {
-            adults,
-            children: 0,
-            infants: 0,
-        }
-    }
-
-    pub fn total(&self) -> usize {
-        usize::from(self.adults) + usize::from(self.children) + usize::from(self.infants)
-    }
-}
-
-/// A cart item's passengers: `{"adults","children","infants"}`, or a plain count of
-/// adults from carts written before passenger types.
-#[derive(Deserialize, Debug, Clone, Copy)]
-#[serde(untagged)]
-enum PassengersWire {
-    Typed(Passengers),
-    Adults(u8),
-}
-
-fn passengers_of<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Passengers>, D::Error> {
-    Ok(Option::<PassengersWire>::deserialize(d)?.map(|p| match p {
-        PassengersWire::Typed(p) => p,
-        PassengersWire::Adults(n) => Passengers::adults(n),
-    }))
-}
+pub use ota_platform::passengers::Passengers;
+use ota_platform::passengers::typed_or_adults as passengers_of;
 
 /// The price of one passenger type in an offer.
 #[derive(Deserialize, Debug, Clone)]

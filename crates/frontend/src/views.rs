@@ -195,7 +195,7 @@ impl FlightCard {
             .unwrap_or_else(|| Passengers::adults(o.adults.unwrap_or(1).max(1)));
         let per_traveller = if o.fares.is_empty() {
             let adults = i64::from(passengers.adults.max(1));
-            if passengers.total() == usize::from(passengers.adults) && adults > 1 {
+            if passengers.total() == passengers.adults && adults > 1 {
                 format!(
                     "{} per adult",
                     format::money(&ota_platform::money::Money::new(
@@ -504,7 +504,7 @@ impl TravellerKind {
 
     /// One traveller per passenger: adults first, then children, then infants.
     pub fn list(p: &Passengers) -> Vec<TravellerKind> {
-        let mut all = Vec::with_capacity(p.total());
+        let mut all = Vec::with_capacity(usize::from(p.total()));
         all.extend(std::iter::repeat_n(
             TravellerKind::Adult,
             usize::from(p.adults),

@@ -6,7 +6,7 @@
 //! must be of age (18) to travel with an infant or to take a hotel room.
 
 use chrono::{Datelike, NaiveDate};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// Travellers per booking: at most nine seats (adults + children), and an infant per adult.
 pub const MAX_SEATED: u8 = 9;
@@ -131,6 +131,21 @@ impl Passengers {
     }
 }
 
+/// Reads `{"adults","children","infants"}` or, as carts and offers written before
+/// passenger types had it, a bare count of adults. For `#[serde(deserialize_with)]`.
+pub fn typed_or_adults<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Passengers>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Wire {
+        Typed(Passengers),
+        Adults(u8),
+    }
+    Ok(Option::<Wire>::deserialize(d)?.map(|w| match w {
+        Wire::Typed(p) => p,
+        Wire::Adults(n) => Passengers::adults(n),
+    }))
+}
+
 impl std::fmt::Display for Passengers {
     /// "2 adults, 1 child, 1 infant".
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -215,6 +230,31 @@ mod tests {
         assert!(full.check().is_ok());
         assert_eq!(full.total(), 18);
         assert_eq!(full.seated(), 9);
+    }
+
+    #[test]
+    fn a_bare_count_reads_as_that_many_adults() {
+        #[derive(Deserialize)]
+        struct Item {
+            #[serde(default, deserialize_with = "typed_or_adults")]
+            passengers: Option<Passengers>,
+        }
+        let read =
+            |v: serde_json::Value| serde_json::from_value::<Item>(v).expect("read").passengers;
+        assert_eq!(
+            read(serde_json::json!({"passengers": 2})),
+            Some(Passengers::adults(2))
+        );
+        assert_eq!(
+            read(serde_json::json!({"passengers": {"adults": 1, "infants": 1}})),
+            Some(Passengers {
+                adults: 1,
+                children: 0,
+                infants: 1
+            })
+        );
+        assert_eq!(read(serde_json::json!({"passengers": null})), None);
+        assert_eq!(read(serde_json::json!({})), None);
     }
 
     #[test]
