@@ -209,20 +209,29 @@ where
         Err(e) => tracing::warn!(error = %e, "search cache unavailable; answering without it"),
     }
     let (bytes, changes_at) = compute()?;
-    let ttl = match changes_at {
-        None => Some(state.answer_ttl),
-        Some(at) => (at - Utc::now())
-            .to_std()
-            .ok()
-            .map(|left| left.min(state.answer_ttl))
-            .filter(|ttl| ttl.as_secs() >= 1),
-    };
-    if let Some(ttl) = ttl
+    if let Some(ttl) = cache_ttl(state.answer_ttl, changes_at, Utc::now())
         && let Err(e) = state.cache.set(key, &bytes, ttl).await
     {
         tracing::warn!(error = %e, "search cache unavailable; answer not cached");
     }
     Ok(json_bytes(bytes))
+}
+
+/// How long an answer may stay cached: the answer TTL, cut short by the moment the
+/// clock alone makes it untrue; not at all when that is less than a second away.
+fn cache_ttl(
+    max: Duration,
+    changes_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Option<Duration> {
+    match changes_at {
+        None => Some(max),
+        Some(at) => (at - now)
+            .to_std()
+            .ok()
+            .map(|left| left.min(max))
+            .filter(|ttl| ttl.as_secs() >= 1),
+    }
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, Problem> {
@@ -670,6 +679,43 @@ async fn search_hotels(
 // ---------------------------------------------------------------------------------------
 // Offers
 
+/// Why an offer can no longer be sold at `now` (410), judged the same way when it is
+/// revalidated and when it is held: its price guarantee expired, a flight has left,
+/// check-in has passed, or a flexible rate's free cancellation has ended.
+fn no_longer_for_sale(
+    index: &Index,
+    claims: &OfferClaims,
+    offer_id: &str,
+    now: DateTime<Utc>,
+) -> Option<Problem> {
+    let why = if claims.expires_at() <= now {
+        "This offer has expired; search again for current prices."
+    } else {
+        match claims {
+            OfferClaims::Flight { s, .. } => s
+                .iter()
+                .flatten()
+                .any(|id| index.flight(*id).is_none_or(|f| f.departure <= now))
+                .then_some("This flight has already left.")?,
+            OfferClaims::Hotel { rt, p, ci, .. } => match index.hotel_of(*rt) {
+                None => "This hotel is no longer sold.",
+                Some(h) if hotels::check_in_at(h.tz, *ci) <= now => {
+                    "Check-in time for this stay has passed."
+                }
+                Some(_)
+                    if *p == RatePlan::Flexible
+                        && hotels::free_cancellation_until(index, *rt, *ci)
+                            .is_none_or(|until| until <= now) =>
+                {
+                    "Free cancellation for this rate has ended; search again for the rates on sale now."
+                }
+                Some(_) => return None,
+            },
+        }
+    };
+    Some(Problem::new(StatusCode::GONE, "offer-expired", why).with("offer_id", offer_id))
+}
+
 /// Checks a signed offer against the live inventory.
 pub async fn check_offer(
     state: &SearchState,
@@ -682,40 +728,8 @@ pub async fn check_offer(
             "is not a valid offer id (malformed or tampered with)",
         )
     })?;
-    let now = Utc::now();
-    if claims.expires_at() <= now {
-        return Err(Problem::new(
-            StatusCode::GONE,
-            "offer-expired",
-            "This offer has expired; search again for current prices.",
-        )
-        .with("offer_id", offer_id));
-    }
-    let too_late = match &claims {
-        OfferClaims::Flight { s, .. } => s
-            .iter()
-            .flatten()
-            .any(|id| state.index.flight(*id).is_none_or(|f| f.departure <= now))
-            .then_some("This flight has already left."),
-        OfferClaims::Hotel { rt, p, ci, .. } => match state.index.hotel_of(*rt) {
-            None => Some("This hotel is no longer sold."),
-            Some(h) if hotels::check_in_at(h.tz, *ci) <= now => {
-                Some("Check-in time for this stay has passed.")
-            }
-            Some(_)
-                if *p == RatePlan::Flexible
-                    && hotels::free_cancellation_until(&state.index, *rt, *ci)
-                        .is_none_or(|until| until <= now) =>
-            {
-                Some(
-                    "Free cancellation for this rate has ended; search again for the rates on sale now.",
-                )
-            }
-            Some(_) => None,
-        },
-    };
-    if let Some(why) = too_late {
-        return Err(Problem::new(StatusCode::GONE, "offer-expired", why).with("offer_id", offer_id));
+    if let Some(gone) = no_longer_for_sale(&state.index, &claims, offer_id, Utc::now()) {
+        return Err(gone);
     }
     for item in claims.items() {
         let needed = match &item {
@@ -919,15 +933,12 @@ async fn create_hold(
     let mut errors = Vec::new();
     for (i, id) in body.offer_ids.iter().enumerate() {
         match OfferClaims::verify(id, &state.keys) {
-            Ok(c) if c.expires_at() <= Utc::now() => {
-                return Err(Problem::new(
-                    StatusCode::GONE,
-                    "offer-expired",
-                    "An offer has expired; search again.",
-                )
-                .with("offer_id", id));
+            Ok(c) => {
+                if let Some(gone) = no_longer_for_sale(&state.index, &c, id, Utc::now()) {
+                    return Err(gone);
+                }
+                offers.push((id.clone(), c.items()));
             }
-            Ok(c) => offers.push((id.clone(), c.items())),
             Err(_) => errors.push(FieldError {
                 field: format!("offer_ids[{i}]"),
                 message: "is not a valid offer id".to_owned(),
@@ -1001,4 +1012,29 @@ async fn release_hold(
         .map_err(|e| hold_problem(e, &[]))?;
     tracing::info!(%booking_id, "inventory released");
     Ok(axum::Json(hold_view(hold)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_is_never_cached_past_the_moment_it_stops_being_true() {
+        let now = Utc::now();
+        let ttl = Duration::from_secs(30);
+        assert_eq!(cache_ttl(ttl, None, now), Some(ttl));
+        let leaves = now + chrono::Duration::seconds(10);
+        assert_eq!(
+            cache_ttl(ttl, Some(leaves), now),
+            Some(Duration::from_secs(10))
+        );
+        let later = now + chrono::Duration::minutes(5);
+        assert_eq!(cache_ttl(ttl, Some(later), now), Some(ttl));
+        let imminent = now + chrono::Duration::milliseconds(500);
+        assert_eq!(cache_ttl(ttl, Some(imminent), now), None);
+        assert_eq!(
+            cache_ttl(ttl, Some(now - chrono::Duration::seconds(1)), now),
+            None
+        );
+    }
 }

@@ -951,7 +951,7 @@ async fn refund_and_free_cancellation_windows_are_judged_at_the_answer() {
         .expect("an airport in its afternoon");
     let paris = airport("CDG").tz;
     let paris_today = now.with_timezone(&paris).date_naive();
-    let app = TestApp::spawn(&backends().await.remove(0)).await;
+    let (app, store) = spawn_with_store(&backends().await.remove(0)).await;
 
     // A refundable fare leaving within a day refunds nothing any more.
     let mut soon = 0;
@@ -1109,6 +1109,49 @@ async fn refund_and_free_cancellation_windows_are_judged_at_the_answer() {
         .await;
     assert_eq!(status, StatusCode::OK, "{fine}");
     assert!(fine["check_in_at"].is_string());
+
+    // A hold is the moment of sale: the same rules refuse it, and a flight that has left.
+    let left = store
+        .flights(now.date_naive() - Duration::days(1))
+        .await
+        .expect("flights")
+        .into_iter()
+        .find(|f| f.departure_at <= now)
+        .expect("a flight that has left");
+    let departed = OfferClaims::Flight {
+        s: vec![vec![left.id]],
+        c: Cabin::Economy,
+        a: 1,
+        ch: 0,
+        inf: 0,
+        f: 10_000,
+        t: 10_000,
+        cur: "USD".into(),
+        x: Utc::now().timestamp() + 600,
+    }
+    .sign(&keys);
+    let service = keys.service_token("booking-service");
+    for (what, offer) in [
+        (
+            "a flexible rate past free cancellation",
+            stay(tomorrow, RatePlan::Flexible),
+        ),
+        (
+            "a stay past check-in",
+            stay(paris_today - Duration::days(1), RatePlan::NonRefundable),
+        ),
+        ("a flight that has left", departed),
+    ] {
+        let (status, _, problem) = app
+            .call(
+                Method::POST,
+                "/internal/v1/holds",
+                Some(json!({"booking_id": uuid::Uuid::now_v7(), "offer_ids": [offer]})),
+                Some(&service),
+            )
+            .await;
+        assert_eq!(status, StatusCode::GONE, "{what}: {problem}");
+    }
     app.stop().await;
 }
 
