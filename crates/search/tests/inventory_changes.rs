@@ -2,19 +2,26 @@
 //! PostgreSQL: each bumps the catalog generation, the index refresh reads it back, and
 //! a stop-sold row takes no holds. Also the index's metropolitan codes.
 
-use chrono::{Duration, Utc};
+use std::collections::HashMap;
+
+use chrono::{Duration, NaiveTime, Utc};
 use ota_platform::testkit;
 use ota_search::airports::{self, Suggestion};
 use ota_search::catalog::Cabin;
+use ota_search::flights;
 use ota_search::index::Index;
-use ota_search::seed::{Blueprint, Size};
+use ota_search::seed::{Blueprint, Route, Size};
 use ota_search::store::{
     ChangeError, HoldError, Inventory, InventoryChange, InventoryItem, SearchStore,
 };
 use uuid::Uuid;
 
-/// The small catalog on every engine, with extra shipped airports (no flights).
-async fn stores(extra_airports: &[&str]) -> Vec<(&'static str, SearchStore)> {
+/// The small catalog on every engine, with extra shipped airports and routes between
+/// them (`(origin, destination)`, daily at 10:00, seven hours).
+async fn stores(
+    extra_airports: &[&str],
+    extra_routes: &[(&str, &str)],
+) -> Vec<(&'static str, SearchStore)> {
     let mut out = Vec::new();
     for db in testkit::databases(ota_search::SERVICE, &ota_search::MIGRATIONS).await {
         let store = SearchStore::new(db.clone());
@@ -24,6 +31,28 @@ async fn stores(extra_airports: &[&str]) -> Vec<(&'static str, SearchStore)> {
                 .into_iter()
                 .filter(|a| extra_airports.contains(&a.iata.as_str())),
         );
+        let at = |code: &str| {
+            bp.airports
+                .iter()
+                .position(|a| a.iata == code)
+                .expect("an airport of the catalog")
+        };
+        let routes: Vec<Route> = extra_routes
+            .iter()
+            .enumerate()
+            .map(|(i, (o, d))| Route {
+                origin: at(o),
+                destination: at(d),
+                carrier: "OT",
+                flight_number: 9_000 + i as i32,
+                departure: NaiveTime::from_hms_opt(10, 0, 0).expect("time"),
+                block_minutes: 7 * 60,
+                weekdays: 0b0111_1111,
+                cabins: vec![(Cabin::Economy, 100, 30_000)],
+                km: 5_500.0,
+            })
+            .collect();
+        bp.routes.extend(routes);
         assert!(store.write_catalog(&bp, &|_, _| {}).await.expect("seeded"));
         out.push((db.engine(), store));
     }
@@ -39,7 +68,7 @@ async fn index(store: &SearchStore) -> Index {
 
 #[tokio::test]
 async fn price_capacity_and_stop_sell_changes_reach_the_index_with_a_new_generation() {
-    for (engine, store) in stores(&[]).await {
+    for (engine, store) in stores(&[], &[]).await {
         let index = index(&store).await;
         let day = Utc::now().date_naive() + Duration::days(5);
         let flight = store.flights(day).await.expect(engine)[0].id;
@@ -91,7 +120,7 @@ async fn price_capacity_and_stop_sell_changes_reach_the_index_with_a_new_generat
 
 #[tokio::test]
 async fn a_stop_sold_row_takes_no_holds_until_it_sells_again() {
-    for (engine, store) in stores(&[]).await {
+    for (engine, store) in stores(&[], &[]).await {
         let day = Utc::now().date_naive() + Duration::days(6);
         let flight = store.flights(day).await.expect(engine)[0].id;
         let seats = Inventory::Seats {
@@ -134,7 +163,7 @@ async fn a_stop_sold_row_takes_no_holds_until_it_sells_again() {
 
 #[tokio::test]
 async fn impossible_changes_are_refused_and_change_nothing() {
-    for (engine, store) in stores(&[]).await {
+    for (engine, store) in stores(&[], &[]).await {
         let day = Utc::now().date_naive() + Duration::days(7);
         let flight = store.flights(day).await.expect(engine)[0].id;
         let seats = Inventory::Seats {
@@ -201,7 +230,7 @@ async fn impossible_changes_are_refused_and_change_nothing() {
 
 #[tokio::test]
 async fn metropolitan_codes_stand_for_every_airport_of_their_city() {
-    for (engine, store) in stores(&["EWR", "LGA"]).await {
+    for (engine, store) in stores(&["EWR", "LGA"], &[("EWR", "LHR")]).await {
         let index = index(&store).await;
         let code = |i: u16| index.airports[i as usize].iata.clone();
         let mut nyc: Vec<String> = index.places("NYC").into_iter().map(code).collect();
@@ -218,10 +247,14 @@ async fn metropolitan_codes_stand_for_every_airport_of_their_city() {
         assert!(index.places("XXX").is_empty());
         // Autocomplete offers the city under its code, just before its airports.
         let found = airports::suggest(&index, "NYC", 8);
-        let Some(Suggestion::Metro { code, airports }) = found.first() else {
+        let Some(Suggestion::Metro {
+            code: metro,
+            airports,
+        }) = found.first()
+        else {
             panic!("{engine}: NYC first");
         };
-        assert_eq!(*code, "NYC");
+        assert_eq!(*metro, "NYC");
         assert_eq!(airports.len(), 3, "{engine}");
         assert_eq!(airports[0].iata, "JFK", "{engine}: busiest first");
         let by_city = airports::suggest(&index, "new york", 8);
@@ -235,5 +268,26 @@ async fn metropolitan_codes_stand_for_every_airport_of_their_city() {
             matches!(paris.first(), Some(Suggestion::Airport(a)) if a.iata == "CDG"),
             "{engine}"
         );
+        // A flight search from NYC leaves from JFK and from Newark.
+        let params: HashMap<String, String> = [
+            ("origin", "nyc".to_owned()),
+            ("destination", "LON".to_owned()),
+            (
+                "departure_date",
+                (Utc::now().date_naive() + Duration::days(8)).to_string(),
+            ),
+            ("max_stops", "0".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let (q, _) = ota_search::api::flight_query(&index, &params).expect("a valid search");
+        let mut from: Vec<String> = flights::search(&index, &q, Utc::now())
+            .iter()
+            .map(|it| code(index.flights[it.journeys[0].legs[0] as usize].origin))
+            .collect();
+        from.sort();
+        from.dedup();
+        assert_eq!(from, ["EWR", "JFK"], "{engine}");
     }
 }
