@@ -202,10 +202,14 @@ impl TestApp {
 }
 
 /// A TCP link to a real server that a test can cut and restore, to see how the
-/// application behaves when its database or Redis goes away and comes back.
+/// application behaves when its database or Redis goes away and comes back. Cut: every
+/// connection is dropped and new ones refused (the server is gone). Frozen: connections
+/// stay open but nothing is forwarded either way and new ones get nowhere (a stalled
+/// network path, no RST); restored, what was held flows on.
 pub struct FaultyLink {
     pub addr: SocketAddr,
     down: Arc<AtomicBool>,
+    frozen: tokio::sync::watch::Sender<bool>,
     connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
     accept: JoinHandle<()>,
 }
@@ -215,20 +219,32 @@ impl FaultyLink {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let down = Arc::new(AtomicBool::new(false));
+        let (frozen, _) = tokio::sync::watch::channel(false);
         let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
         let accept = {
             let down = down.clone();
+            let frozen = frozen.clone();
             let connections = connections.clone();
             tokio::spawn(async move {
-                while let Ok((mut inbound, _)) = listener.accept().await {
+                while let Ok((inbound, _)) = listener.accept().await {
                     if down.load(Ordering::SeqCst) {
                         drop(inbound);
                         continue;
                     }
+                    let mut thawed = frozen.subscribe();
                     let task = tokio::spawn(async move {
-                        if let Ok(mut outbound) = TcpStream::connect(target).await {
-                            let _ =
-                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        // A connection opened during a freeze reaches nothing until it thaws.
+                        if thawed.wait_for(|f| !*f).await.is_err() {
+                            return;
+                        }
+                        let Ok(outbound) = TcpStream::connect(target).await else {
+                            return;
+                        };
+                        let (from_client, to_client) = inbound.into_split();
+                        let (from_server, to_server) = outbound.into_split();
+                        tokio::select! {
+                            () = pump(from_client, to_server, thawed.clone()) => {}
+                            () = pump(from_server, to_client, thawed) => {}
                         }
                     });
                     connections.lock().await.push(task);
@@ -238,6 +254,7 @@ impl FaultyLink {
         FaultyLink {
             addr,
             down,
+            frozen,
             connections,
             accept,
         }
@@ -251,8 +268,37 @@ impl FaultyLink {
         }
     }
 
+    /// Forwards nothing more, either way, on any connection, and connects nothing new;
+    /// every connection stays open.
+    pub fn freeze(&self) {
+        self.frozen.send_replace(true);
+    }
+
     pub fn restore(&self) {
         self.down.store(false, Ordering::SeqCst);
+        self.frozen.send_replace(false);
+    }
+}
+
+/// Copies one direction of a link, holding each chunk while the link is frozen.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut thawed: tokio::sync::watch::Receiver<bool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if thawed.wait_for(|f| !*f).await.is_err() {
+            return;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
     }
 }
 

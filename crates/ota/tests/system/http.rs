@@ -257,3 +257,125 @@ async fn stopping_drains_in_flight_requests_then_exits_cleanly() {
             .is_err()
     );
 }
+
+/// Holds the write lock on auth-service's refresh tokens (SQLite: the whole file; on
+/// PostgreSQL: the table) until dropped, so a logout waits on it as long as it lasts.
+enum WriteBlocker {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl WriteBlocker {
+    async fn take(backend: &crate::common::Backend, data_dir: &std::path::Path) -> WriteBlocker {
+        use sqlx::Connection;
+        match &backend.database_url {
+            Some(url) => {
+                let mut conn = sqlx::PgConnection::connect(url).await.expect("postgres");
+                for sql in [
+                    "BEGIN",
+                    "LOCK TABLE auth.refresh_tokens IN ACCESS EXCLUSIVE MODE",
+                ] {
+                    sqlx::query(sql).execute(&mut conn).await.expect(sql);
+                }
+                WriteBlocker::Postgres(conn)
+            }
+            None => {
+                let file = data_dir.join("auth.db");
+                let mut conn =
+                    sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
+                        .await
+                        .expect("sqlite");
+                sqlx::query("BEGIN IMMEDIATE")
+                    .execute(&mut conn)
+                    .await
+                    .expect("write lock");
+                WriteBlocker::Sqlite(conn)
+            }
+        }
+    }
+
+    async fn release(self) {
+        match self {
+            WriteBlocker::Sqlite(mut c) => {
+                sqlx::query("ROLLBACK")
+                    .execute(&mut c)
+                    .await
+                    .expect("rollback");
+            }
+            WriteBlocker::Postgres(mut c) => {
+                sqlx::query("ROLLBACK")
+                    .execute(&mut c)
+                    .await
+                    .expect("rollback");
+            }
+        }
+    }
+}
+
+/// A request still running at OTA_REQUEST_TIMEOUT answers 503 of type `timeout` ("try
+/// again", Retry-After), never `internal`, on every route, whether one service or all of
+/// them serve it, and is counted under its route.
+#[tokio::test]
+async fn a_request_past_its_deadline_answers_the_timeout_problem() {
+    for backend in backends().await {
+        for service in [None, Some(ota::Service::Auth)] {
+            let dir = ota_platform::testkit::temp_dir();
+            let mut args = crate::common::serve_args(&backend, &dir);
+            args.service = service;
+            args.settings.http.request_timeout = Duration::from_secs(3);
+            // Long enough that neither the database nor the statement bound gives up first.
+            args.settings.db.statement_timeout = Duration::from_secs(30);
+            let app = TestApp::spawn_with(backend.label, args).await;
+            let l = format!(
+                "{} {}",
+                app.label,
+                service.map_or("all-in-one", |s| s.name())
+            );
+            let (_, _, session) = app.register().await;
+            let refresh = session["refresh_token"].as_str().expect("refresh token");
+
+            let blocker = WriteBlocker::take(&backend, &dir).await;
+            let (status, headers, problem) = app
+                .call(
+                    Method::POST,
+                    "/api/v1/auth/logout",
+                    Some(json!({"refresh_token": refresh})),
+                    None,
+                )
+                .await;
+            blocker.release().await;
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{l}: {problem}");
+            assert_eq!(headers["content-type"], "application/problem+json", "{l}");
+            assert_eq!(
+                problem["type"], "https://ota-travel.example.com/problems/timeout",
+                "{l}: {problem}"
+            );
+            assert_eq!(problem["status"], 503, "{l}");
+            assert!(
+                problem["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("try again")),
+                "{l}: {problem}"
+            );
+            assert!(headers.contains_key("retry-after"), "{l}: {headers:?}");
+            assert!(headers.contains_key("x-request-id"), "{l}");
+
+            let (_, metrics) = app.management("/actuator/prometheus").await;
+            assert!(
+                metrics.contains("route=\"/api/v1/auth/logout\",status=\"503\""),
+                "{l}: the abandoned request is not counted under its route"
+            );
+            // The lock gone, the same logout goes through.
+            let (status, _, body) = app
+                .call(
+                    Method::POST,
+                    "/api/v1/auth/logout",
+                    Some(json!({"refresh_token": refresh})),
+                    None,
+                )
+                .await;
+            assert_eq!(status, StatusCode::NO_CONTENT, "{l}: {body}");
+            app.stop().await;
+        }
+    }
+}
