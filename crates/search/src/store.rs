@@ -525,16 +525,17 @@ impl SearchStore {
             Inventory::Rooms { .. } => ("room_nights", "room_type_id = $1 AND night = $2"),
         };
         let set = match (change, at) {
-            // Conditional, so capacity never drops below what is sold and held.
-            (InventoryChange::Capacity(_), _) => "capacity = $3 WHERE {key} AND sold + held <= $3",
-            (InventoryChange::Price(_), Inventory::Seats { .. }) => "fare_amount = $3 WHERE {key}",
-            (InventoryChange::Price(_), Inventory::Rooms { .. }) => "price_amount = $3 WHERE {key}",
-            (InventoryChange::StopSell(_), _) => "stop_sell = $3 WHERE {key}",
+            (InventoryChange::Capacity(_), _) => "capacity = $3",
+            (InventoryChange::Price(_), Inventory::Seats { .. }) => "fare_amount = $3",
+            (InventoryChange::Price(_), Inventory::Rooms { .. }) => "price_amount = $3",
+            (InventoryChange::StopSell(_), _) => "stop_sell = $3",
         };
-        let update = format!(
-            "UPDATE {table} SET changed_at = $4, {}",
-            set.replace("{key}", key)
-        );
+        // Conditional, so capacity never drops below what is sold and held.
+        let guard = match change {
+            InventoryChange::Capacity(_) => " AND sold + held <= $3",
+            _ => "",
+        };
+        let update = format!("UPDATE {table} SET {set}, changed_at = $4 WHERE {key}{guard}");
         let taken = format!("SELECT sold + held FROM {table} WHERE {key}");
         let result: Result<(), ChangeError> = in_write_tx!(&self.db, tx => {
             let q = sqlx::query(sqlx::AssertSqlSafe(update.clone()));
