@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -40,10 +39,6 @@ const MAX_KEY_LEN: usize = 255;
 pub struct BookingState {
     pub saga: Saga,
     pub timing: RecoveryTiming,
-    /// How long a checkout request waits for its saga before answering 503 `timeout`
-    /// with the booking's reference (the saga goes on; recovery settles it). Shorter
-    /// than the request deadline, so the answer can name the booking.
-    pub checkout_wait: Duration,
 }
 
 impl BookingState {
@@ -639,8 +634,15 @@ async fn checkout(
     let saga = state.saga.clone();
     let user_id = user.id;
     let (booking_id, reference) = (booking.id, booking.reference.clone());
+    // The request's statement bound goes with it: a frozen database fails the saga's
+    // step (recovery resumes it) instead of holding a connection for ever.
+    let bound = ota_platform::db::statement_bound();
     let task = tokio::spawn(async move {
-        let b = saga.checkout(booking).await?;
+        let run = saga.checkout(booking);
+        let b = match bound {
+            Some(d) => ota_platform::db::bounded(d, run).await,
+            None => run.await,
+        }?;
         let settled = b.status.is_settled();
         let answer = checkout_answer(saga.store.as_ref(), b).await?;
         if settled {
@@ -650,7 +652,7 @@ async fn checkout(
         }
         Ok::<Answer, Problem>(answer)
     });
-    match tokio::time::timeout(state.checkout_wait, task).await {
+    match ota_platform::http::before_deadline(task).await {
         Ok(Ok(answer)) => Ok(answer?.into_response()),
         Ok(Err(e)) => {
             tracing::error!(error = %e, "the checkout task failed");
@@ -666,14 +668,10 @@ async fn checkout(
                 .flatten()
                 .map_or(Status::Pending, |b| b.status);
             tracing::warn!(%booking_id, %reference, %status, "checkout answered before its saga finished");
-            let mut p = Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "timeout",
-                "The booking is taking longer than usual; it will be completed or undone shortly and never charged twice. Try again with the same Idempotency-Key to see the outcome.",
-            )
-            .with("reference", &reference)
-            .with("status", status);
-            p.retry_after = Some(5);
+            let mut p = Problem::timeout()
+                .with("reference", &reference)
+                .with("status", status);
+            p.detail = "The booking is taking longer than usual; it will be completed or undone shortly and never charged twice. Try again with the same Idempotency-Key to see the outcome.".to_owned();
             Err(p)
         }
     }

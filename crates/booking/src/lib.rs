@@ -74,16 +74,7 @@ pub async fn build(ctx: &Context) -> anyhow::Result<Served> {
     tokio::spawn(recovery::run(saga.clone(), timing, move || {
         closed.is_closed()
     }));
-    // Answer a slow checkout with its booking a second before the request deadline.
-    let deadline = ctx.settings.http.request_timeout;
-    let checkout_wait = deadline
-        .saturating_sub(std::time::Duration::from_secs(1))
-        .max(deadline / 2);
-    let state = api::BookingState {
-        saga,
-        timing,
-        checkout_wait,
-    };
+    let state = api::BookingState { saga, timing };
     Ok(Served {
         name: SERVICE,
         router: api::router(state),
