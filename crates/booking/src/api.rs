@@ -185,12 +185,16 @@ impl Answer {
 
 impl IntoResponse for Answer {
     fn into_response(self) -> Response {
+        let settled_failure = self.body["status"] == "FAILED";
         let mut res = (self.status, axum::Json(self.body)).into_response();
         if self.status.is_client_error() || self.status.is_server_error() {
             res.headers_mut()
                 .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         }
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+        // A booking still settling is worth asking about again; a settled failure
+        // (payment-unavailable) answers the same for ever under its key, so no
+        // invitation to repeat it: a new checkout is what can succeed.
+        if self.status == StatusCode::SERVICE_UNAVAILABLE && !settled_failure {
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
@@ -267,13 +271,11 @@ async fn checkout_answer(store: &dyn BookingStore, b: Booking) -> Result<Answer,
         }
         Status::Failed => match b.failure_reason.as_deref().unwrap_or_default() {
             reason::PAYMENT_UNAVAILABLE | reason::PROCESSING_ERROR => {
-                let mut p = failed(
+                failed(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "payment-unavailable",
-                    "The payment service could not be reached, so nothing was charged and the booking failed. Your card was not refused: please check out again in a moment.",
-                );
-                p.retry_after = Some(5);
-                p
+                    "The payment could not be processed because of a fault on our side or our payment provider's; your card was not refused. Nothing was charged and this booking failed: check out again (with a new Idempotency-Key) in a moment.",
+                )
             }
             r if reason::DECLINES.contains(&r) => failed(
                 StatusCode::PAYMENT_REQUIRED,

@@ -91,6 +91,9 @@ pub async fn sweep(saga: &Saga, timing: RecoveryTiming) -> usize {
     for b in claimed {
         let (id, reference, from, attempts) = (b.id, b.reference.clone(), b.status, b.attempts);
         match saga.recover(b).await {
+            Ok(after) if after.status == from => {
+                tracing::warn!(booking_id = %id, %reference, status = %from, attempts, "stuck booking still blocked on a peer; will retry")
+            }
             Ok(after) => {
                 tracing::info!(booking_id = %id, %reference, %from, to = %after.status, attempts, "stuck booking recovered")
             }

@@ -150,7 +150,8 @@ pub trait BookingStore: Send + Sync + 'static {
         stale_before_ms: i64,
         limit: i64,
     ) -> Result<Vec<Booking>, StoreError>;
-    /// Bookings mid-saga whose step started before `stale_before_ms`.
+    /// Bookings mid-saga whose status last changed before `stale_before_ms`, however
+    /// often recovery has tried them since.
     async fn count_stuck(&self, stale_before_ms: i64) -> Result<i64, StoreError>;
     /// Takes an idempotency key for a request, or says what it is already doing. A key
     /// left running without a booking since before `stale_before_ms` is taken over.
@@ -645,11 +646,14 @@ impl BookingStore for SqlBookingStore {
     }
 
     async fn count_stuck(&self, stale_before_ms: i64) -> Result<i64, StoreError> {
+        // By the last status change, not the step clock: every recovery attempt restarts
+        // the step clock, and a booking retried for an hour is still stuck.
+        let since = DateTime::from_timestamp_millis(stale_before_ms).unwrap_or_default();
         let sql = format!(
-            "SELECT COUNT(*) FROM bookings WHERE status IN {IN_FLIGHT} AND step_started_ms < $1"
+            "SELECT COUNT(*) FROM bookings WHERE status IN {IN_FLIGHT} AND updated_at < $1"
         );
         let (n,): (i64,) = on_pool!(&self.db, pool => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(stale_before_ms).fetch_one(pool).await?
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(since).fetch_one(pool).await?
         });
         Ok(n)
     }

@@ -194,8 +194,8 @@ async fn stuck_bookings_are_claimed_by_exactly_one_worker() {
                 .is_empty()
         );
 
-        // Stuck: their step started before the threshold; a claim restarts the clock
-        // past it, so nobody claims them again.
+        // Stuck: their step started before the threshold; a claim restarts the step
+        // clock past it, so nobody claims them again.
         tokio::time::sleep(std::time::Duration::from_millis(30)).await;
         let stale_before = now_ms() - 10;
         assert_eq!(
@@ -219,7 +219,13 @@ async fn stuck_bookings_are_claimed_by_exactly_one_worker() {
         assert_eq!(claimed.len(), 3, "{engine}: each booking claimed once");
         assert_eq!(claimed_ids, ids, "{engine}");
         assert!(claimed.iter().all(|b| b.attempts == 1 && b.version == 1));
-        // Claimed means fresh again: not stuck until the threshold passes anew.
+        // Claimed, but not settled: still counted as stuck (the gauge must not blink
+        // to zero while recovery keeps retrying a booking a dead peer blocks).
+        assert_eq!(
+            store.count_stuck(stale_before).await.expect(engine),
+            3,
+            "{engine}"
+        );
         assert_eq!(store.count_stuck(now_ms() - 60_000).await.expect(engine), 0);
     }
 }

@@ -185,6 +185,42 @@ pub struct Application {
     server: Server,
 }
 
+/// The management port's answers during start-up, until the real server takes over.
+struct Starting {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Starting {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+/// Serves "alive, not ready" on a second handle of the management listener while the
+/// services start, so probes and operators get an answer instead of a hung connection;
+/// connections arriving at the hand-over wait in the backlog for the real server.
+fn answer_while_starting(
+    listener: TcpListener,
+    process: &'static str,
+) -> anyhow::Result<(TcpListener, Starting)> {
+    let std = listener.into_std()?;
+    let second = std.try_clone()?;
+    let (keep, early) = (TcpListener::from_std(std)?, TcpListener::from_std(second)?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let router = ota_platform::management::starting_router(process);
+    let task = tokio::spawn(async move {
+        let serving = axum::serve(early, router).with_graceful_shutdown(async move {
+            let _ = stopped.await;
+        });
+        if let Err(e) = serving.await {
+            tracing::warn!(error = %e, "the start-up management answers stopped");
+        }
+    });
+    Ok((keep, Starting { stop, task }))
+}
+
 impl Application {
     /// Binds the ports (0 picks free ones), connects storage, builds the services.
     pub async fn build(mut args: ServeArgs) -> anyhow::Result<Self> {
@@ -194,12 +230,13 @@ impl Application {
         let management = TcpListener::bind(SocketAddr::new(args.bind, args.management_port))
             .await
             .with_context(|| format!("binding the management port {}", args.management_port))?;
+        let process = args.service.map_or("ota", Service::name);
+        let (management, starting) = answer_while_starting(management, process)?;
         let api_port = api.local_addr()?.port();
         let services: Vec<Service> = match args.service {
             Some(s) => vec![s],
             None => Service::ALL.to_vec(),
         };
-        let process = args.service.map_or("ota", Service::name);
         if args.service.is_none() {
             // All-in-one: peers are this very process.
             let own = format!("http://127.0.0.1:{api_port}");
@@ -232,6 +269,7 @@ impl Application {
                     .with_context(|| format!("starting {}", s.name()))?,
             );
         }
+        starting.stop().await;
         let server = Server::new(process, served, &ctx, api, management, build_info())?;
         Ok(Self { server })
     }

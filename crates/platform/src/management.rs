@@ -177,6 +177,29 @@ async fn readiness(State(m): State<Arc<Management>>) -> Response {
     }
 }
 
+/// What the management port answers while the services start (connecting, migrating,
+/// seeding a first catalog, loading the index: seconds to a minute): alive, not ready,
+/// and a health document that says so, rather than a connection that hangs until then.
+pub fn starting_router(process: &'static str) -> Router {
+    let starting = move || async move {
+        health_answer(
+            false,
+            &json!({"status": "DOWN", "components": {"startup": {"status": "DOWN", "details": {"reason": "starting", "service": process}}}}),
+        )
+    };
+    let not_ready = || async {
+        health_answer(
+            false,
+            &json!({"status": "DOWN", "details": {"reason": "starting"}}),
+        )
+    };
+    Router::new()
+        .route("/actuator/health", get(starting))
+        .route("/actuator/health/liveness", get(liveness))
+        .route("/actuator/health/readiness", get(not_ready))
+        .fallback(not_ready)
+}
+
 async fn prometheus(State(m): State<Arc<Management>>) -> Response {
     m.record_pool_metrics();
     metrics_process::Collector::default().collect();

@@ -17,23 +17,53 @@ pub struct FieldError {
 
 /// An error answer. Handlers return `Result<_, Problem>`; the detail is written for the
 /// client and never carries internals (those go to the log where the problem is made).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
     pub type_uri: String,
     pub title: String,
+    /// The HTTP status code. Problems about a booking (API.md) carry the booking's status
+    /// (`"FAILED"`, `"HELD"`, …) in this member instead; the HTTP code is the response's.
+    #[schema(value_type = Object)]
     pub status: u16,
     pub detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
     /// Extra members, such as a booking `reference`.
-    #[serde(flatten, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[serde(flatten)]
     #[schema(value_type = Object)]
     pub extensions: serde_json::Map<String, serde_json::Value>,
     #[serde(skip)]
     pub retry_after: Option<u64>,
     #[serde(skip)]
     pub www_authenticate: Option<&'static str>,
+}
+
+/// Written by hand so each member appears once: an extension named like a standard
+/// member (a booking's `status`) takes its place rather than repeating the key.
+impl Serialize for Problem {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        let standard: [(&str, serde_json::Value); 4] = [
+            ("type", self.type_uri.clone().into()),
+            ("title", self.title.clone().into()),
+            ("status", self.status.into()),
+            ("detail", self.detail.clone().into()),
+        ];
+        for (key, value) in &standard {
+            if !self.extensions.contains_key(*key) {
+                m.serialize_entry(key, value)?;
+            }
+        }
+        if !self.errors.is_empty() && !self.extensions.contains_key("errors") {
+            m.serialize_entry("errors", &self.errors)?;
+        }
+        for (key, value) in &self.extensions {
+            m.serialize_entry(key, value)?;
+        }
+        m.end()
+    }
 }
 
 impl Problem {
@@ -210,4 +240,29 @@ pub fn format_chain(e: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_member_appears_once_even_when_an_extension_shares_its_name() {
+        let p = Problem::new(StatusCode::CONFLICT, "cart-taken", "Taken.")
+            .with("reference", "ABC234")
+            .with("status", "HELD");
+        let text = serde_json::to_string(&p).expect("json");
+        assert_eq!(text.matches("\"status\"").count(), 1, "{text}");
+        let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+        assert_eq!(v["status"], "HELD");
+        assert_eq!(
+            v["type"],
+            "https://ota-travel.example.com/problems/cart-taken"
+        );
+        let plain = serde_json::to_value(Problem::not_found("No.")).expect("json");
+        assert_eq!(plain["status"], 404);
+        assert!(plain.get("errors").is_none());
+        let invalid = serde_json::to_value(Problem::field("x", "bad")).expect("json");
+        assert_eq!(invalid["errors"][0]["field"], "x");
+    }
 }

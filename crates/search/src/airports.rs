@@ -91,3 +91,54 @@ pub fn suggest<'a>(index: &'a Index, typed: &str, limit: usize) -> Vec<Suggestio
     });
     hits.into_iter().take(limit).map(|(_, s)| s).collect()
 }
+
+/// The airport that names a metropolitan area: the busiest of the city most of its
+/// airports are in (WAS is Washington, though BWI, in Baltimore, is the busiest).
+pub fn main_airport<'a>(airports: &[&'a AirportInfo]) -> Option<&'a AirportInfo> {
+    let in_city = |city: &str| airports.iter().filter(|a| a.city == city).count();
+    airports.iter().copied().max_by(|a, b| {
+        in_city(&a.city)
+            .cmp(&in_city(&b.city))
+            .then(b.rank.cmp(&a.rank))
+    })
+}
+
+#[cfg(test)]
+mod main_airport_tests {
+    use super::*;
+
+    fn airport(iata: &str, city: &str, rank: i32) -> AirportInfo {
+        AirportInfo {
+            iata: iata.to_owned(),
+            name: format!("{city} airport"),
+            city: city.to_owned(),
+            country: "US".to_owned(),
+            time_zone: "America/New_York".to_owned(),
+            tz: chrono_tz::America::New_York,
+            metro: Some("WAS".to_owned()),
+            rank,
+            folded_name: String::new(),
+            folded_city: city.to_lowercase(),
+        }
+    }
+
+    #[test]
+    fn a_metropolitan_area_is_named_after_the_city_most_of_its_airports_serve() {
+        let (bwi, iad, dca) = (
+            airport("BWI", "Baltimore", 20),
+            airport("IAD", "Washington", 25),
+            airport("DCA", "Washington", 22),
+        );
+        let main = main_airport(&[&bwi, &iad, &dca]).expect("one");
+        assert_eq!(
+            (main.city.as_str(), main.iata.as_str()),
+            ("Washington", "DCA")
+        );
+        let (jfk, ewr) = (airport("JFK", "New York", 5), airport("EWR", "Newark", 9));
+        assert_eq!(
+            main_airport(&[&ewr, &jfk]).map(|a| a.iata.as_str()),
+            Some("JFK")
+        );
+        assert!(main_airport(&[]).is_none());
+    }
+}

@@ -274,13 +274,16 @@ impl AirportView {
         };
         Some(match s {
             airports::Suggestion::Airport(a) => view(a),
-            airports::Suggestion::Metro { code, airports } => AirportView {
-                iata: code.to_owned(),
-                name: format!("{} (all airports)", airports.first()?.city),
-                kind: "city",
-                airports: airports.iter().map(|a| a.iata.clone()).collect(),
-                ..view(airports.first()?)
-            },
+            airports::Suggestion::Metro { code, airports } => {
+                let main = airports::main_airport(&airports)?;
+                AirportView {
+                    iata: code.to_owned(),
+                    name: format!("{} (all airports)", main.city),
+                    kind: "city",
+                    airports: airports.iter().map(|a| a.iata.clone()).collect(),
+                    ..view(main)
+                }
+            }
         })
     }
 }
@@ -425,9 +428,16 @@ pub fn flight_query(
         return Err(bad("carriers", "may list at most 20 carriers"));
     }
     if let Some(unknown) = carriers.iter().find(|c| !index.carriers.contains_key(*c)) {
+        // Echo a code, never a page of whatever was sent.
+        let shown: String = unknown.chars().take(8).collect();
+        let more = if unknown.chars().count() > 8 {
+            "…"
+        } else {
+            ""
+        };
         return Err(bad(
             "carriers",
-            format!("{unknown} is not a carrier we sell"),
+            format!("{shown}{more} is not a carrier we sell"),
         ));
     }
     carriers.sort();
@@ -544,12 +554,12 @@ fn hotels_in(index: &Index, city: &str) -> Option<(String, Vec<u32>, chrono_tz::
     let folded = crate::catalog::fold(city);
     let code = city.trim().to_uppercase();
     let by_code = || {
-        (code.len() == 3)
+        let places: Vec<&crate::index::AirportInfo> = (code.len() == 3)
             .then(|| index.places(&code))?
             .into_iter()
             .map(|i| &index.airports[i as usize])
-            .min_by_key(|a| a.rank)
-            .map(|a| a.folded_city.clone())
+            .collect();
+        airports::main_airport(&places).map(|a| a.folded_city.clone())
     };
     let name = named(&index.hotels_by_city, &folded)
         .cloned()

@@ -1289,6 +1289,21 @@ async fn a_hanging_payment_service_answers_503_with_the_booking_and_settles_it_l
             "{l}: never a decline: {outcome}"
         );
         assert_eq!(slug(&outcome), "payment-unavailable", "{l}: {outcome}");
+        // Settled: nothing invites a repeat of this key (a new checkout can succeed).
+        let replay = app
+            .http
+            .post(format!("{}/api/v1/bookings", app.api))
+            .bearer_auth(&ada.token)
+            .header("Idempotency-Key", "hang")
+            .json(&checkout_body(1, &visa))
+            .send()
+            .await
+            .expect("replay");
+        assert_eq!(replay.status(), StatusCode::SERVICE_UNAVAILABLE, "{l}");
+        assert!(
+            replay.headers().get("retry-after").is_none(),
+            "{l}: a settled failure has no Retry-After"
+        );
         eventually("the seat is back", Duration::from_secs(10), || async {
             remaining(&app, &flight_id).await == Some(seats_before)
         })

@@ -288,3 +288,75 @@ async fn a_url_nobody_answers_is_critical() {
     assert!(stdout.contains("CRITICAL"), "{stdout}");
     app.stop().await;
 }
+
+/// A first start seeds the demo catalog and loads the index: seconds to a minute. The
+/// management port answers all the while (alive, not ready, health DOWN "starting")
+/// instead of holding the connection until the services are up.
+#[tokio::test]
+async fn the_management_port_answers_while_the_services_start() {
+    let dir = testkit::temp_dir();
+    let free = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let port = free.local_addr().expect("addr").port();
+    drop(free);
+    struct Stopped(std::process::Child);
+    impl Drop for Stopped {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _child = Stopped(
+        Command::new(env!("CARGO_BIN_EXE_ota"))
+            .env_clear()
+            .args(["serve", "--port", "0", "--bind", "127.0.0.1"])
+            .args(["--management-port", &port.to_string(), "--data-dir"])
+            .arg(&dir)
+            .env("JWT_SECRET", crate::common::SECRET)
+            .env("OTA_AUTO_SEED", "demo")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("ota starts"),
+    );
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .expect("client");
+    let get = |path: &'static str| {
+        let http = http.clone();
+        async move {
+            let res = http
+                .get(format!("http://127.0.0.1:{port}{path}"))
+                .send()
+                .await
+                .ok()?;
+            let status = res.status().as_u16();
+            Some((status, res.json::<Value>().await.unwrap_or(Value::Null)))
+        }
+    };
+    // Every probe answers within its 2 s timeout from the moment the port is bound.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut seen_starting = false;
+    loop {
+        assert!(Instant::now() < deadline, "never became ready");
+        let Some((live, _)) = get("/actuator/health/liveness").await else {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        assert_eq!(live, 200, "alive from the start");
+        let (ready, doc) = get("/actuator/health/readiness").await.expect("answered");
+        if ready == 200 {
+            break;
+        }
+        assert_eq!(ready, 503, "{doc}");
+        let (health, doc) = get("/actuator/health").await.expect("answered");
+        if health == 503 && doc["components"]["startup"]["status"] == "DOWN" {
+            seen_starting = true;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(seen_starting, "the start-up was never reported");
+    let (health, doc) = get("/actuator/health").await.expect("answered");
+    assert_eq!(health, 200, "{doc}");
+    assert!(doc["components"]["db"].is_object(), "{doc}");
+}
