@@ -8,6 +8,110 @@ use crate::store::StoreError;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// Every problem type this API answers: slug (after
+/// `https://ota-travel.example.com/problems/`), HTTP status, meaning. Clients branch on
+/// the slug, never on the message.
+pub const PROBLEM_TYPES: &[(&str, u16, &str)] = &[
+    (
+        "bad-parameter",
+        400,
+        "a query or path parameter or header is invalid; `errors` names it",
+    ),
+    ("malformed-json", 400, "the body is not JSON"),
+    ("bad-body", 400, "the body could not be read"),
+    ("unauthorized", 401, "no, a bad or an expired token"),
+    (
+        "payment-declined",
+        402,
+        "the card issuer refused (`decline_code`); a checkout's `reference` and `status: FAILED`",
+    ),
+    ("forbidden", 403, "authenticated, not allowed"),
+    (
+        "not-found",
+        404,
+        "nothing of the caller's by that id or reference",
+    ),
+    (
+        "conflict",
+        409,
+        "the resource is in another state (a booking not CONFIRMED; the same Idempotency-Key still running)",
+    ),
+    ("sold-out", 409, "not enough seats or rooms are left"),
+    (
+        "cart-taken",
+        409,
+        "another checkout holds this cart: `reference` and `status` of its booking",
+    ),
+    (
+        "already-in-cart",
+        409,
+        "the offer is in the cart already (`item_id`)",
+    ),
+    (
+        "too-late",
+        409,
+        "after the first departure or hotel check-in: nothing cancelled or refunded",
+    ),
+    (
+        "checkout-failed",
+        409,
+        "the booking failed for another reason; nothing charged",
+    ),
+    (
+        "offer-expired",
+        410,
+        "the offer's price guarantee ended, its flight left or its check-in passed",
+    ),
+    ("too-large", 413, "the body is larger than allowed"),
+    (
+        "unsupported-media-type",
+        415,
+        "the body is not application/json",
+    ),
+    ("validation", 422, "fields are invalid; `errors` names each"),
+    (
+        "throttled",
+        429,
+        "too many attempts or checkouts under way; `Retry-After`",
+    ),
+    (
+        "internal",
+        500,
+        "a fault of ours, logged; never for bad input",
+    ),
+    (
+        "unavailable",
+        503,
+        "a dependency (database, cache, a peer) failed; `Retry-After`; a checkout's `reference` and `status`",
+    ),
+    (
+        "in-progress",
+        503,
+        "payment-service: the same idempotency key is still running; `Retry-After`",
+    ),
+    (
+        "payment-unavailable",
+        503,
+        "payment-service failed and nothing was authorised: the booking (`reference`) is FAILED, nothing charged; check out again",
+    ),
+    (
+        "timeout",
+        503,
+        "the request ran past OTA_REQUEST_TIMEOUT; `Retry-After`; a checkout's `reference` and `status`",
+    ),
+];
+
+/// The problem types as a Markdown table, for the OpenAPI document's description.
+pub fn problem_types_markdown() -> String {
+    let mut out = String::from(
+        "Errors are RFC 9457 `application/problem+json`; `type` is `https://ota-travel.example.com/problems/<slug>`.\n\n| slug | status | meaning |\n|---|---|---|\n",
+    );
+    for (slug, status, meaning) in PROBLEM_TYPES {
+        out.push_str(&format!("| `{slug}` | {status} | {meaning} |\n"));
+    }
+    out
+}
+
 /// One invalid input: which field and what is wrong with it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct FieldError {

@@ -169,6 +169,7 @@ impl Server {
             )
         });
         doc.info = utoipa::openapi::Info::new("OTA Travel API", build.version);
+        doc.info.description = Some(crate::problem::problem_types_markdown());
         let doc = Arc::new(doc);
         routes = routes.route(
             "/api/v1/openapi.json",

@@ -783,6 +783,28 @@ async fn another_traveller_can_neither_read_nor_cancel_a_booking() {
     ] {
         assert!(doc["paths"][path].is_object(), "{l}: {path} not documented");
     }
+    // The problem types clients branch on are listed, the checkout's among them.
+    let described = doc["info"]["description"].as_str().unwrap_or_default();
+    for slug in [
+        "cart-taken",
+        "payment-declined",
+        "payment-unavailable",
+        "too-late",
+        "timeout",
+        "sold-out",
+    ] {
+        assert!(
+            described.contains(&format!("`{slug}`")),
+            "{l}: {slug} not listed"
+        );
+    }
+    let checkout = doc["paths"]["/api/v1/bookings"]["post"].to_string();
+    for term in ["cart-taken", "infant", "payment-unavailable"] {
+        assert!(
+            checkout.contains(term),
+            "{l}: checkout does not describe {term}"
+        );
+    }
     app.stop().await;
 }
 
