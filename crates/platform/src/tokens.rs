@@ -1,8 +1,9 @@
 //! Access and service tokens: HS256 JWTs signed from a key ring.
 //!
-//! Hand-written on `hmac` rather than a general JWT library: we accept exactly one
-//! algorithm, so the verifier cannot be talked into `none` or an asymmetric-key
-//! confusion, and the build stays free of RSA/EC stacks we never use.
+//! Encoding, signature checks and claim validation are `jsonwebtoken`'s; this module pins
+//! the one algorithm we accept (HS256, so neither `none` nor an asymmetric-key confusion
+//! gets through), picks the verifying key by the token's `kid`, and names what the library
+//! requires: issuer, audience, `exp`, `nbf` and `sub`.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,8 +12,9 @@ use anyhow::Context;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use hmac::{Hmac, Mac};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -25,14 +27,18 @@ pub const ISSUER: &str = "ota-travel";
 pub const AUDIENCE_PUBLIC: &str = "ota-travel";
 /// Audience of the tokens services present to each other's internal APIs.
 pub const AUDIENCE_INTERNAL: &str = "ota-internal";
-/// Clock skew tolerated on `exp` and `nbf`.
-const LEEWAY_SECS: i64 = 30;
+/// The one algorithm tokens are signed and verified with.
+const ALGORITHM: Algorithm = Algorithm::HS256;
+/// Clock skew tolerated on `exp` and `nbf`, in seconds.
+const LEEWAY_SECS: u64 = 30;
 /// Shortest secret we sign with: 32 bytes of entropy, as `openssl rand -base64 32` gives.
 pub const MIN_SECRET_LEN: usize = 32;
 
 struct Key {
     kid: String,
     secret: SecretString,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
 }
 
 impl Key {
@@ -44,6 +50,8 @@ impl Key {
         Ok(Self {
             kid: key_id(secret),
             secret: SecretString::from(secret.to_owned()),
+            encoding: EncodingKey::from_secret(secret.as_bytes())?,
+            decoding: DecodingKey::from_secret(secret.as_bytes())?,
         })
     }
 
@@ -153,56 +161,36 @@ impl KeyRing {
             .collect()
     }
 
+    /// Signs `claims` with the current key, naming it in the header's `kid`.
     pub fn sign<C: Serialize>(&self, claims: &C) -> String {
-        let header = serde_json::json!({"alg": "HS256", "typ": "JWT", "kid": self.current.kid});
-        let signing_input = format!(
-            "{}.{}",
-            B64.encode(header.to_string()),
-            B64.encode(serde_json::to_vec(claims).unwrap_or_default())
-        );
-        let mut mac = self.current.mac();
-        mac.update(signing_input.as_bytes());
-        let signature = B64.encode(mac.finalize().into_bytes());
-        format!("{signing_input}.{signature}")
+        let header = Header {
+            kid: Some(self.current.kid.clone()),
+            ..Header::new(ALGORITHM)
+        };
+        jsonwebtoken::encode(&header, claims, &self.current.encoding)
+            .expect("claims serialise to a JSON object and HMAC signs with any key")
     }
 
-    /// Checks signature, algorithm, key id, issuer, audience and validity window.
+    /// Checks algorithm, key id, signature, issuer, audience and validity window.
     pub fn verify(&self, token: &str, audience: &str) -> Result<Claims, TokenError> {
-        let mut parts = token.split('.');
-        let (Some(h), Some(c), Some(s), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(TokenError::Malformed);
-        };
-        let header: Header =
-            serde_json::from_slice(&B64.decode(h).map_err(|_| TokenError::Malformed)?)
-                .map_err(|_| TokenError::Malformed)?;
-        if header.alg != "HS256" {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| header_error(token))?;
+        if header.alg != ALGORITHM {
             return Err(TokenError::Algorithm);
         }
         let key = std::iter::once(&self.current)
             .chain(&self.previous)
             .find(|k| Some(k.kid.as_str()) == header.kid.as_deref())
             .ok_or(TokenError::UnknownKey)?;
-        let signature = B64.decode(s).map_err(|_| TokenError::Malformed)?;
-        let mut mac = key.mac();
-        mac.update(&token.as_bytes()[..h.len() + 1 + c.len()]);
-        mac.verify_slice(&signature)
-            .map_err(|_| TokenError::Signature)?;
-        let claims: Claims =
-            serde_json::from_slice(&B64.decode(c).map_err(|_| TokenError::Malformed)?)
-                .map_err(|_| TokenError::Malformed)?;
-        let now = chrono::Utc::now().timestamp();
-        if claims.iss != ISSUER || claims.aud != audience {
-            return Err(TokenError::Audience);
-        }
-        if claims.exp + LEEWAY_SECS < now {
-            return Err(TokenError::Expired);
-        }
-        if claims.nbf - LEEWAY_SECS > now {
-            return Err(TokenError::NotYetValid);
-        }
-        Ok(claims)
+        let mut validation = Validation::new(ALGORITHM);
+        validation.leeway = LEEWAY_SECS;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|e| TokenError::from(e.kind()))
     }
 
     /// Signs `data` for one purpose (offers, cursors) with a key derived from the current
@@ -275,10 +263,28 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[derive(Deserialize)]
-struct Header {
-    alg: String,
-    kid: Option<String>,
+/// Why a header the library would not read was refused: a readable header naming an
+/// algorithm the library does not know (`none`, `hs256`) is the algorithm's fault, anything
+/// else is malformed. Only the answer's wording depends on this; the token is refused
+/// either way.
+fn header_error(token: &str) -> TokenError {
+    #[derive(Deserialize)]
+    struct Alg {
+        alg: String,
+    }
+    let alg = token
+        .split('.')
+        .next()
+        .and_then(|h| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(h)
+                .ok()
+        })
+        .and_then(|json| serde_json::from_slice::<Alg>(&json).ok());
+    match alg {
+        Some(Alg { alg }) if alg != "HS256" => TokenError::Algorithm,
+        _ => TokenError::Malformed,
+    }
 }
 
 /// The claims we issue and accept.
@@ -313,6 +319,21 @@ pub enum TokenError {
     Expired,
     #[error("the token is not valid yet")]
     NotYetValid,
+}
+
+impl From<&ErrorKind> for TokenError {
+    fn from(kind: &ErrorKind) -> Self {
+        match kind {
+            ErrorKind::InvalidSignature => TokenError::Signature,
+            ErrorKind::InvalidAlgorithm
+            | ErrorKind::MissingAlgorithm
+            | ErrorKind::UnsupportedAlgorithm => TokenError::Algorithm,
+            ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience => TokenError::Audience,
+            ErrorKind::ExpiredSignature => TokenError::Expired,
+            ErrorKind::ImmatureSignature => TokenError::NotYetValid,
+            _ => TokenError::Malformed,
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -397,6 +418,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ServiceCaller {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 
     const A: &str = "first-secret-first-secret-first-secret-0001";
     const B: &str = "second-secret-second-secret-second-secret-02";
@@ -506,5 +528,191 @@ mod tests {
             KeyRing::parse(&format!(r#"{{"secret":"{B}","previous":["{A}"]}}"#)).expect("ring");
         let shown = format!("{ring:?}");
         assert!(!shown.contains("secret-"), "{shown}");
+    }
+
+    /// A token built by hand: header and claims as given, HMAC-SHA256 (or -SHA512) over
+    /// them with `secret`.
+    fn hand_signed(header: &str, claims: &serde_json::Value, secret: &str, sha512: bool) -> String {
+        let input = format!(
+            "{}.{}",
+            B64.encode(header),
+            B64.encode(serde_json::to_vec(claims).expect("json"))
+        );
+        let signature = if sha512 {
+            let mut mac =
+                Hmac::<sha2::Sha512>::new_from_slice(secret.as_bytes()).expect("any key length");
+            mac.update(input.as_bytes());
+            mac.finalize().into_bytes().to_vec()
+        } else {
+            let mut mac =
+                Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+            mac.update(input.as_bytes());
+            mac.finalize().into_bytes().to_vec()
+        };
+        format!("{input}.{}", B64.encode(signature))
+    }
+
+    fn header(alg: &str, kid: &str) -> String {
+        format!(r#"{{"alg":"{alg}","typ":"JWT","kid":"{kid}"}}"#)
+    }
+
+    #[test]
+    fn tokens_signed_before_the_library_took_over_still_verify() {
+        let ring = KeyRing::parse(A).expect("ring");
+        let c = claims(AUDIENCE_PUBLIC, 60);
+        let t = hand_signed(
+            &header("HS256", &key_id(A)),
+            &serde_json::to_value(&c).expect("json"),
+            A,
+            false,
+        );
+        assert_eq!(ring.verify(&t, AUDIENCE_PUBLIC), Ok(c));
+        let signed = ring.sign(&claims(AUDIENCE_PUBLIC, 60));
+        let header: serde_json::Value = serde_json::from_slice(
+            &B64.decode(signed.split('.').next().expect("header"))
+                .expect("base64"),
+        )
+        .expect("json");
+        assert_eq!(header["alg"], "HS256");
+        assert_eq!(header["typ"], "JWT");
+        assert_eq!(header["kid"], key_id(A));
+    }
+
+    #[test]
+    fn algorithm_confusion_is_refused_even_with_a_valid_signature() {
+        let ring = KeyRing::parse(A).expect("ring");
+        let c = serde_json::to_value(claims(AUDIENCE_PUBLIC, 60)).expect("json");
+        // Correctly signed with our own secret, but under HS512.
+        let hs512 = hand_signed(&header("HS512", &key_id(A)), &c, A, true);
+        assert_eq!(
+            ring.verify(&hs512, AUDIENCE_PUBLIC),
+            Err(TokenError::Algorithm)
+        );
+        // An asymmetric algorithm whose "public key" would be our HMAC secret.
+        for alg in ["RS256", "ES256", "PS256", "EdDSA"] {
+            let confused = hand_signed(&header(alg, &key_id(A)), &c, A, false);
+            assert_eq!(
+                ring.verify(&confused, AUDIENCE_PUBLIC),
+                Err(TokenError::Algorithm),
+                "{alg}"
+            );
+        }
+        // Spellings the library does not know are the algorithm's fault too.
+        for alg in ["none", "None", "hs256", ""] {
+            let forged = hand_signed(&header(alg, &key_id(A)), &c, A, false);
+            assert_eq!(
+                ring.verify(&forged, AUDIENCE_PUBLIC),
+                Err(TokenError::Algorithm),
+                "{alg}"
+            );
+        }
+    }
+
+    #[test]
+    fn wrong_keys_and_missing_or_unknown_kids_are_refused() {
+        let ring = KeyRing::parse(A).expect("ring");
+        let c = serde_json::to_value(claims(AUDIENCE_PUBLIC, 60)).expect("json");
+        // Our kid, someone else's secret.
+        let wrong_key = hand_signed(&header("HS256", &key_id(A)), &c, B, false);
+        assert_eq!(
+            ring.verify(&wrong_key, AUDIENCE_PUBLIC),
+            Err(TokenError::Signature)
+        );
+        let no_kid = hand_signed(r#"{"alg":"HS256","typ":"JWT"}"#, &c, A, false);
+        assert_eq!(
+            ring.verify(&no_kid, AUDIENCE_PUBLIC),
+            Err(TokenError::UnknownKey)
+        );
+        let unknown_kid = hand_signed(&header("HS256", "000000000000"), &c, A, false);
+        assert_eq!(
+            ring.verify(&unknown_kid, AUDIENCE_PUBLIC),
+            Err(TokenError::UnknownKey)
+        );
+        // A signature stripped or swapped from another token.
+        let t = ring.sign(&claims(AUDIENCE_PUBLIC, 60));
+        let (input, _) = t.rsplit_once('.').expect("signature");
+        assert_eq!(
+            ring.verify(&format!("{input}."), AUDIENCE_PUBLIC),
+            Err(TokenError::Signature)
+        );
+        let other = ring.sign(&claims(AUDIENCE_INTERNAL, 60));
+        let (_, other_signature) = other.rsplit_once('.').expect("signature");
+        assert_eq!(
+            ring.verify(&format!("{input}.{other_signature}"), AUDIENCE_PUBLIC),
+            Err(TokenError::Signature)
+        );
+    }
+
+    #[test]
+    fn tokens_are_refused_before_nbf_and_after_exp_beyond_the_leeway() {
+        let ring = KeyRing::parse(A).expect("ring");
+        let now = chrono::Utc::now().timestamp();
+        let mut c = claims(AUDIENCE_PUBLIC, 600);
+        c.nbf = now + 300;
+        assert_eq!(
+            ring.verify(&ring.sign(&c), AUDIENCE_PUBLIC),
+            Err(TokenError::NotYetValid)
+        );
+        // Clock skew within the leeway is tolerated on both ends.
+        c.nbf = now + 10;
+        assert!(ring.verify(&ring.sign(&c), AUDIENCE_PUBLIC).is_ok());
+        let c = claims(AUDIENCE_PUBLIC, -10);
+        assert!(ring.verify(&ring.sign(&c), AUDIENCE_PUBLIC).is_ok());
+        let c = claims(AUDIENCE_PUBLIC, -60);
+        assert_eq!(
+            ring.verify(&ring.sign(&c), AUDIENCE_PUBLIC),
+            Err(TokenError::Expired)
+        );
+    }
+
+    #[test]
+    fn foreign_issuers_and_audiences_are_refused() {
+        let ring = KeyRing::parse(A).expect("ring");
+        let mut c = claims(AUDIENCE_PUBLIC, 60);
+        c.iss = "someone-else".into();
+        assert_eq!(
+            ring.verify(&ring.sign(&c), AUDIENCE_PUBLIC),
+            Err(TokenError::Audience)
+        );
+        let c = claims("ota-travel-staging", 60);
+        assert_eq!(
+            ring.verify(&ring.sign(&c), AUDIENCE_PUBLIC),
+            Err(TokenError::Audience)
+        );
+        let service = ring.service_token("booking-service");
+        assert!(ring.verify(&service, AUDIENCE_INTERNAL).is_ok());
+        assert_eq!(
+            ring.verify(&service, AUDIENCE_PUBLIC),
+            Err(TokenError::Audience)
+        );
+    }
+
+    #[test]
+    fn malformed_tokens_and_claims_are_refused() {
+        let ring = KeyRing::parse(A).expect("ring");
+        for garbage in ["", "not.a.jwt", "a.b", "a.b.c.d", "...", "e30.e30.e30"] {
+            assert_eq!(
+                ring.verify(garbage, AUDIENCE_PUBLIC),
+                Err(TokenError::Malformed),
+                "{garbage}"
+            );
+        }
+        // Correctly signed, but missing a claim we require or with one of the wrong type.
+        let mut c = serde_json::to_value(claims(AUDIENCE_PUBLIC, 60)).expect("json");
+        let h = header("HS256", &key_id(A));
+        for claim in ["nbf", "exp", "sub", "iss", "aud"] {
+            let mut missing = c.clone();
+            missing.as_object_mut().expect("object").remove(claim);
+            assert_eq!(
+                ring.verify(&hand_signed(&h, &missing, A, false), AUDIENCE_PUBLIC),
+                Err(TokenError::Malformed),
+                "{claim}"
+            );
+        }
+        c["exp"] = serde_json::json!("tomorrow");
+        assert_eq!(
+            ring.verify(&hand_signed(&h, &c, A, false), AUDIENCE_PUBLIC),
+            Err(TokenError::Malformed)
+        );
     }
 }
