@@ -14,7 +14,7 @@ use ota_platform::client::PeerError;
 use ota_platform::http::Json;
 use ota_platform::money::Money;
 use ota_platform::passengers::Passengers;
-use ota_platform::problem::PROBLEM_JSON;
+use ota_platform::problem::{PROBLEM_JSON, ProblemType};
 use ota_platform::tokens::AuthUser;
 use ota_platform::{FieldError, Problem};
 use serde::{Deserialize, Serialize};
@@ -573,10 +573,7 @@ async fn checkout(
             return Ok(Answer { status, body }.into_response());
         }
         KeyClaim::Mismatch => {
-            return Err(Problem::field(
-                IDEMPOTENCY_KEY,
-                "was already used for a different checkout: use a new key for a new request",
-            ));
+            return Err(Problem::idempotency_mismatch(IDEMPOTENCY_KEY));
         }
         KeyClaim::Running { booking_id } => {
             // Settled by recovery since: record and answer its outcome.
@@ -590,9 +587,12 @@ async fn checkout(
                     .await?;
                 return Ok(answer.into_response());
             }
-            return Err(Problem::conflict(
+            let mut p = Problem::of(
+                ProblemType::InProgress,
                 "A checkout with this Idempotency-Key is still running; retry shortly to see its outcome.",
-            ));
+            );
+            p.retry_after = Some(1);
+            return Err(p);
         }
     }
     // The key is ours. Refusals before a booking exists free it for a corrected retry.

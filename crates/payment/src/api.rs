@@ -311,10 +311,7 @@ where
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
             Ok(answer(status, &response))
         }
-        Claim::Mismatch => Err(Problem::field(
-            "idempotency_key",
-            "was already used with a different request",
-        )),
+        Claim::Mismatch => Err(Problem::idempotency_mismatch("idempotency_key")),
         // 503 rather than 409: callers retry it as transient, and a 409 from capture,
         // void or refund already means the payment is in the wrong state.
         Claim::InProgress => {

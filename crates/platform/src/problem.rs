@@ -8,108 +8,15 @@ use crate::store::StoreError;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// Every problem type this API answers: slug (after
-/// `https://ota-travel.example.com/problems/`), HTTP status, meaning. Clients branch on
-/// the slug, never on the message.
-pub const PROBLEM_TYPES: &[(&str, u16, &str)] = &[
-    (
-        "bad-parameter",
-        400,
-        "a query or path parameter or header is invalid; `errors` names it",
-    ),
-    ("malformed-json", 400, "the body is not JSON"),
-    ("bad-body", 400, "the body could not be read"),
-    ("unauthorized", 401, "no, a bad or an expired token"),
-    (
-        "payment-declined",
-        402,
-        "the card issuer refused (`decline_code`); a checkout's `reference` and `status: FAILED`",
-    ),
-    ("forbidden", 403, "authenticated, not allowed"),
-    (
-        "not-found",
-        404,
-        "nothing of the caller's by that id or reference",
-    ),
-    (
-        "conflict",
-        409,
-        "the resource is in another state (a booking not CONFIRMED; the same Idempotency-Key still running)",
-    ),
-    ("sold-out", 409, "not enough seats or rooms are left"),
-    (
-        "cart-taken",
-        409,
-        "another checkout holds this cart: `reference` and `status` of its booking",
-    ),
-    (
-        "already-in-cart",
-        409,
-        "the offer is in the cart already (`item_id`)",
-    ),
-    (
-        "too-late",
-        409,
-        "after the first departure or hotel check-in: nothing cancelled or refunded",
-    ),
-    (
-        "checkout-failed",
-        409,
-        "the booking failed for another reason; nothing charged",
-    ),
-    (
-        "offer-expired",
-        410,
-        "the offer's price guarantee ended, its flight left or its check-in passed",
-    ),
-    ("too-large", 413, "the body is larger than allowed"),
-    (
-        "unsupported-media-type",
-        415,
-        "the body is not application/json",
-    ),
-    ("validation", 422, "fields are invalid; `errors` names each"),
-    (
-        "throttled",
-        429,
-        "too many attempts or checkouts under way; `Retry-After`",
-    ),
-    (
-        "internal",
-        500,
-        "a fault of ours, logged; never for bad input",
-    ),
-    (
-        "unavailable",
-        503,
-        "a dependency (database, cache, a peer) failed; `Retry-After`; a checkout's `reference` and `status`",
-    ),
-    (
-        "in-progress",
-        503,
-        "payment-service: the same idempotency key is still running; `Retry-After`",
-    ),
-    (
-        "payment-unavailable",
-        503,
-        "payment-service failed and nothing was authorised: the booking (`reference`) is FAILED, nothing charged; check out again",
-    ),
-    (
-        "timeout",
-        503,
-        "the request ran past OTA_REQUEST_TIMEOUT; `Retry-After`; a checkout's `reference` and `status`",
-    ),
-];
+pub use ota_contract::ProblemType;
 
 /// The problem types as a Markdown table, for the OpenAPI document's description.
 pub fn problem_types_markdown() -> String {
-    let mut out = String::from(
-        "Errors are RFC 9457 `application/problem+json`; `type` is `https://ota-travel.example.com/problems/<slug>`.\n\n| slug | status | meaning |\n|---|---|---|\n",
-    );
-    for (slug, status, meaning) in PROBLEM_TYPES {
-        out.push_str(&format!("| `{slug}` | {status} | {meaning} |\n"));
-    }
-    out
+    format!(
+        "Errors are RFC 9457 `application/problem+json`; `type` is `{}<slug>`; clients branch on the slug, never on the message.\n\n{}",
+        ota_contract::problem::BASE,
+        ProblemType::table()
+    )
 }
 
 /// One invalid input: which field and what is wrong with it.
@@ -171,9 +78,24 @@ impl Serialize for Problem {
 }
 
 impl Problem {
+    /// A problem of a kind, with the kind's usual status.
+    pub fn of(kind: ProblemType, detail: impl Into<String>) -> Self {
+        let status =
+            StatusCode::from_u16(kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        Self::new(status, kind.slug(), detail)
+    }
+
+    /// A problem of the kind `slug` answered with `status` (an API may answer a kind
+    /// with its own status). The slug must be one of [`ProblemType`]'s: tests (debug
+    /// builds) stop at one that is not, so the published table stays whole.
     pub fn new(status: StatusCode, slug: &str, detail: impl Into<String>) -> Self {
+        let type_uri = format!("{}{slug}", ota_contract::problem::BASE);
+        debug_assert!(
+            ProblemType::from_uri(&type_uri).is_some(),
+            "problem type {slug} is not in the contract's table"
+        );
         Self {
-            type_uri: format!("https://ota-travel.example.com/problems/{slug}"),
+            type_uri,
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail: detail.into(),
@@ -184,13 +106,35 @@ impl Problem {
         }
     }
 
+    /// The kind this problem's `type` names.
+    pub fn kind(&self) -> Option<ProblemType> {
+        ProblemType::from_uri(&self.type_uri)
+    }
+
+    /// 422 `idempotency-mismatch`: `field` (the key's header or member) was used before
+    /// with another request.
+    pub fn idempotency_mismatch(field: &str) -> Self {
+        let mut p = Self::of(
+            ProblemType::IdempotencyMismatch,
+            format!(
+                "{field}: was already used for a different request; use a new key for a new request"
+            ),
+        );
+        p.errors = vec![FieldError {
+            field: field.to_owned(),
+            message: "was already used for a different request: use a new key for a new request"
+                .to_owned(),
+        }];
+        p
+    }
+
     /// 422 naming the fields at fault.
     pub fn invalid(errors: Vec<FieldError>) -> Self {
         let detail = match errors.as_slice() {
             [one] => format!("{}: {}", one.field, one.message),
             _ => "The request has invalid fields.".to_owned(),
         };
-        let mut p = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", detail);
+        let mut p = Self::of(ProblemType::Validation, detail);
         p.errors = errors;
         p
     }
@@ -208,32 +152,31 @@ impl Problem {
         let mut p = Self::field(field, message);
         p.status = 400;
         p.title = "Bad Request".to_owned();
-        p.type_uri = "https://ota-travel.example.com/problems/bad-parameter".to_owned();
+        p.type_uri = ProblemType::BadParameter.uri();
         p
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not-found", detail)
+        Self::of(ProblemType::NotFound, detail)
     }
 
     pub fn conflict(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, "conflict", detail)
+        Self::of(ProblemType::Conflict, detail)
     }
 
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        let mut p = Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail);
+        let mut p = Self::of(ProblemType::Unauthorized, detail);
         p.www_authenticate = Some("Bearer error=\"invalid_token\"");
         p
     }
 
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+        Self::of(ProblemType::Forbidden, detail)
     }
 
     pub fn too_many_requests(retry_after_secs: u64) -> Self {
-        let mut p = Self::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "throttled",
+        let mut p = Self::of(
+            ProblemType::RateLimited,
             "Too many attempts; try again later.",
         );
         p.retry_after = Some(retry_after_secs.max(1));
@@ -242,7 +185,7 @@ impl Problem {
 
     /// 503: a dependency is down. Clients may retry after a short while.
     pub fn unavailable(detail: impl Into<String>) -> Self {
-        let mut p = Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail);
+        let mut p = Self::of(ProblemType::Unavailable, detail);
         p.retry_after = Some(2);
         p
     }
@@ -250,9 +193,8 @@ impl Problem {
     /// 503: the request ran past `OTA_REQUEST_TIMEOUT` and was abandoned. Not a fault
     /// of the request: the same request may well succeed when tried again.
     pub fn timeout() -> Self {
-        let mut p = Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "timeout",
+        let mut p = Self::of(
+            ProblemType::Timeout,
             "The request took too long; try again.",
         );
         p.retry_after = Some(2);
