@@ -45,6 +45,7 @@ problem_types! {
     PaymentDeclined = "payment-declined", 402, "The card issuer refused the payment (`decline_code`); a checkout's `reference` and `status: FAILED`; nothing charged.";
     Forbidden = "forbidden", 403, "Authenticated, but not allowed.";
     NotFound = "not-found", 404, "Nothing of the caller's by that id or reference.";
+    MethodNotAllowed = "method-not-allowed", 405, "The path exists but not with this method (`Allow` lists the ones it takes).";
     Conflict = "conflict", 409, "The resource is in another state (a booking that is not CONFIRMED, an account that exists, a payment already voided).";
     InProgress = "in-progress", 409, "A request with the same idempotency key is still running; retry shortly to see its outcome (payment-service's internal API: 503).";
     SoldOut = "sold-out", 409, "Not enough seats or rooms are left.";
@@ -62,6 +63,7 @@ problem_types! {
     Unavailable = "unavailable", 503, "A dependency (database, cache, a peer service) failed; `Retry-After`; a checkout's `reference` and `status`.";
     PaymentUnavailable = "payment-unavailable", 503, "payment-service failed and nothing was authorised: the booking (`reference`) is FAILED, nothing charged; check out again.";
     Timeout = "timeout", 503, "The request ran past its deadline; `Retry-After`; a checkout's `reference` and `status`.";
+    Other = "error", 400, "Any other refusal without a kind of its own (answered with the refusal's own 4xx status).";
 }
 
 impl ProblemType {

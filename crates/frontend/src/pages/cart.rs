@@ -4,6 +4,7 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use ota_platform::client::PeerError;
+use ota_platform::problem::ProblemType;
 use serde::Deserialize;
 
 use super::common::{
@@ -64,7 +65,7 @@ pub(super) async fn add_offer(
         Ok(_) => redirect(session, "/cart?added=1"),
         Err(e) => match refusal(&e) {
             Some((410, _)) => expired_offer(session, back),
-            Some((409, body)) if problem_type(body) == "already-in-cart" => {
+            Some((409, body)) if problem_type(body) == Some(ProblemType::AlreadyInCart) => {
                 redirect(session, "/cart")
             }
             Some((409, _)) => sold_out(session, back),

@@ -7,6 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, Utc};
 use ota_platform::client::PeerError;
+use ota_platform::problem::ProblemType;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -103,11 +104,12 @@ pub(super) fn refusal(e: &PeerError) -> Option<(u16, &Value)> {
     }
 }
 
-pub(super) fn problem_type(body: &Value) -> &str {
+/// The kind of a peer's problem answer, as the contract lists them; `None` when the
+/// answer names no kind we know.
+pub(super) fn problem_type(body: &Value) -> Option<ProblemType> {
     body.get("type")
         .and_then(Value::as_str)
-        .and_then(|t| t.rsplit('/').next())
-        .unwrap_or_default()
+        .and_then(ProblemType::from_uri)
 }
 
 pub(super) fn detail(body: &Value) -> String {

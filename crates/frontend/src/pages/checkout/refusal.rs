@@ -3,6 +3,7 @@
 
 use axum::http::StatusCode;
 use ota_platform::client::PeerError;
+use ota_platform::problem::ProblemType;
 use serde_json::Value;
 
 use crate::pages::common::{problem_type, well_formed_reference};
@@ -83,33 +84,38 @@ pub(super) fn checkout_refusal(e: &PeerError) -> CheckoutRefusal {
                 })
             })
     };
-    match problem_type(body) {
-        "payment-declined" => CheckoutRefusal::Declined {
+    use ProblemType as P;
+    let Some(kind) = problem_type(body) else {
+        return CheckoutRefusal::Unknown;
+    };
+    match kind {
+        P::PaymentDeclined => CheckoutRefusal::Declined {
             decline_code: body
                 .get("decline_code")
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned(),
         },
-        "cart-taken" => match reference_in(body) {
+        P::CartTaken => match reference_in(body) {
             Some(reference) => CheckoutRefusal::CartTaken { reference },
             None => CheckoutRefusal::AlreadySent,
         },
-        "unavailable" | "timeout" => match reference_in(body) {
+        P::Unavailable | P::Timeout => match reference_in(body) {
             Some(reference) => CheckoutRefusal::Settling { reference },
             // Refused before a booking existed: nothing was booked or charged.
             None => CheckoutRefusal::Unavailable,
         },
-        "payment-unavailable" => CheckoutRefusal::PaymentUnavailable,
-        // `conflict` is what a still-running key answered before it had its own type.
-        "in-progress" | "conflict" => CheckoutRefusal::InProgress,
-        "idempotency-mismatch" => CheckoutRefusal::AlreadySent,
-        "sold-out" => CheckoutRefusal::SoldOut,
-        "offer-expired" => CheckoutRefusal::OfferExpired,
-        "throttled" | "rate-limited" => CheckoutRefusal::Throttled,
-        "validation" | "bad-parameter" if idempotency_field() => CheckoutRefusal::AlreadySent,
-        "validation" | "bad-parameter" => CheckoutRefusal::Invalid,
-        "checkout-failed" => CheckoutRefusal::Failed,
+        P::PaymentUnavailable => CheckoutRefusal::PaymentUnavailable,
+        // `conflict` is what a still-running key answered before it had its own kind
+        // (a booking-service not yet upgraded, during a rolling deploy).
+        P::InProgress | P::Conflict => CheckoutRefusal::InProgress,
+        P::IdempotencyMismatch => CheckoutRefusal::AlreadySent,
+        P::SoldOut => CheckoutRefusal::SoldOut,
+        P::OfferExpired => CheckoutRefusal::OfferExpired,
+        P::RateLimited => CheckoutRefusal::Throttled,
+        P::Validation | P::BadParameter if idempotency_field() => CheckoutRefusal::AlreadySent,
+        P::Validation | P::BadParameter => CheckoutRefusal::Invalid,
+        P::CheckoutFailed => CheckoutRefusal::Failed,
         _ => CheckoutRefusal::Unknown,
     }
 }
