@@ -676,21 +676,42 @@ fn airport(code: &str) -> ota_search::catalog::Airport {
         .expect("a shipped airport")
 }
 
+/// An airport of the small catalog where it is day now (09:00–19:00 local: some of the
+/// day's flights have left, some are still to leave) on a date the catalog sells (the
+/// catalog starts on today's UTC date, so not a place still on yesterday's). At every
+/// hour of the day one of the catalog's zones qualifies.
+fn daytime_hub(now: chrono::DateTime<Utc>) -> ota_search::catalog::Airport {
+    SMALL
+        .iter()
+        .map(|c| airport(c))
+        .find(|a| {
+            let local = now.with_timezone(&a.tz);
+            local.date_naive() >= now.date_naive()
+                && (chrono::NaiveTime::from_hms_opt(9, 0, 0).expect("time")
+                    ..chrono::NaiveTime::from_hms_opt(19, 0, 0).expect("time"))
+                    .contains(&local.time())
+        })
+        .unwrap_or_else(|| panic!("no airport of the small catalog in its day at {now}"))
+}
+
+#[test]
+fn some_airport_of_the_small_catalog_is_in_its_day_at_every_hour() {
+    let midnight = Utc::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc();
+    for minutes in (0..24 * 60).step_by(15) {
+        daytime_hub(midnight + Duration::minutes(minutes));
+    }
+}
+
 #[tokio::test]
 async fn a_same_day_search_lists_only_flights_that_have_not_left() {
     // An airport where it is afternoon now, so the morning's flights have left. The
     // catalog's zones never leave an eight-hour window without one.
     let now = Utc::now();
-    let hub = SMALL
-        .iter()
-        .map(|c| airport(c))
-        .find(|a| {
-            let local = now.with_timezone(&a.tz).time();
-            (chrono::NaiveTime::from_hms_opt(13, 0, 0).expect("time")
-                ..chrono::NaiveTime::from_hms_opt(21, 0, 0).expect("time"))
-                .contains(&local)
-        })
-        .expect("an airport in its afternoon");
+    let hub = daytime_hub(now);
     let today = now.with_timezone(&hub.tz).date_naive();
     for backend in backends().await {
         let app = TestApp::spawn(&backend).await;
@@ -939,16 +960,7 @@ async fn children_and_infants_are_priced_by_type_and_take_seats_as_they_sit() {
 #[tokio::test]
 async fn refund_and_free_cancellation_windows_are_judged_at_the_answer() {
     let now = Utc::now();
-    let hub = SMALL
-        .iter()
-        .map(|c| airport(c))
-        .find(|a| {
-            let local = now.with_timezone(&a.tz).time();
-            (chrono::NaiveTime::from_hms_opt(13, 0, 0).expect("time")
-                ..chrono::NaiveTime::from_hms_opt(21, 0, 0).expect("time"))
-                .contains(&local)
-        })
-        .expect("an airport in its afternoon");
+    let hub = daytime_hub(now);
     let paris = airport("CDG").tz;
     let paris_today = now.with_timezone(&paris).date_naive();
     let (app, store) = spawn_with_store(&backends().await.remove(0)).await;
