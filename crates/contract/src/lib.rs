@@ -1,7 +1,9 @@
 //! What OTA Travel's services and their clients agree on over the wire, shared by the
 //! servers that answer and the clients that read the answers, so neither side guesses.
-//! Today: the problem types every error answer names. No HTTP framework, no storage.
+//! No HTTP framework, no storage: plain types with serde and OpenAPI schemas.
 
+pub mod money;
+pub mod passengers;
 pub mod problem;
 
 pub use problem::ProblemType;

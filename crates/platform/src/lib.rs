@@ -7,8 +7,6 @@ pub mod config;
 pub mod db;
 pub mod http;
 pub mod management;
-pub mod money;
-pub mod passengers;
 pub mod problem;
 pub mod server;
 pub mod store;
@@ -16,5 +14,6 @@ pub mod telemetry;
 pub mod testkit;
 pub mod tokens;
 
+pub use ota_contract::{money, passengers};
 pub use problem::{FieldError, Problem};
 pub use store::StoreError;
