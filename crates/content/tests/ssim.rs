@@ -3,7 +3,7 @@
 
 use chrono::{NaiveDate, NaiveDateTime, Weekday};
 use chrono_tz::Tz;
-use ota_ssim::{Error, Schedule, TimeMode, Writer, check, read};
+use ota_content::ssim::{Error, Schedule, TimeMode, Writer, check, read};
 
 const HAND: &str = include_str!("data/hand.ssim");
 
@@ -302,7 +302,7 @@ mod properties {
                 chrono::NaiveTime::from_hms_opt(arrive / 60, arrive % 60, 0).expect("time");
             leg.arrival_day = i8::from(minutes + block >= 1440);
             leg.departure.utc_offset = dep_off;
-            leg.days = ota_ssim::DaysOfOperation::of(
+            leg.days = ota_content::ssim::DaysOfOperation::of(
                 (0..7u8).filter(|i| days & (1 << i) != 0).filter_map(|i| Weekday::try_from(i).ok()),
             );
             let mut writer = Writer::new(Vec::new());

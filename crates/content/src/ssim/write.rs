@@ -1,9 +1,9 @@
-//! Writing records: what [`crate::read`] reads back, with record serial numbers.
+//! Writing records: what [`super::read`] reads back, with record serial numbers.
 
 use std::io::{self, Write};
 
-use crate::fields::{RECORD_LEN, format_date, format_offset, format_time};
-use crate::{Carrier, Leg, Schedule, Station, TimeMode};
+use super::fields::{RECORD_LEN, format_date, format_offset, format_time};
+use super::{Carrier, Leg, Schedule, Station, TimeMode};
 
 /// Writes SSIM records, one per line, numbering them (columns 195-200).
 pub struct Writer<W: Write> {

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use chrono::{Datelike, Duration, NaiveDate, Offset, TimeZone, Weekday};
 use chrono_tz::Tz;
 
-use crate::fields::{format_date, format_offset};
-use crate::{CarrierSchedule, Error, Flight, Leg, Schedule, TimeMode};
+use super::fields::{format_date, format_offset};
+use super::{CarrierSchedule, Error, Flight, Leg, Schedule, TimeMode};
 
 /// Where the airports are: the IANA time zone of an airport code, `None` when unknown.
 pub trait Stations {

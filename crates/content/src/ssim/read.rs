@@ -1,8 +1,8 @@
 //! Reading a file: records in the order chapter 7 sets (1, then per carrier 2, 3 with their
 //! 4s, 5), zero-filled padding skipped, every field checked for its form.
 
-use crate::fields::{RECORD_LEN, Record};
-use crate::{
+use super::fields::{RECORD_LEN, Record};
+use super::{
     Carrier, CarrierSchedule, DaysOfOperation, Error, Flight, Leg, Schedule, SegmentData, Station,
     TimeMode, cabins,
 };

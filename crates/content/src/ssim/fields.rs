@@ -3,7 +3,7 @@
 
 use chrono::{NaiveDate, NaiveTime};
 
-use crate::Error;
+use super::Error;
 
 /// The length of every SSIM record.
 pub const RECORD_LEN: usize = 200;
