@@ -9,6 +9,7 @@ pub mod hotels;
 pub mod index;
 pub mod offers;
 pub mod seed;
+pub mod seed_files;
 pub mod store;
 
 use std::io::IsTerminal;
