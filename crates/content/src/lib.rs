@@ -50,3 +50,5 @@ impl CabinClass {
         }
     }
 }
+
+pub mod pricing;

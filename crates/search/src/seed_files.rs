@@ -301,5 +301,9 @@ mod tests {
         let again = fares::read(std::str::from_utf8(&csv).expect("utf-8")).expect("reads");
         assert_eq!(again, fares);
         assert!(fares.iter().all(|f| f.adult > 0 && f.currency == CURRENCY));
+        assert_eq!(
+            ota_content::pricing::unpriced(&read, &again, blueprint.last_day()),
+            vec![]
+        );
     }
 }
