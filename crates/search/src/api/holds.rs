@@ -17,9 +17,9 @@ use super::SearchState;
 use super::offers::{no_longer_for_sale, sold_out};
 use crate::catalog::Cabin;
 use crate::offers::OfferClaims;
-use crate::store::{HoldError, InventoryItem};
+use crate::store::{Hold, HoldError, InventoryItem};
 
-fn hold_view(h: crate::store::Hold) -> HoldView {
+fn hold_view(h: Hold) -> HoldView {
     HoldView {
         booking_id: h.booking_id,
         status: h.status,
@@ -189,13 +189,11 @@ pub(super) async fn commit_hold(
     _caller: ServiceCaller,
     Path(booking_id): Path<Uuid>,
 ) -> Result<axum::Json<HoldView>, Problem> {
-    let hold = state
-        .store
-        .commit_hold(booking_id)
-        .await
-        .map_err(|e| hold_problem(e, &[]))?;
-    tracing::info!(%booking_id, "inventory sold");
-    Ok(axum::Json(hold_view(hold)))
+    settled(
+        state.store.commit_hold(booking_id).await,
+        booking_id,
+        "sold",
+    )
 }
 
 /// Gives the inventory back, held or sold (idempotent).
@@ -207,11 +205,21 @@ pub(super) async fn release_hold(
     _caller: ServiceCaller,
     Path(booking_id): Path<Uuid>,
 ) -> Result<axum::Json<HoldView>, Problem> {
-    let hold = state
-        .store
-        .release_hold(booking_id)
-        .await
-        .map_err(|e| hold_problem(e, &[]))?;
-    tracing::info!(%booking_id, "inventory released");
+    settled(
+        state.store.release_hold(booking_id).await,
+        booking_id,
+        "released",
+    )
+}
+
+/// The answer to a commit or a release: the hold as it now stands, the inventory logged
+/// as `what` became of it.
+fn settled(
+    hold: Result<Hold, HoldError>,
+    booking_id: Uuid,
+    what: &str,
+) -> Result<axum::Json<HoldView>, Problem> {
+    let hold = hold.map_err(|e| hold_problem(e, &[]))?;
+    tracing::info!(%booking_id, "inventory {what}");
     Ok(axum::Json(hold_view(hold)))
 }
