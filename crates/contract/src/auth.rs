@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// `POST /api/v1/auth/register`: a new account. Not `Debug`: it carries a password.
+/// `POST /api/v1/auth/register`: a new account.
+// Not `Debug`: it carries a password.
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"email": "ada@example.com", "password": "correct horse battery", "name": "Ada Lovelace"}))]
 pub struct RegisterRequest {
@@ -16,7 +17,8 @@ pub struct RegisterRequest {
     pub name: String,
 }
 
-/// `POST /api/v1/auth/login`. Not `Debug`: it carries a password.
+/// `POST /api/v1/auth/login`.
+// Not `Debug`: it carries a password.
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"email": "ada@example.com", "password": "correct horse battery"}))]
 pub struct LoginRequest {
@@ -25,7 +27,8 @@ pub struct LoginRequest {
 }
 
 /// `POST /api/v1/auth/refresh` and `POST /api/v1/auth/logout`: a refresh token (at most
-/// 256 characters). Not `Debug`: the token signs a traveller in.
+/// 256 characters).
+// Not `Debug`: the token signs a traveller in.
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"refresh_token": "q3Jx0lq8m3YV2Qy0u5mQ5Jb7r8n0w2d4Zp6s9t1v3x5"}))]
 pub struct RefreshRequest {

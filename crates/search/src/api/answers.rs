@@ -9,6 +9,7 @@ use ota_platform::Problem;
 use serde::Serialize;
 
 use super::SearchState;
+use super::params::Page;
 
 pub(super) fn json_bytes(bytes: Vec<u8>) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
@@ -21,11 +22,7 @@ pub(super) type Computed = (Vec<u8>, Option<DateTime<Utc>>);
 /// Serves a whole answer from the cache, or computes and caches it, never past the
 /// moment it stops being true. A cache outage degrades to computing every answer,
 /// never to an error.
-pub(super) async fn cached<F>(
-    state: &SearchState,
-    key: &str,
-    compute: F,
-) -> Result<Response, Problem>
+async fn cached<F>(state: &SearchState, key: &str, compute: F) -> Result<Response, Problem>
 where
     F: FnOnce() -> Result<Computed, Problem>,
 {
@@ -44,6 +41,27 @@ where
         tracing::warn!(error = %e, "search cache unavailable; answer not cached");
     }
     Ok(json_bytes(bytes))
+}
+
+/// One page of a search, answered from the cache while it stays true: `search` lists every
+/// result at `now`, `offer` signs and renders one, `changes_at` says when the page stops
+/// being true by the clock alone, and `answer` wraps the page's offers and next cursor.
+pub(super) async fn search_page<R, O, A: Serialize>(
+    state: &SearchState,
+    page: &Page,
+    search: impl FnOnce(DateTime<Utc>) -> Vec<R>,
+    offer: impl Fn(&R, DateTime<Utc>) -> Option<O>,
+    changes_at: impl FnOnce(&[&R], DateTime<Utc>) -> Option<DateTime<Utc>>,
+    answer: impl FnOnce(Vec<O>, Option<String>) -> A,
+) -> Result<Response, Problem> {
+    cached(state, &page.cache_key, || {
+        let now = Utc::now();
+        let all = search(now);
+        let (offers, next_cursor) = page.cut(&all, |r| offer(r, now));
+        let changes_at = changes_at(&page.of(&all), now);
+        Ok((to_json(&answer(offers, next_cursor))?, changes_at))
+    })
+    .await
 }
 
 /// How long an answer may stay cached: the answer TTL, cut short by the moment the

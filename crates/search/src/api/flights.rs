@@ -10,7 +10,7 @@ use ota_platform::Problem;
 use ota_platform::passengers::Passengers;
 
 use super::SearchState;
-use super::answers::{cached, to_json};
+use super::answers::search_page;
 use super::params::{Page, Params, bad, date, number, param, required, time_of_day};
 use crate::catalog::Cabin;
 use crate::flights::{self, FlightQuery, Sort};
@@ -203,18 +203,17 @@ pub(super) async fn search_flights(
 ) -> Result<Response, Problem> {
     let (q, key) = flight_query(&state.index, &p)?;
     let page = Page::parse(&p, &key, state.index.generation())?;
-    cached(&state, &page.cache_key, || {
-        let now = Utc::now();
-        let all = flights::search(&state.index, &q, now);
-        let (offers, next_cursor) = page.cut(&all, |it| {
-            flights::offer(&state.index, &state.keys, &q, it, now)
-        });
-        let changes_at = flights::answer_changes_at(&page.of(&all), now);
-        let bytes = to_json(&FlightsAnswer {
+    let index = &state.index;
+    search_page(
+        &state,
+        &page,
+        |now| flights::search(index, &q, now),
+        |it, now| flights::offer(index, &state.keys, &q, it, now),
+        flights::answer_changes_at,
+        |offers, next_cursor| FlightsAnswer {
             offers,
             next_cursor,
-        })?;
-        Ok((bytes, changes_at))
-    })
+        },
+    )
     .await
 }

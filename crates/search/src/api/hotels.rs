@@ -9,7 +9,7 @@ use ota_contract::search::HotelsAnswer;
 use ota_platform::Problem;
 
 use super::SearchState;
-use super::answers::{cached, to_json};
+use super::answers::search_page;
 use super::params::{Page, Params, bad, date, number, param, required};
 use crate::airports;
 use crate::hotels::{self, HotelQuery, HotelSort};
@@ -148,18 +148,17 @@ pub(super) async fn search_hotels(
 ) -> Result<Response, Problem> {
     let (q, key) = hotel_query(&state.index, &p)?;
     let page = Page::parse(&p, &key, state.index.generation())?;
-    cached(&state, &page.cache_key, || {
-        let now = Utc::now();
-        let all = hotels::search(&state.index, &q, now);
-        let (offers, next_cursor) = page.cut(&all, |s| {
-            hotels::offer(&state.index, &state.keys, &q, s, now)
-        });
-        let changes_at = hotels::answer_changes_at(&state.index, &q, &page.of(&all));
-        let bytes = to_json(&HotelsAnswer {
+    let index = &state.index;
+    search_page(
+        &state,
+        &page,
+        |now| hotels::search(index, &q, now),
+        |stay, now| hotels::offer(index, &state.keys, &q, stay, now),
+        |stays, _| hotels::answer_changes_at(index, &q, stays),
+        |offers, next_cursor| HotelsAnswer {
             offers,
             next_cursor,
-        })?;
-        Ok((bytes, changes_at))
-    })
+        },
+    )
     .await
 }
