@@ -57,6 +57,19 @@ pub struct CartItemView {
 
 /// The cart as the API shows it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[schema(example = json!({
+    "cart_id": "0193a5c4-8a10-7c3e-b2d4-5e6f7a8b9c0d",
+    "items": [{
+        "item_id": "0193a5c4-7f7e-7b6a-9d41-2f1c5e8a9b10", "offer_id": "k1.eyJrIjoiZiJ9.c2lnbmF0dXJl",
+        "kind": "flight", "total": {"amount": 60000, "currency": "USD"},
+        "expires_at": "2026-12-01T10:20:00+00:00", "expired": false,
+        "summary": "JFK → LAX, 2026-12-14, nonstop, 2 adults",
+        "passengers": {"adults": 2, "children": 0, "infants": 0}
+    }],
+    "total": {"amount": 60000, "currency": "USD"},
+    "expires_at": "2026-12-08T10:00:00+00:00",
+    "currency": "USD"
+}))]
 pub struct CartView {
     /// The cart's identity (null while nothing was ever added); a checkout claims it.
     pub cart_id: Option<Uuid>,
