@@ -3,22 +3,22 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use chrono::Utc;
+use ota_contract::auth::{LoginRequest, RefreshRequest, RegisterRequest, Session, UserView};
 use ota_platform::cache::ServiceCache;
 use ota_platform::http::{ClientAddress, Json};
 use ota_platform::problem::format_chain;
 use ota_platform::tokens::{AUDIENCE_PUBLIC, AuthUser, Claims, ISSUER, KeyRing};
 use ota_platform::{FieldError, Problem, StoreError};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use utoipa::ToSchema;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::domain::{Email, Name, Password};
@@ -41,48 +41,24 @@ pub struct AuthState {
     pub keys: Arc<KeyRing>,
 }
 
-pub fn router(state: AuthState) -> Router {
-    Router::new()
-        .route("/api/v1/auth/register", post(register))
-        .route("/api/v1/auth/login", post(login))
-        .route("/api/v1/auth/refresh", post(refresh))
-        .route("/api/v1/auth/logout", post(logout))
-        .route("/api/v1/auth/me", get(me))
+/// Every route of auth-service with its OpenAPI operation: one list for both.
+pub fn router(state: AuthState) -> OpenApiRouter {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(me))
         .with_state(state)
 }
 
+/// What the route list does not say: the tag and the types named in the document.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(register, login, refresh, logout, me),
     components(schemas(RegisterRequest, LoginRequest, RefreshRequest, Session, UserView, Problem, FieldError)),
     tags((name = "auth", description = "Accounts and tokens"))
 )]
 pub struct ApiDoc;
-
-#[derive(Deserialize, ToSchema)]
-pub struct RegisterRequest {
-    pub email: String,
-    pub password: String,
-    pub name: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct LoginRequest {
-    pub email: String,
-    pub password: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct RefreshRequest {
-    pub refresh_token: String,
-}
-
-#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq, Eq)]
-pub struct UserView {
-    pub id: Uuid,
-    pub email: String,
-    pub name: String,
-}
 
 impl From<User> for UserView {
     fn from(u: User) -> Self {
@@ -92,16 +68,6 @@ impl From<User> for UserView {
             name: u.name,
         }
     }
-}
-
-/// A signed-in session: the user and a fresh token pair.
-#[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct Session {
-    pub user: UserView,
-    pub access_token: String,
-    pub refresh_token: String,
-    pub token_type: String,
-    pub expires_in: i64,
 }
 
 fn internal(context: &str, e: &anyhow::Error) -> Problem {

@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use ota_platform::db::Migrations;
 use ota_platform::server::{Context, Served};
-use utoipa::OpenApi;
 
 pub const SERVICE: &str = "auth-service";
 
@@ -33,10 +32,11 @@ pub async fn build(ctx: &Context) -> anyhow::Result<Served> {
         cache: ctx.service_cache(SERVICE),
         keys: ctx.keys.clone(),
     };
+    let (router, openapi) = api::router(state).split_for_parts();
     Ok(Served {
         name: SERVICE,
-        router: api::router(state),
+        router,
         db: Some(db),
-        openapi: api::ApiDoc::openapi(),
+        openapi,
     })
 }

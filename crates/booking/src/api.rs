@@ -492,7 +492,11 @@ async fn prepare(state: &BookingState, user: &AuthUser, v: &Valid) -> Result<New
             starts_at: terms.starts_at,
             passengers: terms.passengers,
             rooms: terms.rooms,
-            summary: ci.summary.clone().unwrap_or(terms.summary),
+            summary: if ci.summary.is_empty() {
+                terms.summary
+            } else {
+                ci.summary.clone()
+            },
         });
     }
     // Ages are taken on the first departure's date; a hotel-only booking's on the first

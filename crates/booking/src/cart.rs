@@ -2,36 +2,14 @@
 
 use async_trait::async_trait;
 use axum::http::Method;
+use ota_contract::cart::CheckedOutRequest;
 use ota_platform::client::{PeerClient, PeerError};
-use ota_platform::money::Money;
-use ota_platform::passengers::Passengers;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct CartItem {
-    pub offer_id: String,
-    pub kind: String,
-    pub total: Money,
-    #[serde(default)]
-    pub expires_at: Option<String>,
-    #[serde(default)]
-    pub expired: bool,
-    #[serde(default)]
-    pub summary: Option<String>,
-    #[serde(default)]
-    pub passengers: Option<Passengers>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-pub struct Cart {
-    /// The cart's identity: a checkout claims it, so one cart makes one booking.
-    #[serde(default)]
-    pub cart_id: Option<Uuid>,
-    #[serde(default)]
-    pub items: Vec<CartItem>,
-}
+/// The cart a checkout takes, as cart-service's internal API answers it: its `cart_id`
+/// (a checkout claims it, so one cart makes one booking) and its items.
+pub use ota_contract::cart::{CartItemView as CartItem, CartView as Cart};
 
 #[async_trait]
 pub trait Carts: Send + Sync + 'static {
@@ -82,7 +60,10 @@ impl Carts for CartClient {
                 .call::<_, Value>(
                     Method::POST,
                     &format!("/internal/v1/carts/{user_id}/checked-out"),
-                    Some(&json!({"cart_id": cart_id, "offer_ids": offer_ids})),
+                    Some(&CheckedOutRequest {
+                        cart_id,
+                        offer_ids: offer_ids.to_vec(),
+                    }),
                     None,
                     true,
                 )

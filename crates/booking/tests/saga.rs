@@ -303,7 +303,13 @@ struct FakeCarts(Mutex<Vec<Uuid>>);
 #[async_trait]
 impl Carts for FakeCarts {
     async fn cart(&self, _: Uuid) -> Result<Cart, PeerError> {
-        Ok(Cart::default())
+        Ok(Cart {
+            cart_id: None,
+            items: Vec::new(),
+            total: Money::new(0, "USD"),
+            expires_at: "2026-12-01T10:20:00+00:00".to_owned(),
+            currency: "USD".to_owned(),
+        })
     }
     async fn checked_out(
         &self,

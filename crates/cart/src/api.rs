@@ -3,19 +3,20 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
 use chrono::{SubsecRound, Utc};
+use ota_contract::cart::{AddItemRequest, CartItemView, CartView, CheckedOutRequest, OfferKind};
 use ota_platform::http::Json;
+use ota_platform::money::Money;
 use ota_platform::tokens::{AuthUser, ServiceCaller};
 use ota_platform::{FieldError, Problem};
-use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::cart::{Cart, CartError, CartItem, CartItemView, CartView, MAX_ITEMS};
+use crate::cart::{Cart, CartError, CartItem, MAX_ITEMS, cart_view, item_view};
 use crate::offers::{self, Offers, Refusal};
 use crate::store::{CART_TTL, CartStore, UpdateError};
 
@@ -25,35 +26,24 @@ pub struct CartState {
     pub offers: Arc<dyn Offers>,
 }
 
-pub fn router(state: CartState) -> Router {
-    Router::new()
-        .route("/api/v1/cart", get(read_cart).delete(clear_cart))
-        .route("/api/v1/cart/items", post(add_item))
-        .route("/api/v1/cart/items/{item_id}", delete(remove_item))
-        .route(
-            "/internal/v1/carts/{user_id}",
-            get(read_cart_internal).delete(clear_cart_internal),
-        )
-        .route(
-            "/internal/v1/carts/{user_id}/checked-out",
-            post(checked_out_internal),
-        )
+/// Every route of cart-service with its OpenAPI operation: one list for both.
+pub fn router(state: CartState) -> OpenApiRouter {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(read_cart, clear_cart))
+        .routes(routes!(add_item))
+        .routes(routes!(remove_item))
+        .routes(routes!(read_cart_internal, clear_cart_internal))
+        .routes(routes!(checked_out_internal))
         .with_state(state)
 }
 
+/// What the route list does not say: the tags and the types named in the document.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(read_cart, add_item, remove_item, clear_cart, read_cart_internal, clear_cart_internal, checked_out_internal),
-    components(schemas(AddItemRequest, CheckedOutRequest, CartView, CartItemView, crate::cart::OfferKind, ota_platform::money::Money, Problem, FieldError)),
+    components(schemas(AddItemRequest, CheckedOutRequest, CartView, CartItemView, OfferKind, Money, Problem, FieldError)),
     tags((name = "cart", description = "The traveller's cart"), (name = "internal", description = "Carts for checkout (service tokens only)"))
 )]
 pub struct ApiDoc;
-
-#[derive(Deserialize, ToSchema)]
-pub struct AddItemRequest {
-    /// An `offer_id` from a flight or hotel search.
-    pub offer_id: String,
-}
 
 fn view(cart: &Cart) -> CartView {
     let now = Utc::now();
@@ -61,7 +51,7 @@ fn view(cart: &Cart) -> CartView {
     // like the items' expiry times.
     let expires_at =
         (now + chrono::Duration::from_std(CART_TTL).unwrap_or_default()).trunc_subsecs(0);
-    CartView::of(cart, now, expires_at)
+    cart_view(cart, now, expires_at)
 }
 
 fn added(outcome: &'static str) {
@@ -199,7 +189,7 @@ async fn add_item(
     tracing::info!(user_id = %user.id, item_id = %item.item_id, kind = ?item.kind, "offer added to a cart");
     Ok((
         StatusCode::CREATED,
-        axum::Json(CartItemView::of(&item, Utc::now())),
+        axum::Json(item_view(&item, Utc::now())),
     ))
 }
 
@@ -235,15 +225,6 @@ async fn clear_cart(State(state): State<CartState>, user: AuthUser) -> Result<St
 
 fn user_id(raw: &str) -> Result<Uuid, Problem> {
     Uuid::parse_str(raw).map_err(|_| Problem::bad_parameter("user_id", "must be a UUID"))
-}
-
-/// What a confirmed booking bought from a cart.
-#[derive(Deserialize, ToSchema)]
-pub struct CheckedOutRequest {
-    /// The `cart_id` the booking claimed.
-    pub cart_id: Uuid,
-    /// The offers it bought: they leave the cart.
-    pub offer_ids: Vec<String>,
 }
 
 /// A traveller's cart, for checkout: a cart with items always carries its `cart_id`.

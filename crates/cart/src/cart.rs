@@ -2,10 +2,10 @@
 //! pass. Pure data and rules; where it is kept is `store.rs`.
 
 use chrono::{DateTime, Utc};
+use ota_contract::cart::{CartItemView, CartView};
 use ota_platform::money::Money;
 use ota_platform::passengers::Passengers;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// At most this many items: a checkout holds inventory for every one of them, and
@@ -14,12 +14,7 @@ pub const MAX_ITEMS: usize = 10;
 /// The currency an empty cart reports (it constrains nothing).
 pub const DEFAULT_CURRENCY: &str = "USD";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum OfferKind {
-    Flight,
-    Hotel,
-}
+pub use ota_contract::cart::OfferKind;
 
 /// An offer search-service has just confirmed: what the cart keeps of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,67 +154,29 @@ pub const MAX_AMOUNT: i64 = 1_000_000_000_000;
 // ---------------------------------------------------------------------------------------
 // Answers
 
-/// One item as the API shows it.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-pub struct CartItemView {
-    pub item_id: Uuid,
-    pub offer_id: String,
-    pub kind: OfferKind,
-    pub total: Money,
-    /// Until when the offer's price is guaranteed (RFC 3339).
-    pub expires_at: String,
-    /// Whether `expires_at` has passed, computed when the cart is read.
-    pub expired: bool,
-    /// One line for people, such as "JFK → LAX, 2026-12-09, 1 stop, 2 adults".
-    pub summary: String,
-    /// A flight's travellers by type (checkout names one traveller per passenger, of
-    /// that type on the day of the first departure); null for hotels.
-    pub passengers: Option<Passengers>,
-}
-
-impl CartItemView {
-    pub fn of(item: &CartItem, now: DateTime<Utc>) -> Self {
-        Self {
-            item_id: item.item_id,
-            offer_id: item.offer_id.clone(),
-            kind: item.kind,
-            total: item.total.clone(),
-            expires_at: item.expires_at.to_rfc3339(),
-            expired: item.is_expired(now),
-            summary: item.summary.clone(),
-            passengers: item.passengers,
-        }
+/// One item as the API shows it at `now`.
+pub fn item_view(item: &CartItem, now: DateTime<Utc>) -> CartItemView {
+    CartItemView {
+        item_id: item.item_id,
+        offer_id: item.offer_id.clone(),
+        kind: item.kind,
+        total: item.total.clone(),
+        expires_at: item.expires_at.to_rfc3339(),
+        expired: item.is_expired(now),
+        summary: item.summary.clone(),
+        passengers: item.passengers,
     }
 }
 
-/// The cart as the API shows it.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-pub struct CartView {
-    /// The cart's identity (null while nothing was ever added); a checkout claims it.
-    pub cart_id: Option<Uuid>,
-    pub items: Vec<CartItemView>,
-    /// Every item's total; 0 USD when the cart is empty.
-    pub total: Money,
-    /// When the cart is dropped unless it is read or changed before (sliding TTL).
-    pub expires_at: String,
-    /// The cart's currency (USD while it is empty).
-    pub currency: String,
-}
-
-impl CartView {
-    pub fn of(cart: &Cart, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> Self {
-        let total = cart.total();
-        Self {
-            cart_id: cart.cart_id,
-            items: cart
-                .items
-                .iter()
-                .map(|i| CartItemView::of(i, now))
-                .collect(),
-            currency: total.currency.clone(),
-            total,
-            expires_at: expires_at.to_rfc3339(),
-        }
+/// The cart as the API shows it at `now`, kept until `expires_at` unless touched.
+pub fn cart_view(cart: &Cart, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> CartView {
+    let total = cart.total();
+    CartView {
+        cart_id: cart.cart_id,
+        items: cart.items.iter().map(|i| item_view(i, now)).collect(),
+        currency: total.currency.clone(),
+        total,
+        expires_at: expires_at.to_rfc3339(),
     }
 }
 
@@ -244,7 +201,7 @@ mod tests {
         assert_eq!(cart.total(), Money::new(0, "USD"));
         assert_eq!(cart.currency(), None);
         let now = Utc::now();
-        let view = CartView::of(&cart, now, now);
+        let view = cart_view(&cart, now, now);
         assert!(view.items.is_empty());
         assert_eq!(view.currency, "USD");
     }
@@ -319,9 +276,9 @@ mod tests {
         item.expires_at = now;
         assert!(item.is_expired(now));
         assert!(!item.is_expired(now - chrono::Duration::seconds(1)));
-        let view = CartItemView::of(&item, now + chrono::Duration::seconds(1));
+        let view = item_view(&item, now + chrono::Duration::seconds(1));
         assert!(view.expired);
-        assert!(!CartItemView::of(&item, now - chrono::Duration::minutes(5)).expired);
+        assert!(!item_view(&item, now - chrono::Duration::minutes(5)).expired);
     }
 
     #[test]
@@ -364,7 +321,7 @@ mod tests {
         let bytes = serde_json::to_vec(&cart).expect("json");
         let back: Cart = serde_json::from_slice(&bytes).expect("parsed");
         assert_eq!(back, cart);
-        let view = serde_json::to_value(CartView::of(&cart, Utc::now(), Utc::now())).expect("json");
+        let view = serde_json::to_value(cart_view(&cart, Utc::now(), Utc::now())).expect("json");
         assert_eq!(view["items"][0]["kind"], "flight");
         assert_eq!(
             view["items"][0]["passengers"],

@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use ota_platform::server::{Context, Served};
-use utoipa::OpenApi;
 
 pub const SERVICE: &str = "cart-service";
 
@@ -24,10 +23,11 @@ pub async fn build(ctx: &Context) -> anyhow::Result<Served> {
         store: store::CartStore::new(ctx.service_cache(SERVICE)),
         offers: Arc::new(offers::SearchOffers::new(ctx, SERVICE, search_url)),
     };
+    let (router, openapi) = api::router(state).split_for_parts();
     Ok(Served {
         name: SERVICE,
-        router: api::router(state),
+        router,
         db: None,
-        openapi: api::ApiDoc::openapi(),
+        openapi,
     })
 }

@@ -5,12 +5,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use axum::http::Method;
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
+use ota_contract::search::{AnyOffer, Slice};
 use ota_platform::client::{PeerClient, PeerError};
-use ota_platform::money::Money;
 use ota_platform::passengers::Passengers;
 use ota_platform::server::Context;
-use serde::Deserialize;
 
 use crate::cart::{MAX_AMOUNT, OfferKind, ValidOffer};
 
@@ -82,7 +81,7 @@ impl Offers for SearchOffers {
         // Revalidation reads and changes nothing: safe to retry.
         let answer = self
             .client
-            .call::<(), SearchOffer>(Method::GET, &path, None, None, true)
+            .call::<(), AnyOffer>(Method::GET, &path, None, None, true)
             .await
             .map_err(refusal)?;
         valid_offer(offer_id, answer).map_err(|reason| {
@@ -108,45 +107,7 @@ fn refusal(e: PeerError) -> Refusal {
     }
 }
 
-// ---------------------------------------------------------------------------------------
-// search-service's offers, as much of them as the cart needs
-
-#[derive(Debug, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum SearchOffer {
-    Flight {
-        total: Money,
-        expires_at: DateTime<FixedOffset>,
-        adults: u8,
-        /// Travellers by type; offers made before passenger types name adults only.
-        #[serde(default)]
-        passengers: Option<Passengers>,
-        slices: Vec<SearchSlice>,
-    },
-    Hotel {
-        total: Money,
-        expires_at: DateTime<FixedOffset>,
-        hotel: SearchHotel,
-        room_type: String,
-        nights: u16,
-    },
-}
-
-#[derive(Debug, Deserialize)]
-pub struct SearchSlice {
-    pub origin: String,
-    pub destination: String,
-    /// Local time at the origin: its date is the one on the traveller's ticket.
-    pub departure_at: DateTime<FixedOffset>,
-    pub stops: u32,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct SearchHotel {
-    pub name: String,
-}
-
-fn plural(n: u32, one: &str, many: &str) -> String {
+fn plural(n: usize, one: &str, many: &str) -> String {
     if n == 1 {
         format!("1 {one}")
     } else {
@@ -155,7 +116,7 @@ fn plural(n: u32, one: &str, many: &str) -> String {
 }
 
 /// "JFK → LAX, 2026-12-09, 1 stop, 2 adults, 1 infant"; a round trip lists both slices.
-pub fn flight_summary(slices: &[SearchSlice], passengers: Passengers) -> String {
+pub fn flight_summary(slices: &[Slice], passengers: Passengers) -> String {
     let legs: Vec<String> = slices
         .iter()
         .map(|s| {
@@ -168,7 +129,7 @@ pub fn flight_summary(slices: &[SearchSlice], passengers: Passengers) -> String 
                 "{} → {}, {}, {stops}",
                 s.origin,
                 s.destination,
-                s.departure_at.date_naive()
+                local_date(&s.departure_at).unwrap_or_default()
             )
         })
         .collect();
@@ -179,7 +140,7 @@ pub fn flight_summary(slices: &[SearchSlice], passengers: Passengers) -> String 
 pub fn hotel_summary(hotel: &str, room_type: &str, nights: u16) -> String {
     format!(
         "{hotel}, {room_type}, {}",
-        plural(u32::from(nights), "night", "nights")
+        plural(usize::from(nights), "night", "nights")
     )
 }
 
@@ -187,47 +148,50 @@ fn currency_code(c: &str) -> bool {
     c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase())
 }
 
+/// The local date of an RFC 3339 instant: a flight's date is the one on the ticket.
+fn local_date(at: &str) -> Option<String> {
+    DateTime::parse_from_rfc3339(at)
+        .ok()
+        .map(|t| t.date_naive().to_string())
+}
+
 /// Turns search-service's answer into what the cart keeps, refusing answers no real
 /// offer has (so a bug upstream cannot put a negative price or an empty flight in a cart).
-pub fn valid_offer(offer_id: &str, offer: SearchOffer) -> Result<ValidOffer, String> {
+pub fn valid_offer(offer_id: &str, offer: AnyOffer) -> Result<ValidOffer, String> {
     let (kind, total, expires_at, summary, passengers) = match offer {
-        SearchOffer::Flight {
-            total,
-            expires_at,
-            adults,
-            passengers,
-            slices,
-        } => {
-            let passengers = passengers.unwrap_or(Passengers::adults(adults));
-            if slices.is_empty() || passengers.check().is_err() {
+        AnyOffer::Flight(o) => {
+            let passengers = o.passengers;
+            if o.slices.is_empty() || passengers.check().is_err() {
                 return Err("a flight offer without slices or with no adult".to_owned());
             }
-            let summary = flight_summary(&slices, passengers);
+            if o.slices
+                .iter()
+                .any(|s| local_date(&s.departure_at).is_none())
+            {
+                return Err("a flight offer without a departure time".to_owned());
+            }
+            let summary = flight_summary(&o.slices, passengers);
             (
                 OfferKind::Flight,
-                total,
-                expires_at,
+                o.total,
+                o.expires_at,
                 summary,
                 Some(passengers),
             )
         }
-        SearchOffer::Hotel {
-            total,
-            expires_at,
-            hotel,
-            room_type,
-            nights,
-        } => {
-            if nights == 0 {
+        AnyOffer::Hotel(h) => {
+            if h.nights == 0 {
                 return Err("a hotel offer of zero nights".to_owned());
             }
-            let summary = hotel_summary(&hotel.name, &room_type, nights);
-            (OfferKind::Hotel, total, expires_at, summary, None)
+            let summary = hotel_summary(&h.hotel.name, &h.room_type, h.nights);
+            (OfferKind::Hotel, h.total, h.expires_at, summary, None)
         }
     };
     if !(0..=MAX_AMOUNT).contains(&total.amount) || !currency_code(&total.currency) {
         return Err(format!("an offer priced {total}"));
     }
+    let expires_at = DateTime::parse_from_rfc3339(&expires_at)
+        .map_err(|_| format!("an offer expiring at {expires_at:?}"))?;
     Ok(ValidOffer {
         offer_id: offer_id.to_owned(),
         kind,
@@ -240,22 +204,32 @@ pub fn valid_offer(offer_id: &str, offer: SearchOffer) -> Result<ValidOffer, Str
 
 #[cfg(test)]
 mod tests {
+    use ota_contract::search::{FlightOffer, HotelOffer};
+    use ota_platform::money::Money;
+
     use super::*;
 
-    fn parse(json: serde_json::Value) -> SearchOffer {
+    /// An offer as the cart reads it off the wire.
+    fn parse(offer: AnyOffer) -> AnyOffer {
+        let json = serde_json::to_value(offer).expect("json");
         serde_json::from_value(json).expect("an offer")
+    }
+
+    fn flight(departure_at: &str, stops: usize, passengers: Passengers) -> FlightOffer {
+        let mut o = FlightOffer::example();
+        o.passengers = passengers;
+        o.adults = passengers.adults;
+        o.slices[0].departure_at = departure_at.to_owned();
+        o.slices[0].stops = stops;
+        o
     }
 
     #[test]
     fn a_flight_offer_becomes_an_item_with_its_adults() {
-        let offer = parse(serde_json::json!({
-            "offer_id": "k.p.m", "kind": "flight", "expires_at": "2026-12-01T10:20:00+00:00",
-            "total": {"amount": 45_600, "currency": "USD"}, "adults": 2, "cabin": "economy",
-            "slices": [{"origin": "JFK", "destination": "LAX",
-                "departure_at": "2026-12-09T21:30:00-05:00", "arrival_at": "2026-12-10T01:10:00-08:00",
-                "duration_minutes": 400, "stops": 1, "segments": []}]
-        }));
-        let valid = valid_offer("k.p.m", offer).expect("valid");
+        let mut offer = flight("2026-12-09T21:30:00-05:00", 1, Passengers::adults(2));
+        offer.total = Money::new(45_600, "USD");
+        offer.expires_at = "2026-12-01T10:20:00+00:00".to_owned();
+        let valid = valid_offer("k.p.m", parse(AnyOffer::Flight(offer))).expect("valid");
         assert_eq!(valid.kind, OfferKind::Flight);
         assert_eq!(valid.passengers, Some(Passengers::adults(2)));
         assert_eq!(valid.total, Money::new(45_600, "USD"));
@@ -266,31 +240,24 @@ mod tests {
 
     #[test]
     fn round_trips_and_nonstop_flights_read_naturally() {
-        let slice = |o: &str, d: &str, at: &str, stops| SearchSlice {
-            origin: o.into(),
-            destination: d.into(),
-            departure_at: DateTime::parse_from_rfc3339(at).expect("time"),
-            stops,
-        };
-        let summary = flight_summary(
-            &[
-                slice("JFK", "LHR", "2026-12-09T18:00:00-05:00", 0),
-                slice("LHR", "JFK", "2026-12-16T11:00:00+00:00", 2),
-            ],
-            Passengers::adults(1),
-        );
+        let mut round = flight("2026-12-09T18:00:00-05:00", 0, Passengers::adults(1));
+        let mut back = round.slices[0].clone();
+        (back.origin, back.destination) = ("LHR".to_owned(), "JFK".to_owned());
+        back.departure_at = "2026-12-16T11:00:00+00:00".to_owned();
+        back.stops = 2;
+        round.slices[0].destination = "LHR".to_owned();
+        round.slices.push(back);
         assert_eq!(
-            summary,
+            flight_summary(&round.slices, Passengers::adults(1)),
             "JFK → LHR, 2026-12-09, nonstop; LHR → JFK, 2026-12-16, 2 stops, 1 adult"
         );
-        let family = parse(serde_json::json!({
-            "offer_id": "k.p.m", "kind": "flight", "expires_at": "2026-12-01T10:20:00+00:00",
-            "total": {"amount": 99_000, "currency": "USD"}, "adults": 2,
-            "passengers": {"adults": 2, "children": 1, "infants": 1},
-            "slices": [{"origin": "JFK", "destination": "LAX",
-                "departure_at": "2026-12-09T21:30:00-05:00", "stops": 0}]
-        }));
-        let valid = valid_offer("k.p.m", family).expect("valid");
+        let family = Passengers {
+            adults: 2,
+            children: 1,
+            infants: 1,
+        };
+        let offer = flight("2026-12-09T21:30:00-05:00", 0, family);
+        let valid = valid_offer("k.p.m", parse(AnyOffer::Flight(offer))).expect("valid");
         assert_eq!(
             valid.summary,
             "JFK → LAX, 2026-12-09, nonstop, 2 adults, 1 child, 1 infant"
@@ -299,12 +266,9 @@ mod tests {
 
     #[test]
     fn a_hotel_offer_has_no_passengers() {
-        let offer = parse(serde_json::json!({
-            "offer_id": "k.p.m", "kind": "hotel", "expires_at": "2026-12-01T10:20:00+00:00",
-            "total": {"amount": 90_000, "currency": "EUR"}, "nights": 3, "room_type": "Standard Room",
-            "hotel": {"id": 1, "name": "Grand Paris Hotel", "stars": 4, "city": "Paris"}
-        }));
-        let valid = valid_offer("k.p.m", offer).expect("valid");
+        let mut offer = HotelOffer::example();
+        offer.total = Money::new(90_000, "EUR");
+        let valid = valid_offer("k.p.m", parse(AnyOffer::Hotel(offer))).expect("valid");
         assert_eq!(valid.kind, OfferKind::Hotel);
         assert_eq!(valid.passengers, None);
         assert_eq!(valid.summary, "Grand Paris Hotel, Standard Room, 3 nights");
@@ -313,19 +277,22 @@ mod tests {
 
     #[test]
     fn implausible_answers_are_refused() {
-        let hotel = |amount: i64, currency: &str| SearchOffer::Hotel {
-            total: Money::new(amount, currency),
-            expires_at: DateTime::parse_from_rfc3339("2026-12-01T10:20:00+00:00").expect("time"),
-            hotel: SearchHotel { name: "Inn".into() },
-            room_type: "Twin".into(),
-            nights: 2,
+        let hotel = |amount: i64, currency: &str| {
+            let mut h = HotelOffer::example();
+            h.total = Money::new(amount, currency);
+            AnyOffer::Hotel(h)
         };
         assert!(valid_offer("a.b.c", hotel(-1, "USD")).is_err());
         assert!(valid_offer("a.b.c", hotel(MAX_AMOUNT + 1, "USD")).is_err());
         assert!(valid_offer("a.b.c", hotel(100, "usd")).is_err());
         assert!(valid_offer("a.b.c", hotel(100, "USD")).is_ok());
+        let mut empty = FlightOffer::example();
+        empty.slices.clear();
+        assert!(valid_offer("a.b.c", AnyOffer::Flight(empty)).is_err());
+        let mut undated = FlightOffer::example();
+        undated.slices[0].departure_at = "tomorrow".to_owned();
+        assert!(valid_offer("a.b.c", AnyOffer::Flight(undated)).is_err());
     }
-
     #[test]
     fn only_offer_shaped_ids_reach_a_url() {
         assert!(well_formed("3f2a1b.eyJrIjoiZiJ9.c2lnbmF0dXJl-_"));

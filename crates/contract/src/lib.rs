@@ -2,8 +2,11 @@
 //! servers that answer and the clients that read the answers, so neither side guesses.
 //! No HTTP framework, no storage: plain types with serde and OpenAPI schemas.
 
+pub mod auth;
+pub mod cart;
 pub mod money;
 pub mod passengers;
 pub mod problem;
+pub mod search;
 
 pub use problem::ProblemType;

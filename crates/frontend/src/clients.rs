@@ -5,6 +5,9 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
+use ota_contract::auth::{LoginRequest, RefreshRequest, RegisterRequest, Session};
+use ota_contract::cart::{AddItemRequest, CartItemView, CartView};
+use ota_contract::search::{AirportsAnswer, AnyOffer, FlightsAnswer, HotelsAnswer};
 use ota_platform::client::{PeerClient, PeerError};
 use ota_platform::money::Money;
 use ota_platform::server::Context;
@@ -70,7 +73,7 @@ impl Api {
     // -----------------------------------------------------------------------------------
     // auth
 
-    pub async fn register(&self, body: &RegisterRequest<'_>) -> Result<AuthSession, PeerError> {
+    pub async fn register(&self, body: &RegisterRequest) -> Result<Session, PeerError> {
         self.auth
             .call(
                 Method::POST,
@@ -82,18 +85,21 @@ impl Api {
             .await
     }
 
-    pub async fn login(&self, body: &LoginRequest<'_>) -> Result<AuthSession, PeerError> {
+    pub async fn login(&self, body: &LoginRequest) -> Result<Session, PeerError> {
         self.auth
             .call(Method::POST, "/api/v1/auth/login", Some(body), None, false)
             .await
     }
 
-    pub async fn refresh(&self, refresh_token: &str) -> Result<AuthSession, PeerError> {
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Session, PeerError> {
+        let body = RefreshRequest {
+            refresh_token: refresh_token.to_owned(),
+        };
         self.auth
             .call(
                 Method::POST,
                 "/api/v1/auth/refresh",
-                Some(&RefreshRequest { refresh_token }),
+                Some(&body),
                 None,
                 false,
             )
@@ -101,11 +107,14 @@ impl Api {
     }
 
     pub async fn logout(&self, refresh_token: &str) -> Result<(), PeerError> {
+        let body = RefreshRequest {
+            refresh_token: refresh_token.to_owned(),
+        };
         self.auth
             .call::<_, serde_json::Value>(
                 Method::POST,
                 "/api/v1/auth/logout",
-                Some(&RefreshRequest { refresh_token }),
+                Some(&body),
                 None,
                 true,
             )
@@ -140,52 +149,36 @@ impl Api {
         .await
     }
 
-    /// The offer revalidated: flight or hotel.
+    /// The offer revalidated: a flight or a hotel, as its `kind` says.
     pub async fn offer(&self, offer_id: &str) -> Result<AnyOffer, PeerError> {
-        let value: serde_json::Value = self
-            .get(
-                &self.search,
-                &format!("/api/v1/offers/{}", encode(offer_id)),
-                None,
-            )
-            .await?;
-        let kind = value
-            .get("kind")
-            .and_then(|k| k.as_str())
-            .unwrap_or_default()
-            .to_owned();
-        let decode = |e: serde_json::Error| PeerError::Decode {
-            peer: "search-service".to_owned(),
-            reason: e.to_string(),
-        };
-        if kind == "hotel" || value.get("hotel").is_some() {
-            Ok(AnyOffer::Hotel(
-                serde_json::from_value(value).map_err(decode)?,
-            ))
-        } else {
-            Ok(AnyOffer::Flight(
-                serde_json::from_value(value).map_err(decode)?,
-            ))
-        }
+        self.get(
+            &self.search,
+            &format!("/api/v1/offers/{}", encode(offer_id)),
+            None,
+        )
+        .await
     }
 
     // -----------------------------------------------------------------------------------
     // cart
 
-    pub async fn cart(&self, token: &str) -> Result<Cart, PeerError> {
+    pub async fn cart(&self, token: &str) -> Result<CartView, PeerError> {
         self.get(&self.cart, "/api/v1/cart", Some(token)).await
     }
 
-    pub async fn add_to_cart(&self, token: &str, offer_id: &str) -> Result<CartItem, PeerError> {
-        #[derive(Serialize)]
-        struct Add<'a> {
-            offer_id: &'a str,
-        }
+    pub async fn add_to_cart(
+        &self,
+        token: &str,
+        offer_id: &str,
+    ) -> Result<CartItemView, PeerError> {
+        let body = AddItemRequest {
+            offer_id: offer_id.to_owned(),
+        };
         self.cart
             .call(
                 Method::POST,
                 "/api/v1/cart/items",
-                Some(&Add { offer_id }),
+                Some(&body),
                 Some(token),
                 false,
             )
@@ -386,201 +379,8 @@ pub fn encode(s: &str) -> String {
 // Shapes. Fields beyond API.md's are optional so an additive change upstream never
 // breaks a page.
 
-#[derive(Serialize)]
-pub struct RegisterRequest<'a> {
-    pub email: &'a str,
-    pub password: &'a str,
-    pub name: &'a str,
-}
-
-#[derive(Serialize)]
-pub struct LoginRequest<'a> {
-    pub email: &'a str,
-    pub password: &'a str,
-}
-
-#[derive(Serialize)]
-struct RefreshRequest<'a> {
-    refresh_token: &'a str,
-}
-
-#[derive(Deserialize, Debug, Clone)]
-pub struct AuthUserView {
-    pub email: String,
-    pub name: String,
-}
-
-#[derive(Deserialize, Debug, Clone)]
-pub struct AuthSession {
-    pub user: AuthUserView,
-    pub access_token: String,
-    pub refresh_token: String,
-    #[serde(default = "default_expires_in")]
-    pub expires_in: i64,
-}
-
-fn default_expires_in() -> i64 {
-    15 * 60
-}
-
-#[derive(Deserialize, Debug, Clone)]
-pub struct Airport {
-    pub iata: String,
-    pub name: String,
-    pub city: String,
-    #[serde(default)]
-    pub country: String,
-}
-
-#[derive(Deserialize, Debug, Clone)]
-pub struct AirportsAnswer {
-    pub airports: Vec<Airport>,
-}
-
-#[derive(Deserialize, Debug, Clone)]
-pub struct Segment {
-    pub carrier: String,
-    #[serde(default)]
-    pub carrier_name: String,
-    pub flight_number: String,
-    pub origin: String,
-    pub destination: String,
-    pub departure_at: String,
-    pub arrival_at: String,
-}
-
-#[derive(Deserialize, Debug, Clone)]
-pub struct Slice {
-    pub origin: String,
-    pub destination: String,
-    pub departure_at: String,
-    pub arrival_at: String,
-    pub duration_minutes: i64,
-    pub segments: Vec<Segment>,
-}
-
-#[derive(Deserialize, Debug, Clone, Default)]
-pub struct FareRules {
-    #[serde(default)]
-    pub refundable: bool,
-    #[serde(default)]
-    pub description: String,
-}
-
 /// How many travellers of each type an offer or cart item is for.
 pub use ota_platform::passengers::Passengers;
-use ota_platform::passengers::typed_or_adults as passengers_of;
-
-/// The price of one passenger type in an offer.
-#[derive(Deserialize, Debug, Clone)]
-pub struct Fare {
-    /// `adult`, `child` or `infant`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub count: u8,
-    pub per_passenger: Money,
-    #[serde(default)]
-    pub total: Option<Money>,
-}
-
-#[derive(Deserialize, Debug, Clone)]
-pub struct FlightOffer {
-    pub offer_id: String,
-    pub expires_at: String,
-    pub total: Money,
-    #[serde(default)]
-    pub adults: Option<u8>,
-    #[serde(default)]
-    pub passengers: Option<Passengers>,
-    #[serde(default)]
-    pub fares: Vec<Fare>,
-    #[serde(default)]
-    pub cabin: Option<String>,
-    #[serde(default)]
-    pub seats_remaining: Option<i64>,
-    #[serde(default)]
-    pub fare_rules: Option<FareRules>,
-    pub slices: Vec<Slice>,
-}
-
-#[derive(Deserialize, Debug, Clone)]
-pub struct FlightsAnswer {
-    pub offers: Vec<FlightOffer>,
-    #[serde(default)]
-    pub next_cursor: Option<String>,
-}
-
-#[derive(Deserialize, Debug, Clone)]
-pub struct HotelSummary {
-    pub name: String,
-    pub stars: i64,
-    pub city: String,
-}
-
-#[derive(Deserialize, Debug, Clone, Default)]
-pub struct CancellationPolicy {
-    #[serde(default)]
-    pub refundable: bool,
-    #[serde(default)]
-    pub description: String,
-}
-
-#[derive(Deserialize, Debug, Clone)]
-pub struct HotelOffer {
-    pub offer_id: String,
-    pub expires_at: String,
-    pub total: Money,
-    pub nights: i64,
-    #[serde(default)]
-    pub check_in: Option<String>,
-    #[serde(default)]
-    pub check_out: Option<String>,
-    #[serde(default)]
-    pub guests: Option<i64>,
-    #[serde(default)]
-    pub rooms: Option<i64>,
-    #[serde(default)]
-    pub rooms_remaining: Option<i64>,
-    pub room_type: String,
-    pub hotel: HotelSummary,
-    #[serde(default)]
-    pub cancellation_policy: Option<CancellationPolicy>,
-}
-
-#[derive(Deserialize, Debug, Clone)]
-pub struct HotelsAnswer {
-    pub offers: Vec<HotelOffer>,
-    #[serde(default)]
-    pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub enum AnyOffer {
-    Flight(FlightOffer),
-    Hotel(HotelOffer),
-}
-
-#[derive(Deserialize, Debug, Clone)]
-pub struct CartItem {
-    pub item_id: uuid::Uuid,
-    pub offer_id: String,
-    pub kind: String,
-    pub total: Money,
-    #[serde(default)]
-    pub expires_at: String,
-    #[serde(default)]
-    pub expired: bool,
-    #[serde(default)]
-    pub summary: String,
-    #[serde(default, deserialize_with = "passengers_of")]
-    pub passengers: Option<Passengers>,
-}
-
-#[derive(Deserialize, Debug, Clone)]
-pub struct Cart {
-    pub items: Vec<CartItem>,
-    pub total: Money,
-}
 
 #[derive(Serialize, Debug)]
 pub struct NewCard {
@@ -681,36 +481,6 @@ mod tests {
         assert_eq!(encode("a/b?c=d&e"), "a%2Fb%3Fc%3Dd%26e");
         assert_eq!(encode("kid.pay-load_x~"), "kid.pay-load_x~");
         assert_eq!(encode("Zürich"), "Z%C3%BCrich");
-    }
-
-    #[test]
-    fn cart_items_say_their_passengers_by_type() {
-        let typed: CartItem = serde_json::from_value(serde_json::json!({
-            "item_id": uuid::Uuid::nil(), "offer_id": "k.p.m", "kind": "flight",
-            "total": {"amount": 100, "currency": "USD"},
-            "passengers": {"adults": 2, "children": 1, "infants": 1}
-        }))
-        .expect("a typed cart item");
-        assert_eq!(
-            typed.passengers,
-            Some(Passengers {
-                adults: 2,
-                children: 1,
-                infants: 1
-            })
-        );
-        let counted: CartItem = serde_json::from_value(serde_json::json!({
-            "item_id": uuid::Uuid::nil(), "offer_id": "k.p.m", "kind": "flight",
-            "total": {"amount": 100, "currency": "USD"}, "passengers": 3
-        }))
-        .expect("a counted cart item");
-        assert_eq!(counted.passengers, Some(Passengers::adults(3)));
-        let hotel: CartItem = serde_json::from_value(serde_json::json!({
-            "item_id": uuid::Uuid::nil(), "offer_id": "k.p.m", "kind": "hotel",
-            "total": {"amount": 100, "currency": "USD"}, "passengers": null
-        }))
-        .expect("a hotel cart item");
-        assert_eq!(hotel.passengers, None);
     }
 
     /// A one-route server answering every POST with `status` and `body`.

@@ -8,12 +8,12 @@ use axum::http::request::Parts;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use chrono::Utc;
+use ota_contract::auth::Session as SignedIn;
 use ota_platform::client::PeerError;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use crate::Web;
-use crate::clients::AuthSession;
 
 pub const ACCESS_COOKIE: &str = "__Host-ota_access";
 pub const REFRESH_COOKIE: &str = "__Host-ota_refresh";
@@ -104,7 +104,7 @@ impl Session {
     }
 
     /// Signs in: the new token pair goes into the cookies.
-    pub fn sign_in(&mut self, s: AuthSession) {
+    pub fn sign_in(&mut self, s: SignedIn) {
         self.set_cookies.push(cookie(
             ACCESS_COOKIE,
             &s.access_token,

@@ -3,7 +3,11 @@
 
 use askama::Template;
 
-use crate::clients::{Booking, CartItem, FlightOffer, HotelOffer, Passengers, encode};
+use ota_contract::cart::{CartItemView, OfferKind};
+use ota_contract::passengers::PassengerType;
+use ota_contract::search::{FlightOffer, HotelOffer};
+
+use crate::clients::{Booking, Passengers, encode};
 use crate::format;
 
 /// What every page's frame needs.
@@ -190,9 +194,7 @@ impl FlightCard {
             .map(|s| format!("{} to {}, {} {}", s.origin, s.destination, s.date, s.depart))
             .collect::<Vec<_>>()
             .join("; ");
-        let passengers = o
-            .passengers
-            .unwrap_or_else(|| Passengers::adults(o.adults.unwrap_or(1).max(1)));
+        let passengers = o.passengers;
         let per_traveller = if o.fares.is_empty() {
             let adults = i64::from(passengers.adults.max(1));
             if passengers.total() == passengers.adults && adults > 1 {
@@ -211,11 +213,10 @@ impl FlightCard {
                 .iter()
                 .filter(|f| f.count > 0)
                 .map(|f| {
-                    let kind = match f.kind.as_str() {
-                        "adult" => "Adult",
-                        "child" => "Child",
-                        "infant" => "Infant",
-                        other => other,
+                    let kind = match f.kind {
+                        PassengerType::Adult => "Adult",
+                        PassengerType::Child => "Child",
+                        PassengerType::Infant => "Infant",
                     };
                     let each = format::money(&f.per_passenger);
                     if f.count > 1 {
@@ -228,25 +229,22 @@ impl FlightCard {
                 .join(" · ")
         };
         let seats = match o.seats_remaining {
-            Some(n) if (1..=5).contains(&n) => {
-                format!("Only {} left", format::plural(n, "seat", "seats"))
+            n if (1..=5).contains(&n) => {
+                format!(
+                    "Only {} left",
+                    format::plural(i64::from(n), "seat", "seats")
+                )
             }
             _ => String::new(),
         };
-        let cabin = o
-            .cabin
-            .as_deref()
-            .map(|c| {
-                cabins()
-                    .into_iter()
-                    .find(|x| x.value == c)
-                    .map_or_else(|| c.to_owned(), |x| x.label)
-            })
-            .unwrap_or_default();
-        let fare = match &o.fare_rules {
-            Some(r) if r.refundable => format!("{cabin} · refundable"),
-            Some(_) => format!("{cabin} · non-refundable"),
-            None => cabin,
+        let cabin = cabins()
+            .into_iter()
+            .find(|x| x.value == o.cabin.as_str())
+            .map_or_else(|| o.cabin.as_str().to_owned(), |x| x.label);
+        let fare = if o.fare_rules.refundable {
+            format!("{cabin} · refundable")
+        } else {
+            format!("{cabin} · non-refundable")
         };
         Self {
             url: back.map_or_else(String::new, |b| {
@@ -302,28 +300,25 @@ pub struct HotelCard {
 impl HotelCard {
     pub fn of(h: &HotelOffer, back: Option<&str>) -> Self {
         let stars = h.hotel.stars.clamp(0, 5);
-        let stay = match (&h.check_in, &h.check_out) {
-            (Some(i), Some(o)) => format!("{} – {}", format::date(i), format::date(o)),
-            _ => String::new(),
+        let stay = format!(
+            "{} – {}",
+            format::date(&h.check_in.to_string()),
+            format::date(&h.check_out.to_string())
+        );
+        let p = &h.cancellation_policy;
+        let policy = if !p.description.is_empty() {
+            p.description.clone()
+        } else if p.refundable {
+            "Free cancellation".to_owned()
+        } else {
+            "Non-refundable".to_owned()
         };
-        let policy = h
-            .cancellation_policy
-            .as_ref()
-            .map(|p| {
-                if p.description.is_empty() {
-                    if p.refundable {
-                        "Free cancellation".to_owned()
-                    } else {
-                        "Non-refundable".to_owned()
-                    }
-                } else {
-                    p.description.clone()
-                }
-            })
-            .unwrap_or_default();
         let rooms_left = match h.rooms_remaining {
-            Some(n) if (1..=3).contains(&n) => {
-                format!("Only {} left", format::plural(n, "room", "rooms"))
+            n if (1..=3).contains(&n) => {
+                format!(
+                    "Only {} left",
+                    format::plural(i64::from(n), "room", "rooms")
+                )
             }
             _ => String::new(),
         };
@@ -339,7 +334,7 @@ impl HotelCard {
             stay,
             policy,
             price: format::money(&h.total),
-            nights: format::plural(h.nights, "night", "nights"),
+            nights: format::plural(i64::from(h.nights), "night", "nights"),
             rooms_left,
         }
     }
@@ -384,14 +379,18 @@ pub struct CartRow {
 }
 
 impl CartRow {
-    pub fn of(i: &CartItem) -> Self {
+    pub fn of(i: &CartItemView) -> Self {
         Self {
             item_id: i.item_id.to_string(),
-            kind: if i.kind == "hotel" { "Hotel" } else { "Flight" }.to_owned(),
+            kind: match i.kind {
+                OfferKind::Hotel => "Hotel",
+                OfferKind::Flight => "Flight",
+            }
+            .to_owned(),
             summary: i.summary.clone(),
             // Unless the item's summary already says who travels.
-            passengers: match (&i.passengers, i.kind.as_str()) {
-                (Some(p), "flight") if !i.summary.contains(&passengers_text(p)) => {
+            passengers: match (&i.passengers, i.kind) {
+                (Some(p), OfferKind::Flight) if !i.summary.contains(&passengers_text(p)) => {
                     format!("Travellers: {}", passengers_text(p))
                 }
                 _ => String::new(),
@@ -405,8 +404,8 @@ impl CartRow {
 
 /// A fresh search for an expired cart item, from its summary ("JFK → LAX, 2026-12-09,
 /// 1 stop, 2 adults"; a round trip lists both slices). Home when it cannot be read.
-pub fn search_again(i: &CartItem) -> String {
-    if i.kind != "flight" {
+pub fn search_again(i: &CartItemView) -> String {
+    if i.kind != OfferKind::Flight {
         return "/".to_owned();
     }
     let legs: Vec<(&str, &str, &str)> = i
@@ -782,12 +781,12 @@ mod tests {
     use super::*;
     use ota_platform::money::Money;
 
-    fn item(kind: &str, summary: &str, passengers: Option<u8>) -> CartItem {
+    fn item(kind: OfferKind, summary: &str, passengers: Option<u8>) -> CartItemView {
         let passengers = passengers.map(Passengers::adults);
-        CartItem {
+        CartItemView {
             item_id: uuid::Uuid::nil(),
             offer_id: "k.p.m".into(),
-            kind: kind.into(),
+            kind,
             total: Money::new(100, "USD"),
             expires_at: String::new(),
             expired: true,
@@ -798,13 +797,17 @@ mod tests {
 
     #[test]
     fn an_expired_flight_is_one_click_from_a_fresh_search() {
-        let one_way = item("flight", "JFK → LAX, 2026-12-09, 1 stop, 2 adults", Some(2));
+        let one_way = item(
+            OfferKind::Flight,
+            "JFK → LAX, 2026-12-09, 1 stop, 2 adults",
+            Some(2),
+        );
         assert_eq!(
             search_again(&one_way),
             "/flights?origin=JFK&destination=LAX&departure_date=2026-12-09&adults=2"
         );
         let round = item(
-            "flight",
+            OfferKind::Flight,
             "JFK → LHR, 2026-12-09, nonstop; LHR → JFK, 2026-12-16, 2 stops, 1 adult",
             Some(1),
         );
@@ -812,12 +815,12 @@ mod tests {
             search_again(&round),
             "/flights?origin=JFK&destination=LHR&departure_date=2026-12-09&return_date=2026-12-16&adults=1"
         );
-        assert_eq!(search_again(&item("flight", "garbage", None)), "/");
+        assert_eq!(search_again(&item(OfferKind::Flight, "garbage", None)), "/");
         assert_eq!(
-            search_again(&item("hotel", "Inn, Twin, 1 night", None)),
+            search_again(&item(OfferKind::Hotel, "Inn, Twin, 1 night", None)),
             "/"
         );
-        let mut family = item("flight", "JFK → LAX, 2026-12-09, 1 stop", None);
+        let mut family = item(OfferKind::Flight, "JFK → LAX, 2026-12-09, 1 stop", None);
         family.passengers = Some(Passengers {
             adults: 2,
             children: 1,
@@ -833,29 +836,39 @@ mod tests {
         );
     }
 
-    fn offer(extra: serde_json::Value) -> FlightOffer {
-        let mut v = serde_json::json!({
-            "offer_id": "k.p.m", "expires_at": "2026-12-01T08:00:00Z",
-            "total": {"amount": 82_500, "currency": "USD"}, "adults": 2,
-            "slices": []
-        });
-        if let (Some(v), Some(extra)) = (v.as_object_mut(), extra.as_object()) {
-            v.extend(extra.clone());
-        }
-        serde_json::from_value(v).expect("an offer")
+    fn offer(passengers: Passengers, fares: &[(PassengerType, u8, i64)]) -> FlightOffer {
+        let mut o = FlightOffer::example();
+        o.total = Money::new(82_500, "USD");
+        o.passengers = passengers;
+        o.adults = passengers.adults;
+        o.fares = fares
+            .iter()
+            .map(|&(kind, count, each)| ota_contract::search::Fare {
+                kind,
+                count,
+                per_passenger: Money::new(each, "USD"),
+                total: Money::new(each * i64::from(count), "USD"),
+            })
+            .collect();
+        o
     }
 
     #[test]
     fn offers_show_their_passengers_and_each_types_fare() {
+        let family = Passengers {
+            adults: 2,
+            children: 1,
+            infants: 1,
+        };
         let card = FlightCard::of(
-            &offer(serde_json::json!({
-                "passengers": {"adults": 2, "children": 1, "infants": 1},
-                "fares": [
-                    {"type": "adult", "count": 2, "per_passenger": {"amount": 30_000, "currency": "USD"}, "total": {"amount": 60_000, "currency": "USD"}},
-                    {"type": "child", "count": 1, "per_passenger": {"amount": 22_500, "currency": "USD"}, "total": {"amount": 22_500, "currency": "USD"}},
-                    {"type": "infant", "count": 1, "per_passenger": {"amount": 0, "currency": "USD"}, "total": {"amount": 0, "currency": "USD"}}
-                ]
-            })),
+            &offer(
+                family,
+                &[
+                    (PassengerType::Adult, 2, 30_000),
+                    (PassengerType::Child, 1, 22_500),
+                    (PassengerType::Infant, 1, 0),
+                ],
+            ),
             None,
         );
         assert_eq!(card.passengers, "2 adults, 1 child, 1 infant");
@@ -863,8 +876,8 @@ mod tests {
             card.per_traveller,
             "Adult $300.00 × 2 · Child $225.00 · Infant $0.00"
         );
-        // An offer from before passenger types: its adults.
-        let card = FlightCard::of(&offer(serde_json::json!({})), None);
+        // An offer without fare lines: the price per adult.
+        let card = FlightCard::of(&offer(Passengers::adults(2), &[]), None);
         assert_eq!(card.passengers, "2 adults");
         assert_eq!(card.per_traveller, "$412.50 per adult");
     }

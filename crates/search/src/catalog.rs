@@ -269,49 +269,7 @@ pub const CARRIERS: &[Carrier] = &[
     },
 ];
 
-/// Cabins, cheapest first.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    serde::Serialize,
-    serde::Deserialize,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Cabin {
-    Economy,
-    PremiumEconomy,
-    Business,
-    First,
-}
-
-impl Cabin {
-    pub const ALL: [Cabin; 4] = [
-        Cabin::Economy,
-        Cabin::PremiumEconomy,
-        Cabin::Business,
-        Cabin::First,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Cabin::Economy => "economy",
-            Cabin::PremiumEconomy => "premium_economy",
-            Cabin::Business => "business",
-            Cabin::First => "first",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Cabin> {
-        Cabin::ALL.into_iter().find(|c| c.as_str() == s)
-    }
-}
+pub use ota_contract::search::Cabin;
 
 /// Folds case and accents so `zurich` finds Zürich, `sao` São Paulo and `lodz` Łódź.
 ///

@@ -4,9 +4,9 @@
 use std::cmp::Ordering;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use ota_contract::search::{Fare, FareRules, FlightOffer, OfferKind, Segment, Slice};
 use ota_platform::money::Money;
 use ota_platform::passengers::{PassengerType, Passengers};
-use serde::Serialize;
 
 use crate::catalog::Cabin;
 use crate::index::{Flight, Index};
@@ -334,78 +334,6 @@ pub fn search(index: &Index, q: &FlightQuery, now: DateTime<Utc>) -> Vec<Itinera
 // ---------------------------------------------------------------------------------------
 // Answers
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Segment {
-    pub carrier: String,
-    pub carrier_name: String,
-    pub flight_number: String,
-    pub origin: String,
-    pub destination: String,
-    pub departure_at: String,
-    pub arrival_at: String,
-    pub duration_minutes: i64,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Slice {
-    pub origin: String,
-    pub destination: String,
-    pub departure_at: String,
-    pub arrival_at: String,
-    pub duration_minutes: i64,
-    pub stops: usize,
-    pub segments: Vec<Segment>,
-}
-
-/// Refundability, judged when the answer is made.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct FareRules {
-    /// Whether cancelling now would refund the fare: a refundable fare whose refund
-    /// window is still open.
-    pub refundable: bool,
-    /// The end of the refund window (24 hours before the first departure), an RFC 3339
-    /// instant with the departure airport's offset; null when there is no window left.
-    #[schema(example = "2026-12-13T08:05:00-05:00")]
-    pub refund_until: Option<String>,
-    pub description: String,
-}
-
-/// The fare of one passenger type.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Fare {
-    /// `adult` (12 and over), `child` (2–11: 75 % of the adult fare) or `infant` (under 2
-    /// on a lap: 10 % of the adult fare), rounded to whole minor units.
-    #[serde(rename = "type")]
-    #[schema(value_type = String, example = "child")]
-    pub kind: PassengerType,
-    pub count: u8,
-    /// What one passenger of this type pays for the whole itinerary.
-    pub per_passenger: Money,
-    /// `count` × `per_passenger`.
-    pub total: Money,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Offer {
-    pub offer_id: String,
-    pub kind: &'static str,
-    /// Until when the price is guaranteed (RFC 3339, UTC).
-    pub expires_at: String,
-    /// For every passenger: the sum of `fares[].total`, minor units.
-    pub total: Money,
-    /// The adult fare, per passenger.
-    pub price_per_adult: Money,
-    /// The same as `passengers.adults`.
-    pub adults: u8,
-    pub passengers: Passengers,
-    /// One line per passenger type travelling.
-    pub fares: Vec<Fare>,
-    pub cabin: Cabin,
-    pub seats_remaining: i32,
-    pub fare_rules: FareRules,
-    pub slices: Vec<Slice>,
-}
-
 /// Local time at an airport, RFC 3339 with its offset.
 pub fn local(index: &Index, airport: u16, at: DateTime<Utc>) -> String {
     at.with_timezone(&index.airports[airport as usize].tz)
@@ -455,7 +383,7 @@ pub fn render(
     claims: &OfferClaims,
     offer_id: String,
     now: DateTime<Utc>,
-) -> Option<Offer> {
+) -> Option<FlightOffer> {
     let OfferClaims::Flight { s, c, t, cur, .. } = claims else {
         return None;
     };
@@ -501,9 +429,9 @@ pub fn render(
             description: "Non-refundable.".to_owned(),
         },
     };
-    Some(Offer {
+    Some(FlightOffer {
         offer_id,
-        kind: "flight",
+        kind: OfferKind::Flight,
         expires_at: claims.expires_at().to_rfc3339(),
         total: Money::new(*t, cur),
         price_per_adult: Money::new(adult_fare, cur),
@@ -532,7 +460,7 @@ pub fn offer(
     q: &FlightQuery,
     it: &Itinerary,
     now: DateTime<Utc>,
-) -> Option<Offer> {
+) -> Option<FlightOffer> {
     let p = q.passengers;
     let claims = OfferClaims::Flight {
         s: it

@@ -2,9 +2,9 @@
 //! stay, priced per rate plan.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use ota_contract::search::{CancellationPolicy, HotelOffer, HotelSummary, OfferKind};
 use ota_platform::money::Money;
 use ota_platform::tokens::KeyRing;
-use serde::Serialize;
 
 use crate::index::{Index, RoomType};
 use crate::offers::{OFFER_TTL_SECS, OfferClaims, RatePlan};
@@ -135,52 +135,6 @@ pub fn search(index: &Index, q: &HotelQuery, now: DateTime<Utc>) -> Vec<Stay> {
     out
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct HotelSummary {
-    pub id: i64,
-    pub name: String,
-    pub stars: i16,
-    pub city: String,
-    pub country: String,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct CancellationPolicy {
-    pub refundable: bool,
-    /// Until when cancelling refunds everything, if ever: an RFC 3339 instant with the
-    /// hotel's offset. A flexible rate is only offered while this is in the future.
-    #[schema(example = "2026-12-18T14:00:00+01:00")]
-    pub free_cancellation_until: Option<String>,
-    pub description: String,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct HotelOffer {
-    pub offer_id: String,
-    pub kind: &'static str,
-    pub expires_at: String,
-    pub total: Money,
-    pub nights: u16,
-    pub check_in: NaiveDate,
-    pub check_out: NaiveDate,
-    /// The stay's first moment: check-in time (15:00) at the hotel, RFC 3339 with the
-    /// hotel's offset. Offers cannot be bought after it.
-    #[schema(example = "2026-12-20T15:00:00+01:00")]
-    pub check_in_at: String,
-    /// Check-out time (11:00) on the last day, RFC 3339 with the hotel's offset.
-    #[schema(example = "2026-12-23T11:00:00+01:00")]
-    pub check_out_at: String,
-    pub rooms: u8,
-    pub guests: u8,
-    pub rooms_remaining: i32,
-    pub room_type: String,
-    pub room_type_id: i64,
-    pub max_guests_per_room: i32,
-    pub rate: RatePlan,
-    pub hotel: HotelSummary,
-    pub cancellation_policy: CancellationPolicy,
-}
-
 /// The moment free cancellation ends for a stay at a hotel.
 pub fn free_cancellation_until(
     index: &Index,
@@ -235,7 +189,7 @@ pub fn render(
     let check_out = *ci + Duration::days(i64::from(*n));
     Some(HotelOffer {
         offer_id,
-        kind: "hotel",
+        kind: OfferKind::Hotel,
         expires_at: claims.expires_at().to_rfc3339(),
         total: Money::new(*t, cur),
         nights: *n,

@@ -20,7 +20,6 @@ use anyhow::Context as _;
 use chrono::Utc;
 use ota_platform::db::Migrations;
 use ota_platform::server::{Context, Served};
-use utoipa::OpenApi;
 
 use crate::index::Index;
 use crate::seed::{Blueprint, Size};
@@ -179,11 +178,12 @@ pub async fn build(ctx: &Context, settings: &SearchSettings) -> anyhow::Result<S
         keys: ctx.keys.clone(),
         answer_ttl: settings.answer_cache_ttl,
     };
+    let (router, openapi) = api::router(state).split_for_parts();
     Ok(Served {
         name: SERVICE,
-        router: api::router(state),
+        router,
         db: Some(db),
-        openapi: api::ApiDoc::openapi(),
+        openapi,
     })
 }
 

@@ -15,15 +15,7 @@ const PURPOSE: &str = "offer";
 /// How long an offer's price is guaranteed.
 pub const OFFER_TTL_SECS: i64 = 20 * 60;
 
-/// Hotel rate plans.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RatePlan {
-    /// Free cancellation until two days before check-in.
-    Flexible,
-    /// 15 % cheaper, no refund.
-    NonRefundable,
-}
+pub use ota_contract::search::RatePlan;
 
 /// What an offer id carries, signed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

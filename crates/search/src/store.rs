@@ -147,23 +147,14 @@ pub enum InventoryItem {
     },
 }
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum HoldStatus {
-    Held,
-    Committed,
-    Released,
-}
+pub use ota_contract::search::HoldStatus;
 
-impl HoldStatus {
-    fn parse(s: &str) -> HoldStatus {
-        match s {
-            "committed" => HoldStatus::Committed,
-            "released" => HoldStatus::Released,
-            _ => HoldStatus::Held,
-        }
+/// A hold's status as the `holds` table spells it.
+fn hold_status(s: &str) -> HoldStatus {
+    match s {
+        "committed" => HoldStatus::Committed,
+        "released" => HoldStatus::Released,
+        _ => HoldStatus::Held,
     }
 }
 
@@ -206,7 +197,7 @@ impl From<HoldRow> for Hold {
     fn from(r: HoldRow) -> Self {
         Hold {
             booking_id: r.booking_id,
-            status: HoldStatus::parse(&r.status),
+            status: hold_status(&r.status),
             expires_at: r.expires_at,
         }
     }

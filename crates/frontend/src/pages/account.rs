@@ -3,6 +3,7 @@
 use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use ota_contract::auth::{LoginRequest, RegisterRequest};
 use ota_platform::client::PeerError;
 use serde::Deserialize;
 
@@ -13,7 +14,6 @@ use super::common::{
 };
 use super::errors::{forbidden, peer_failure};
 use crate::Web;
-use crate::clients::{LoginRequest, RegisterRequest};
 use crate::session::Session;
 use crate::views::AuthPage;
 
@@ -147,8 +147,8 @@ pub(super) async fn login(
         return forbidden(&session);
     }
     let body = LoginRequest {
-        email: f.email.trim(),
-        password: &f.password,
+        email: f.email.trim().to_owned(),
+        password: f.password.clone(),
     };
     match web.api.login(&body).await {
         Ok(s) => {
@@ -197,9 +197,9 @@ pub(super) async fn register(
         return forbidden(&session);
     }
     let body = RegisterRequest {
-        email: f.email.trim(),
-        password: &f.password,
-        name: f.name.trim(),
+        email: f.email.trim().to_owned(),
+        password: f.password.clone(),
+        name: f.name.trim().to_owned(),
     };
     match web.api.register(&body).await {
         Ok(s) => {

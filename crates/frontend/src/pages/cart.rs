@@ -3,8 +3,8 @@
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use ota_contract::ProblemType;
 use ota_platform::client::PeerError;
-use ota_platform::problem::ProblemType;
 use serde::Deserialize;
 
 use super::common::{
@@ -64,21 +64,21 @@ pub(super) async fn add_offer(
     match web.api.add_to_cart(token, offer_id).await {
         Ok(_) => redirect(session, "/cart?added=1"),
         Err(e) => match refusal(&e) {
-            Some((410, _)) => expired_offer(session, back),
-            Some((409, body)) if problem_type(body) == Some(ProblemType::AlreadyInCart) => {
-                redirect(session, "/cart")
-            }
-            Some((409, _)) => sold_out(session, back),
-            Some((_, body)) => message(
-                session,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "We could not add this to your cart",
-                &field_errors(body, |_| "").join(" "),
-                vec![
-                    Action::new("See your cart", "/cart"),
-                    Action::new("Back to results", back),
-                ],
-            ),
+            Some((_, body)) => match problem_type(body) {
+                Some(ProblemType::OfferExpired) => expired_offer(session, back),
+                Some(ProblemType::AlreadyInCart) => redirect(session, "/cart"),
+                Some(ProblemType::SoldOut) => sold_out(session, back),
+                _ => message(
+                    session,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "We could not add this to your cart",
+                    &field_errors(body, |_| "").join(" "),
+                    vec![
+                        Action::new("See your cart", "/cart"),
+                        Action::new("Back to results", back),
+                    ],
+                ),
+            },
             None => peer_failure(session, &e, back),
         },
     }

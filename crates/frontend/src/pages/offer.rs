@@ -3,9 +3,11 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use ota_contract::ProblemType;
+use ota_contract::search::AnyOffer;
 use serde::Deserialize;
 
-use super::common::{layout, refusal, render, search_back, well_formed_offer};
+use super::common::{layout, problem_type, refusal, render, search_back, well_formed_offer};
 use super::errors::{expired_offer, page_not_found, peer_failure, sold_out};
 use crate::Web;
 use crate::clients::encode;
@@ -33,16 +35,18 @@ pub(super) async fn offer(
     let found = match web.api.offer(&offer_id).await {
         Ok(o) => o,
         Err(e) => {
-            return match refusal(&e) {
-                Some((410, _)) => expired_offer(&session, &back),
-                Some((409, _)) => sold_out(&session, &back),
-                Some((400 | 404 | 422, _)) => page_not_found(&session),
+            return match refusal(&e).map(|(_, body)| problem_type(body)) {
+                Some(Some(ProblemType::OfferExpired)) => expired_offer(&session, &back),
+                Some(Some(ProblemType::SoldOut)) => sold_out(&session, &back),
+                Some(Some(
+                    ProblemType::BadParameter | ProblemType::NotFound | ProblemType::Validation,
+                )) => page_not_found(&session),
                 _ => peer_failure(&mut session, &e, &here),
             };
         }
     };
     let (heading, flight, hotel, expires, rules) = match found {
-        crate::clients::AnyOffer::Flight(o) => {
+        AnyOffer::Flight(o) => {
             let card = FlightCard::of(&o, None);
             let heading = o.slices.first().map_or_else(
                 || "Your flight".to_owned(),
@@ -55,20 +59,12 @@ pub(super) async fn offer(
                     }
                 },
             );
-            let rules = o
-                .fare_rules
-                .as_ref()
-                .map(|r| r.description.clone())
-                .unwrap_or_default();
+            let rules = o.fare_rules.description.clone();
             (heading, Some(card), None, o.expires_at.clone(), rules)
         }
-        crate::clients::AnyOffer::Hotel(h) => {
+        AnyOffer::Hotel(h) => {
             let card = HotelCard::of(&h, None);
-            let rules = h
-                .cancellation_policy
-                .as_ref()
-                .map(|p| p.description.clone())
-                .unwrap_or_default();
+            let rules = h.cancellation_policy.description.clone();
             (
                 h.hotel.name.clone(),
                 None,

@@ -3,11 +3,12 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use ota_contract::ProblemType;
 use ota_platform::client::PeerError;
 
 use super::common::{
-    Params, all, field_errors, field_errors_at, layout, one, query_string, redirect, refusal,
-    render, today,
+    Params, all, field_errors, field_errors_at, layout, one, problem_type, query_string, redirect,
+    refusal, render, today,
 };
 use super::errors::peer_failure;
 use crate::Web;
@@ -18,6 +19,15 @@ use crate::views::{
     Choice, FieldError, FlightCard, FlightForm, FlightsPage, HomePage, HotelCard, HotelForm,
     HotelsPage, cabins,
 };
+
+/// Whether a search refused what the form sent (a parameter or a field it names), rather
+/// than failing: the form is shown again with the errors at its fields.
+fn refused_input(body: &serde_json::Value) -> bool {
+    matches!(
+        problem_type(body),
+        Some(ProblemType::BadParameter | ProblemType::Validation)
+    )
+}
 
 // ---------------------------------------------------------------------------------------
 // Home
@@ -115,7 +125,7 @@ async fn airport(
         Ok(found) => found,
         Err(e) => {
             return match refusal(&e) {
-                Some((400 | 422, body)) => Ok(Err(field_errors(body, |_| "")
+                Some((_, body)) if refused_input(body) => Ok(Err(field_errors(body, |_| "")
                     .first()
                     .map(|m| m.trim_end_matches('.').to_lowercase())
                     .unwrap_or_else(|| "is not a place we can search".to_owned()))),
@@ -310,7 +320,7 @@ pub(super) async fn flights(
                     .map(|c| format!("{self_url}&cursor={}", encode(&c)));
             }
             Err(e) => match refusal(&e) {
-                Some((400 | 422, body)) => {
+                Some((_, body)) if refused_input(body) => {
                     errors = field_errors(body, flight_field);
                     form.errors = field_errors_at(body, flight_field, |f| {
                         FLIGHT_INPUTS.contains(&f).then(|| f.to_owned())
@@ -520,7 +530,7 @@ pub(super) async fn hotels(
                 .map(|c| format!("{self_url}&cursor={}", encode(&c)));
         }
         Err(e) => match refusal(&e) {
-            Some((400 | 422, body)) => {
+            Some((_, body)) if refused_input(body) => {
                 errors = field_errors(body, flight_field);
                 status = StatusCode::BAD_REQUEST;
             }

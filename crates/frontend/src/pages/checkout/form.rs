@@ -1,5 +1,6 @@
 //! What the checkout form holds and how its errors are placed at its fields.
 
+use ota_contract::cart::{CartItemView, OfferKind};
 use serde_json::Value;
 
 use crate::pages::common::{capitalise, detail};
@@ -16,13 +17,17 @@ pub(super) struct CheckoutFields {
 
 /// Who the cart's items need named at checkout: one traveller per passenger of its
 /// flights (adults, then children, then infants), or the lead guest of a hotel stay.
-pub(super) fn traveller_kinds(items: &[crate::clients::CartItem]) -> Vec<TravellerKind> {
+pub(super) fn traveller_kinds(items: &[CartItemView]) -> Vec<TravellerKind> {
     let mut need = crate::clients::Passengers::default();
     let mut any_flight = false;
-    for p in items.iter().filter(|i| i.kind == "flight").map(|i| {
-        i.passengers
-            .unwrap_or(crate::clients::Passengers::adults(1))
-    }) {
+    for p in items
+        .iter()
+        .filter(|i| i.kind == OfferKind::Flight)
+        .map(|i| {
+            i.passengers
+                .unwrap_or(crate::clients::Passengers::adults(1))
+        })
+    {
         any_flight = true;
         need.adults = need.adults.max(p.adults);
         need.children = need.children.max(p.children);

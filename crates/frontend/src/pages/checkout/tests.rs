@@ -1,12 +1,13 @@
 //! The checkout's tests: refusals, the form's travellers and errors, its page and its card.
 
 use askama::Template;
+use ota_contract::cart::{CartItemView, OfferKind};
 use ota_platform::money::Money;
 use serde_json::{Value, json};
 
 use super::form::traveller_field;
 use super::*;
-use crate::clients::{CartItem, Passengers};
+use crate::clients::Passengers;
 use crate::views::{FieldError, Layout, error_at};
 
 fn problem(status: u16, body: Value) -> PeerError {
@@ -131,11 +132,11 @@ fn refusals_are_told_apart_by_their_type_never_by_their_members_or_wording() {
     assert_eq!(checkout_refusal(&e), CheckoutRefusal::AlreadySent);
 }
 
-fn item(kind: &str, passengers: Option<Passengers>) -> CartItem {
-    CartItem {
+fn item(kind: OfferKind, passengers: Option<Passengers>) -> CartItemView {
+    CartItemView {
         item_id: uuid::Uuid::nil(),
         offer_id: "k.p.m".into(),
-        kind: kind.into(),
+        kind,
         total: Money::new(100, "USD"),
         expires_at: String::new(),
         expired: false,
@@ -152,7 +153,10 @@ fn the_form_asks_for_one_traveller_per_passenger_by_type() {
         infants: 1,
     };
     assert_eq!(
-        traveller_kinds(&[item("hotel", None), item("flight", Some(family))]),
+        traveller_kinds(&[
+            item(OfferKind::Hotel, None),
+            item(OfferKind::Flight, Some(family))
+        ]),
         vec![
             TravellerKind::Adult,
             TravellerKind::Adult,
@@ -161,11 +165,11 @@ fn the_form_asks_for_one_traveller_per_passenger_by_type() {
         ]
     );
     assert_eq!(
-        traveller_kinds(&[item("hotel", None)]),
+        traveller_kinds(&[item(OfferKind::Hotel, None)]),
         vec![TravellerKind::Guest]
     );
     assert_eq!(
-        traveller_kinds(&[item("flight", Some(Passengers::adults(3)))]).len(),
+        traveller_kinds(&[item(OfferKind::Flight, Some(Passengers::adults(3)))]).len(),
         3
     );
 }
