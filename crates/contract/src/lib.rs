@@ -2,8 +2,11 @@
 //! servers that answer and the clients that read the answers, so neither side guesses.
 //! No HTTP framework, no storage: plain types with serde and OpenAPI schemas.
 
+pub mod domain;
 pub mod money;
 pub mod passengers;
 pub mod problem;
 
+pub use domain::{AirportCode, BookingReference, CarrierCode, Currency, Email};
+pub use money::{Money, MoneyError};
 pub use problem::ProblemType;
