@@ -183,10 +183,6 @@ pub fn hotel_summary(hotel: &str, room_type: &str, nights: u16) -> String {
     )
 }
 
-fn currency_code(c: &str) -> bool {
-    c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase())
-}
-
 /// Turns search-service's answer into what the cart keeps, refusing answers no real
 /// offer has (so a bug upstream cannot put a negative price or an empty flight in a cart).
 pub fn valid_offer(offer_id: &str, offer: SearchOffer) -> Result<ValidOffer, String> {
@@ -225,7 +221,7 @@ pub fn valid_offer(offer_id: &str, offer: SearchOffer) -> Result<ValidOffer, Str
             (OfferKind::Hotel, total, expires_at, summary, None)
         }
     };
-    if !(0..=MAX_AMOUNT).contains(&total.amount) || !currency_code(&total.currency) {
+    if !(0..=MAX_AMOUNT).contains(&total.amount) || total.currency_code().is_err() {
         return Err(format!("an offer priced {total}"));
     }
     Ok(ValidOffer {

@@ -84,7 +84,7 @@ impl Service {
             Service::Auth => ota_auth::build(ctx).await,
             Service::Search => ota_search::build(ctx, &args.search).await,
             Service::Cart => ota_cart::build(ctx).await,
-            Service::Booking => ota_booking::build(ctx).await,
+            Service::Booking => ota_booking::build(ctx, &args.booking).await,
             Service::Payment => ota_payment::build(ctx).await,
             Service::Frontend => ota_frontend::build(ctx).await,
         }
@@ -129,6 +129,8 @@ pub struct ServeArgs {
     pub settings: Settings,
     #[command(flatten)]
     pub search: ota_search::SearchSettings,
+    #[command(flatten)]
+    pub booking: ota_booking::BookingSettings,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

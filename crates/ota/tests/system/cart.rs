@@ -9,14 +9,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::common::{Backend, FaultyLink, SECRET, TestApp, backends, serve_args};
-use ota_platform::testkit;
 use ota_platform::tokens::KeyRing;
 use ota_search::catalog::Cabin;
 use ota_search::offers::OfferClaims;
-
-fn day(offset: i64) -> String {
-    (Utc::now().date_naive() + chrono::Duration::days(offset)).to_string()
-}
+use ota_testkit::{self as testkit, day};
 
 fn keys() -> KeyRing {
     KeyRing::parse(SECRET).expect("ring")

@@ -14,8 +14,8 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::common::{SECRET, TestApp, backends, serve_args};
-use ota_platform::testkit;
 use ota_platform::tokens::KeyRing;
+use ota_testkit::{self as testkit, day};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -452,10 +452,6 @@ async fn journey(v: Visit) {
     v.goto("/no-such-page").await;
     assert!(v.text("h1").await.contains("Page not found"));
     v.shot("not-found").await;
-}
-
-fn day(offset: i64) -> String {
-    (Utc::now().date_naive() + chrono::Duration::days(offset)).to_string()
 }
 
 #[tokio::test]
@@ -950,11 +946,7 @@ impl CheckoutRig {
         }
         peers.booking = Some(booking_url);
         let web = TestApp::spawn_with(backend.label, args).await;
-        let (_, _, session) = app.register().await;
-        let token = session["access_token"]
-            .as_str()
-            .expect("a token")
-            .to_owned();
+        let token = app.signed_in().await;
         let (_, search) = app
             .get(
                 &format!(

@@ -10,10 +10,7 @@ use ota_platform::tokens::KeyRing;
 use ota_search::catalog::Cabin;
 use ota_search::offers::{OfferClaims, RatePlan};
 use ota_search::store::{Inventory, InventoryChange, SearchStore};
-
-fn day(offset: i64) -> String {
-    (Utc::now().date_naive() + Duration::days(offset)).to_string()
-}
+use ota_testkit::day;
 
 fn at(s: &Value) -> DateTime<FixedOffset> {
     DateTime::parse_from_rfc3339(s.as_str().expect("time")).expect("RFC 3339 with offset")
@@ -840,11 +837,11 @@ async fn cities_without_hotels_and_metro_codes_are_valid_questions() {
 /// The app and its search store, to see and make inventory changes as the back office
 /// would.
 async fn spawn_with_store(backend: &crate::common::Backend) -> (TestApp, SearchStore) {
-    let dir = ota_platform::testkit::temp_dir();
+    let dir = ota_testkit::temp_dir();
     let args = crate::common::serve_args(backend, &dir);
     let app = TestApp::spawn_with(backend.label, args).await;
     let db = ota_platform::db::Db::open(
-        &ota_platform::testkit::db_settings(backend.database_url.clone()),
+        &ota_testkit::db_settings(backend.database_url.clone()),
         &dir,
         ota_search::SERVICE,
         &ota_search::MIGRATIONS,
