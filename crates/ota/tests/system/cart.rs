@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::{Backend, FaultyLink, SECRET, TestApp, backends, serve_args};
+use crate::common::{Backend, FaultyLink, SECRET, TestApp, backends, resigned, serve_args};
 use ota_platform::tokens::KeyRing;
 use ota_search::catalog::Cabin;
 use ota_search::offers::OfferClaims;
@@ -238,18 +238,7 @@ async fn offers_that_cannot_be_sold_are_refused_and_nothing_is_added() {
         else {
             panic!("a flight offer")
         };
-        let expired = OfferClaims::Flight {
-            s: s.clone(),
-            c: Cabin::Economy,
-            a: 2,
-            ch: 0,
-            inf: 0,
-            f: 0,
-            t: 1,
-            cur: "USD".into(),
-            x: Utc::now().timestamp() - 5,
-        }
-        .sign(&keys);
+        let expired = resigned(&real, |c| c["x"] = json!(Utc::now().timestamp() - 5));
         let (status, headers, problem) = app
             .call(
                 Method::POST,

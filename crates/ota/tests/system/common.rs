@@ -228,6 +228,18 @@ impl TestApp {
     }
 }
 
+/// The offer `id` (signed by search-service) with its claims changed by `change` (on
+/// their JSON) and signed again: a valid offer of whatever a test needs.
+pub fn resigned(id: &str, change: impl FnOnce(&mut Value)) -> String {
+    let keys = ota_platform::tokens::KeyRing::parse(SECRET).expect("ring");
+    let claims = ota_search::offers::OfferClaims::verify(id, &keys).expect("valid");
+    let mut value = serde_json::to_value(&claims).expect("claims as JSON");
+    change(&mut value);
+    serde_json::from_value::<ota_search::offers::OfferClaims>(value)
+        .expect("claims")
+        .sign(&keys)
+}
+
 /// The fields a problem's `errors` name, in order.
 pub fn fields(problem: &Value) -> Vec<String> {
     problem["errors"]

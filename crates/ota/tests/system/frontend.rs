@@ -13,8 +13,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::common::{SECRET, TestApp, backends, serve_args};
-use ota_platform::tokens::KeyRing;
+use crate::common::{TestApp, backends, resigned, serve_args};
 use ota_testkit::{self as testkit, day};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -721,16 +720,6 @@ async fn pages_are_strict_about_headers_forms_and_errors() {
 }
 
 /// An offer id with its signed claims changed, signed again with the test secret.
-fn resigned(id: &str, change: impl FnOnce(&mut serde_json::Value)) -> String {
-    let keys = KeyRing::parse(SECRET).expect("ring");
-    let claims = ota_search::offers::OfferClaims::verify(id, &keys).expect("valid");
-    let mut value = serde_json::to_value(&claims).expect("claims as JSON");
-    change(&mut value);
-    serde_json::from_value::<ota_search::offers::OfferClaims>(value)
-        .expect("claims")
-        .sign(&keys)
-}
-
 fn form_body(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()

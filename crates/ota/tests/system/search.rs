@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, FixedOffset, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::{SECRET, TestApp, backends};
+use crate::common::{SECRET, TestApp, backends, resigned};
 use ota_platform::tokens::KeyRing;
 use ota_search::catalog::Cabin;
 use ota_search::offers::{OfferClaims, RatePlan};
@@ -490,18 +490,7 @@ async fn offers_revalidate_and_holds_guard_the_last_seats() {
         let OfferClaims::Flight { s, .. } = OfferClaims::verify(&id, &keys).expect("valid") else {
             panic!("flight offer")
         };
-        let expired = OfferClaims::Flight {
-            s: s.clone(),
-            c: Cabin::Economy,
-            a: 2,
-            ch: 0,
-            inf: 0,
-            f: 0,
-            t: 1,
-            cur: "USD".into(),
-            x: Utc::now().timestamp() - 5,
-        }
-        .sign(&keys);
+        let expired = resigned(&id, |c| c["x"] = json!(Utc::now().timestamp() - 5));
         let (status, _) = app.get(&format!("/api/v1/offers/{expired}"), None).await;
         assert_eq!(status, StatusCode::GONE, "{l}");
 
