@@ -357,4 +357,23 @@ mod tests {
     fn the_command_line_is_well_formed() {
         Cli::command().debug_assert();
     }
+
+    #[test]
+    fn booking_recovery_timings_are_serve_settings() {
+        use clap::Parser;
+        use std::time::Duration;
+        let serve = |extra: &[&str]| {
+            let argv = ["ota", "serve"].iter().chain(extra).copied();
+            Cli::try_parse_from(argv).map(|cli| match cli.command {
+                super::Command::Serve(args) => args.booking.recovery,
+                other => panic!("not serve: {other:?}"),
+            })
+        };
+        let timing = serve(&["--booking-recovery", "1s", "--booking-stuck-after", "10s"])
+            .expect("valid timings");
+        assert_eq!(timing.period, Duration::from_secs(1));
+        assert_eq!(timing.stuck_after, Duration::from_secs(10));
+        assert!(serve(&["--booking-stuck-after", "0s"]).is_err());
+        assert!(serve(&["--booking-recovery", "soon"]).is_err());
+    }
 }
