@@ -21,7 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::domain::{Email, Name, Password};
+use crate::domain::{self, Email, Name, Password};
 use crate::passwords;
 use crate::store::{AuthStore, NewUser, RefreshRecord, Rotation, User};
 
@@ -64,7 +64,7 @@ impl From<User> for UserView {
     fn from(u: User) -> Self {
         Self {
             id: u.id,
-            email: u.email,
+            email: u.email.to_string(),
             name: u.name,
         }
     }
@@ -131,7 +131,7 @@ async fn register(
     State(state): State<AuthState>,
     Json(body): Json<RegisterRequest>,
 ) -> Result<impl IntoResponse, Problem> {
-    let email = Email::parse(&body.email);
+    let email = domain::email(&body.email);
     let name = Name::parse(&body.name);
     let password = Password::parse_new(&body.password, email.as_ref().ok());
     let (email, name, password) = match (email, name, password) {
@@ -141,7 +141,7 @@ async fn register(
             return Err(Problem::invalid(errors));
         }
     };
-    if state.store.credentials(&email.normalized).await?.is_some() {
+    if state.store.credentials(&email).await?.is_some() {
         return Err(taken());
     }
     let password_hash = passwords::hash(password)
@@ -151,8 +151,7 @@ async fn register(
         .store
         .create_user(&NewUser {
             id: Uuid::now_v7(),
-            email: email.display,
-            email_normalized: email.normalized,
+            email,
             name: name.0,
             password_hash,
         })
@@ -214,10 +213,9 @@ async fn login(
     let Some(password) = Password::parse_presented(&body.password) else {
         return Err(bad_credentials());
     };
-    let found = if Email::parse(&email).is_ok() {
-        state.store.credentials(&email).await?
-    } else {
-        None
+    let found = match Email::parse(&email) {
+        Ok(e) => state.store.credentials(&e).await?,
+        Err(_) => None,
     };
     let stored = found.as_ref().map(|c| c.password_hash.clone());
     let ok = passwords::verify(password, stored)
@@ -228,7 +226,7 @@ async fn login(
             state.cache.delete(&account).await?;
             let user = UserView {
                 id: c.id,
-                email: c.email,
+                email: c.email.to_string(),
                 name: c.name,
             };
             tracing::info!(user_id = %user.id, "signed in");

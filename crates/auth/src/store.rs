@@ -7,25 +7,28 @@ use ota_platform::db::Db;
 use ota_platform::on_pool;
 use uuid::Uuid;
 
+use crate::domain::Email;
+
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct User {
     pub id: Uuid,
-    pub email: String,
+    #[sqlx(try_from = "String")]
+    pub email: Email,
     pub name: String,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Credentials {
     pub id: Uuid,
-    pub email: String,
+    #[sqlx(try_from = "String")]
+    pub email: Email,
     pub name: String,
     pub password_hash: String,
 }
 
 pub struct NewUser {
     pub id: Uuid,
-    pub email: String,
-    pub email_normalized: String,
+    pub email: Email,
     pub name: String,
     pub password_hash: String,
 }
@@ -55,7 +58,7 @@ pub enum Rotation {
 pub trait AuthStore: Send + Sync + 'static {
     /// `Conflict("users_email_key")` when the e-mail is taken.
     async fn create_user(&self, user: &NewUser) -> Result<User, StoreError>;
-    async fn credentials(&self, email_normalized: &str) -> Result<Option<Credentials>, StoreError>;
+    async fn credentials(&self, email: &Email) -> Result<Option<Credentials>, StoreError>;
     async fn user(&self, id: Uuid) -> Result<Option<User>, StoreError>;
     async fn insert_refresh(&self, record: &RefreshRecord) -> Result<(), StoreError>;
     /// Spends `presented` and stores `next` in its family, atomically. `next.family_id`
@@ -107,8 +110,8 @@ impl AuthStore for SqlAuthStore {
                  RETURNING id, email, name",
             )
             .bind(user.id)
-            .bind(&user.email)
-            .bind(&user.email_normalized)
+            .bind(user.email.as_str())
+            .bind(user.email.normalized())
             .bind(&user.name)
             .bind(&user.password_hash)
             .bind(Utc::now())
@@ -119,12 +122,12 @@ impl AuthStore for SqlAuthStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn credentials(&self, email_normalized: &str) -> Result<Option<Credentials>, StoreError> {
+    async fn credentials(&self, email: &Email) -> Result<Option<Credentials>, StoreError> {
         on_pool!(&self.db, pool => {
             sqlx::query_as::<_, Credentials>(
                 "SELECT id, email, name, password_hash FROM users WHERE email_normalized = $1",
             )
-            .bind(email_normalized)
+            .bind(email.normalized())
             .fetch_optional(pool)
             .await
             .map_err(StoreError::from)

@@ -1,8 +1,10 @@
 //! The auth store contract, on SQLite and (with OTA_TEST_DATABASE_URL) PostgreSQL.
 
 use chrono::{Duration, Utc};
+use ota_auth::domain::Email;
 use ota_auth::store::{AuthStore, NewUser, RefreshRecord, Rotation, SqlAuthStore};
-use ota_platform::{StoreError, testkit};
+use ota_platform::StoreError;
+use ota_testkit as testkit;
 use uuid::Uuid;
 
 async fn stores() -> Vec<(&'static str, SqlAuthStore)> {
@@ -16,8 +18,7 @@ async fn stores() -> Vec<(&'static str, SqlAuthStore)> {
 fn new_user(email: &str) -> NewUser {
     NewUser {
         id: Uuid::now_v7(),
-        email: email.to_owned(),
-        email_normalized: email.to_lowercase(),
+        email: Email::parse(email).expect("an e-mail address"),
         name: "Ada".to_owned(),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
     }
@@ -41,14 +42,14 @@ async fn users_are_created_once_per_email_whatever_its_case() {
             .create_user(&new_user("Ada@Example.com"))
             .await
             .expect(engine);
-        assert_eq!(created.email, "Ada@Example.com", "{engine}");
+        assert_eq!(created.email.as_str(), "Ada@Example.com", "{engine}");
         let again = store.create_user(&new_user("ada@example.COM")).await;
         assert!(
             matches!(again, Err(StoreError::Conflict(_))),
             "{engine}: {again:?}"
         );
         let creds = store
-            .credentials("ada@example.com")
+            .credentials(&Email::parse("ada@example.com").expect("an e-mail address"))
             .await
             .expect(engine)
             .expect("found");

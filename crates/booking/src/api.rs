@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use ota_platform::client::PeerError;
 use ota_platform::http::Json;
-use ota_platform::money::Money;
+use ota_platform::money::{Money, MoneyError};
 use ota_platform::passengers::Passengers;
 use ota_platform::problem::{PROBLEM_JSON, ProblemType};
 use ota_platform::tokens::AuthUser;
@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::domain::{self, ItemKind, Status, Traveller};
+use crate::domain::{self, BookingReference, Email, ItemKind, Status, Traveller};
 use crate::recovery::RecoveryTiming;
 use crate::saga::{Saga, reason};
 use crate::store::{Booking, BookingStore, Created, Item, KeyClaim, NewBooking};
@@ -211,7 +211,7 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 
 fn item_view(i: Item) -> ItemView {
     ItemView {
-        total: Money::new(i.total_amount, &i.currency),
+        total: Money::of(i.total_amount, i.currency),
         offer_id: i.offer_id,
         kind: i.kind,
         summary: i.summary,
@@ -228,12 +228,12 @@ async fn view(store: &dyn BookingStore, b: Booking) -> Result<BookingView, Probl
     let travellers = store.travellers(b.id).await?;
     let refund = match b.status {
         Status::Cancelling | Status::Cancelled => {
-            Some(Money::new(b.refund_amount.unwrap_or(0), &b.currency))
+            Some(Money::of(b.refund_amount.unwrap_or(0), b.currency))
         }
         _ => None,
     };
     Ok(BookingView {
-        total: Money::new(b.total_amount, &b.currency),
+        total: Money::of(b.total_amount, b.currency),
         items: items.into_iter().map(item_view).collect(),
         payment: b.payment_id.map(|id| PaymentView {
             id,
@@ -241,13 +241,13 @@ async fn view(store: &dyn BookingStore, b: Booking) -> Result<BookingView, Probl
         }),
         travellers,
         contact: ContactView {
-            email: b.contact_email,
+            email: b.contact_email.to_string(),
         },
         created_at: rfc3339(b.created_at),
         updated_at: rfc3339(b.updated_at),
         failure_reason: b.failure_reason,
         refund,
-        reference: b.reference,
+        reference: b.reference.to_string(),
         status: b.status,
     })
 }
@@ -319,7 +319,7 @@ async fn checkout_answer(store: &dyn BookingStore, b: Booking) -> Result<Answer,
 
 struct Valid {
     travellers: Vec<Traveller>,
-    email: String,
+    email: Email,
     payment_method_id: String,
 }
 
@@ -386,14 +386,14 @@ fn validate(body: &CheckoutRequest) -> Result<Valid, Problem> {
             },
         });
     }
-    if !errors.is_empty() {
-        return Err(Problem::invalid(errors));
+    match email {
+        Some(email) if errors.is_empty() => Ok(Valid {
+            travellers,
+            email,
+            payment_method_id,
+        }),
+        _ => Err(Problem::invalid(errors)),
     }
-    Ok(Valid {
-        travellers,
-        email,
-        payment_method_id,
-    })
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<String, Problem> {
@@ -472,6 +472,12 @@ async fn prepare(state: &BookingState, user: &AuthUser, v: &Valid) -> Result<New
             }
             Err(e) => return Err(peer_unavailable("Checking the offers", &e)),
         };
+        let Ok(currency) = terms.total.currency_code() else {
+            return Err(Problem::field(
+                "cart",
+                format!("holds an offer in an unknown currency ({})", ci.offer_id),
+            ));
+        };
         match terms.kind {
             ItemKind::Flight => flight_dates.extend(terms.travel_date),
             ItemKind::Hotel => check_in_dates.extend(terms.travel_date),
@@ -486,7 +492,7 @@ async fn prepare(state: &BookingState, user: &AuthUser, v: &Valid) -> Result<New
             offer_id: ci.offer_id.clone(),
             kind: terms.kind,
             total_amount: terms.total.amount,
-            currency: terms.total.currency,
+            currency,
             refundable: terms.refundable,
             refund_until: terms.refund_until,
             starts_at: terms.starts_at,
@@ -507,17 +513,21 @@ async fn prepare(state: &BookingState, user: &AuthUser, v: &Valid) -> Result<New
         .or_else(|| check_in_dates.into_iter().min());
     let mut travellers = v.travellers.clone();
     domain::match_travellers(&mut travellers, &party).map_err(|e| Problem::invalid(vec![e]))?;
-    let currency = items[0].currency.clone();
-    if items.iter().any(|i| i.currency != currency) {
-        return Err(Problem::field(
-            "cart",
-            "mixes currencies: check out one currency at a time",
-        ));
-    }
+    let currency = items[0].currency;
+    let totals: Vec<Money> = items
+        .iter()
+        .map(|i| Money::of(i.total_amount, i.currency))
+        .collect();
+    let total = Money::checked_sum(currency.as_str(), &totals).map_err(|e| match e {
+        MoneyError::MixedCurrencies(..) => {
+            Problem::field("cart", "mixes currencies: check out one currency at a time")
+        }
+        MoneyError::Overflow => Problem::field("cart", "adds up to more than we can charge"),
+    })?;
     Ok(NewBooking {
         id: Uuid::now_v7(),
         user_id: user.id,
-        total_amount: items.iter().map(|i| i.total_amount).sum(),
+        total_amount: total.amount,
         currency,
         payment_method_id: v.payment_method_id.clone(),
         contact_email: v.email.clone(),
@@ -709,10 +719,9 @@ async fn own_booking(
     reference: &str,
 ) -> Result<Booking, Problem> {
     let not_found = || Problem::not_found("You have no booking with this reference.");
-    let reference = reference.trim().to_ascii_uppercase();
-    if !domain::is_reference(&reference) {
+    let Ok(reference) = BookingReference::parse(reference) else {
         return Err(not_found());
-    }
+    };
     match state.store().by_reference(&reference).await? {
         // Someone else's booking answers exactly like a missing one.
         Some(b) if b.user_id == user.id => Ok(b),
@@ -834,7 +843,7 @@ async fn cancellation_quote(
         _ => return Err(not_cancellable(&b)),
     };
     Ok(axum::Json(QuoteView {
-        refund: Money::new(refund, &b.currency),
+        refund: Money::of(refund, b.currency),
         expires_at: expires_at.map(rfc3339),
     }))
 }
@@ -875,8 +884,8 @@ async fn cancel_booking(
         StatusCode::ACCEPTED
     };
     let answer = CancellationView {
-        refund: Money::new(after.refund_amount.unwrap_or(0), &after.currency),
-        reference: after.reference,
+        refund: Money::of(after.refund_amount.unwrap_or(0), after.currency),
+        reference: after.reference.to_string(),
         status: after.status,
     };
     Ok((status, axum::Json(answer)).into_response())

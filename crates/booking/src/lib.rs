@@ -26,10 +26,17 @@ pub const SERVICE: &str = "booking-service";
 
 pub static MIGRATIONS: Migrations = ota_platform::service_migrations!();
 
+/// booking-service settings.
+#[derive(clap::Args, Clone, Copy, Debug)]
+pub struct BookingSettings {
+    #[command(flatten)]
+    pub recovery: RecoveryTiming,
+}
+
 /// Opens the store, builds the saga over typed peer clients, starts the recovery
 /// worker and answers the routes.
-pub async fn build(ctx: &Context) -> anyhow::Result<Served> {
-    let timing = RecoveryTiming::from_env()?;
+pub async fn build(ctx: &Context, settings: &BookingSettings) -> anyhow::Result<Served> {
+    let timing = settings.recovery;
     let db = ctx.database(SERVICE, &MIGRATIONS).await?;
     let peers = &ctx.settings.peers;
     let peer =

@@ -3,67 +3,40 @@
 //! FAILED or CANCELLED. Any number of replicas may run it: claims are row locks with
 //! SKIP LOCKED on PostgreSQL and conditional updates on SQLite.
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::saga::Saga;
 use crate::store::now_ms;
 
-pub const RECOVERY_ENV: &str = "OTA_BOOKING_RECOVERY";
-pub const STUCK_AFTER_ENV: &str = "OTA_BOOKING_STUCK_AFTER";
-const DEFAULT_PERIOD: Duration = Duration::from_secs(5);
-const DEFAULT_STUCK_AFTER: Duration = Duration::from_secs(30);
 /// Bookings taken per sweep.
 const BATCH: i64 = 20;
 
-/// How often the worker looks, and how old a saga step must be to count as stuck.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How often the worker looks, and how old a saga step must be to count as stuck
+/// (booking-service settings: `ota serve --help`).
+#[derive(clap::Args, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecoveryTiming {
+    /// How often booking-service's recovery worker looks for bookings left mid-saga
+    /// (500ms, 5s, 2m).
+    #[arg(long = "booking-recovery", env = "OTA_BOOKING_RECOVERY", default_value = "5s", value_parser = positive_duration)]
     pub period: Duration,
+    /// How long a saga step may run before recovery takes the booking over. It must
+    /// outlast one step (a peer call with its retries, about 16 s), or a live checkout
+    /// would be taken over.
+    #[arg(long = "booking-stuck-after", env = "OTA_BOOKING_STUCK_AFTER", default_value = "30s", value_parser = positive_duration)]
     pub stuck_after: Duration,
 }
 
-static DEFAULTS: Mutex<Option<RecoveryTiming>> = Mutex::new(None);
-
-/// Replaces the built-in defaults (5 s, 30 s) for services built from now on in this
-/// process; the environment still wins. For tests, which cannot wait half a minute.
-pub fn set_default_timing(timing: RecoveryTiming) {
-    if let Ok(mut d) = DEFAULTS.lock() {
-        *d = Some(timing);
+fn positive_duration(s: &str) -> Result<Duration, String> {
+    let d = ota_platform::config::parse_duration(s)?;
+    if d.is_zero() {
+        return Err("must be positive".to_owned());
     }
+    Ok(d)
 }
 
 impl RecoveryTiming {
-    /// `OTA_BOOKING_RECOVERY` (default 5s) and `OTA_BOOKING_STUCK_AFTER` (default 30s),
-    /// as `500ms`, `5s`, `2m`. The threshold must outlast one saga step (a peer call with
-    /// its retries, about 16 s), or a live checkout would be taken over.
-    pub fn from_env() -> anyhow::Result<Self> {
-        let defaults = DEFAULTS
-            .lock()
-            .ok()
-            .and_then(|d| *d)
-            .unwrap_or(RecoveryTiming {
-                period: DEFAULT_PERIOD,
-                stuck_after: DEFAULT_STUCK_AFTER,
-            });
-        let read = |name: &str, default: Duration| -> anyhow::Result<Duration> {
-            match std::env::var(name) {
-                Ok(v) if !v.trim().is_empty() => ota_platform::config::parse_duration(&v)
-                    .map_err(|e| anyhow::anyhow!("{name}: {e}")),
-                _ => Ok(default),
-            }
-        };
-        let timing = RecoveryTiming {
-            period: read(RECOVERY_ENV, defaults.period)?,
-            stuck_after: read(STUCK_AFTER_ENV, defaults.stuck_after)?,
-        };
-        anyhow::ensure!(
-            !timing.period.is_zero() && !timing.stuck_after.is_zero(),
-            "{RECOVERY_ENV} and {STUCK_AFTER_ENV} must be positive"
-        );
-        Ok(timing)
-    }
-
+    /// Bookings whose step started before this instant (milliseconds since the Unix
+    /// epoch, UTC) count as stuck.
     pub fn stale_before_ms(&self) -> i64 {
         now_ms() - i64::try_from(self.stuck_after.as_millis()).unwrap_or(i64::MAX)
     }

@@ -202,8 +202,8 @@ impl Saga {
             idempotency_key: key(b, "authorize"),
             user_id: b.user_id,
             payment_method_id: b.payment_method_id.clone(),
-            amount: Money::new(b.total_amount, &b.currency),
-            booking_reference: b.reference.clone(),
+            amount: Money::of(b.total_amount, b.currency),
+            booking_reference: b.reference.to_string(),
         }
     }
 
@@ -359,7 +359,7 @@ impl Saga {
                 Ok(p) => vec![p],
                 Err(e) => return Ok(Self::blocked(b, "undo", &e)),
             },
-            (None, Status::Held) => match self.payments.for_booking(&b.reference).await {
+            (None, Status::Held) => match self.payments.for_booking(b.reference.as_str()).await {
                 Ok(found) => found,
                 Err(e) => return Ok(Self::blocked(b, "undo", &e)),
             },
@@ -447,7 +447,7 @@ impl Saga {
                 .refund(
                     &payment_id,
                     &key(b, "refund"),
-                    &Money::new(refund, &b.currency),
+                    &Money::of(refund, b.currency),
                 )
                 .await;
             timed("refund", started);

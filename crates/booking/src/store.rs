@@ -15,7 +15,7 @@ use serde_json::Value;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::domain::{self, ItemKind, Status, Traveller};
+use crate::domain::{BookingReference, Currency, Email, ItemKind, Status, Traveller};
 
 /// How many times a new booking draws another reference after a collision.
 const REFERENCE_ATTEMPTS: usize = 8;
@@ -23,17 +23,18 @@ const REFERENCE_ATTEMPTS: usize = 8;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Booking {
     pub id: Uuid,
-    pub reference: String,
+    pub reference: BookingReference,
     pub user_id: Uuid,
     pub status: Status,
+    /// Minor units of `currency`.
     pub total_amount: i64,
-    pub currency: String,
+    pub currency: Currency,
     pub payment_method_id: String,
     pub payment_id: Option<String>,
     pub payment_status: Option<String>,
     pub failure_reason: Option<String>,
     pub refund_amount: Option<i64>,
-    pub contact_email: String,
+    pub contact_email: Email,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
@@ -47,8 +48,9 @@ pub struct Booking {
 pub struct Item {
     pub offer_id: String,
     pub kind: ItemKind,
+    /// Minor units of `currency`.
     pub total_amount: i64,
-    pub currency: String,
+    pub currency: Currency,
     pub refundable: bool,
     pub refund_until: Option<DateTime<Utc>>,
     pub starts_at: Option<DateTime<Utc>>,
@@ -71,10 +73,11 @@ pub struct Event {
 pub struct NewBooking {
     pub id: Uuid,
     pub user_id: Uuid,
+    /// Minor units of `currency`.
     pub total_amount: i64,
-    pub currency: String,
+    pub currency: Currency,
     pub payment_method_id: String,
-    pub contact_email: String,
+    pub contact_email: Email,
     pub items: Vec<Item>,
     pub travellers: Vec<Traveller>,
     /// The idempotency key (of this user) the booking answers.
@@ -123,7 +126,10 @@ pub trait BookingStore: Send + Sync + 'static {
     /// checking out. Draws a fresh reference on a collision.
     async fn create(&self, new: &NewBooking, max_in_flight: i64) -> Result<Created, StoreError>;
     async fn booking(&self, id: Uuid) -> Result<Option<Booking>, StoreError>;
-    async fn by_reference(&self, reference: &str) -> Result<Option<Booking>, StoreError>;
+    async fn by_reference(
+        &self,
+        reference: &BookingReference,
+    ) -> Result<Option<Booking>, StoreError>;
     async fn items(&self, id: Uuid) -> Result<Vec<Item>, StoreError>;
     async fn travellers(&self, id: Uuid) -> Result<Vec<Traveller>, StoreError>;
     async fn events(&self, id: Uuid) -> Result<Vec<Event>, StoreError>;
@@ -182,19 +188,22 @@ pub fn now_ms() -> i64 {
 #[derive(Clone)]
 pub struct SqlBookingStore {
     db: Db,
-    references: Arc<dyn Fn() -> String + Send + Sync>,
+    references: Arc<dyn Fn() -> BookingReference + Send + Sync>,
 }
 
 impl SqlBookingStore {
     pub fn new(db: Db) -> Self {
         Self {
             db,
-            references: Arc::new(domain::new_reference),
+            references: Arc::new(|| BookingReference::random(&mut rand::rng())),
         }
     }
 
     /// For tests: draws references from `next` (to force collisions).
-    pub fn with_references(db: Db, next: impl Fn() -> String + Send + Sync + 'static) -> Self {
+    pub fn with_references(
+        db: Db,
+        next: impl Fn() -> BookingReference + Send + Sync + 'static,
+    ) -> Self {
         Self {
             db,
             references: Arc::new(next),
@@ -242,19 +251,26 @@ impl TryFrom<BookingRow> for Booking {
     fn try_from(r: BookingRow) -> Result<Self, StoreError> {
         let status = Status::parse(&r.status)
             .ok_or_else(|| corrupt(format!("booking {} has status {:?}", r.id, r.status)))?;
+        let bad =
+            |what: &str, value: &str| corrupt(format!("booking {} has {what} {value:?}", r.id));
+        let reference =
+            BookingReference::parse(&r.reference).map_err(|_| bad("reference", &r.reference))?;
+        let currency = Currency::parse(&r.currency).map_err(|_| bad("currency", &r.currency))?;
+        let contact_email =
+            Email::parse(&r.contact_email).map_err(|_| bad("contact e-mail", &r.contact_email))?;
         Ok(Booking {
             id: r.id,
-            reference: r.reference,
+            reference,
             user_id: r.user_id,
             status,
             total_amount: r.total_amount,
-            currency: r.currency,
+            currency,
             payment_method_id: r.payment_method_id,
             payment_id: r.payment_id,
             payment_status: r.payment_status,
             failure_reason: r.failure_reason,
             refund_amount: r.refund_amount,
-            contact_email: r.contact_email,
+            contact_email,
             created_at: r.created_at,
             updated_at: r.updated_at,
             version: r.version,
@@ -296,9 +312,10 @@ impl TryFrom<ItemRow> for Item {
         Ok(Item {
             kind: ItemKind::parse(&r.kind)
                 .ok_or_else(|| corrupt(format!("booking item of kind {:?}", r.kind)))?,
+            currency: Currency::parse(&r.currency)
+                .map_err(|_| corrupt(format!("booking item in currency {:?}", r.currency)))?,
             offer_id: r.offer_id,
             total_amount: r.total_amount,
-            currency: r.currency,
             refundable: r.refundable,
             refund_until: r.refund_until,
             starts_at: r.starts_at,
@@ -354,7 +371,7 @@ impl SqlBookingStore {
     async fn try_create(
         &self,
         new: &NewBooking,
-        reference: &str,
+        reference: &BookingReference,
         max_in_flight: i64,
     ) -> Result<Attempt, StoreError> {
         let is_postgres = matches!(self.db, Db::Postgres(_));
@@ -395,8 +412,8 @@ impl SqlBookingStore {
                     "INSERT INTO bookings (id, reference, user_id, status, total_amount, currency, payment_method_id, contact_email, created_at, updated_at, version, step_started_ms, attempts, cart_id)
                      VALUES ($1, $2, $3, 'PENDING', $4, $5, $6, $7, $8, $8, 0, $9, 0, $10)",
                 )
-                .bind(new.id).bind(reference).bind(new.user_id).bind(new.total_amount)
-                .bind(&new.currency).bind(&new.payment_method_id).bind(&new.contact_email)
+                .bind(new.id).bind(reference.as_str()).bind(new.user_id).bind(new.total_amount)
+                .bind(new.currency.as_str()).bind(&new.payment_method_id).bind(new.contact_email.as_str())
                 .bind(now).bind(now.timestamp_millis()).bind(new.cart_id)
                 .execute(&mut *tx).await?;
                 for (position, i) in new.items.iter().enumerate() {
@@ -405,7 +422,7 @@ impl SqlBookingStore {
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                     )
                     .bind(new.id).bind(position as i32).bind(&i.offer_id).bind(i.kind.as_str())
-                    .bind(i.total_amount).bind(&i.currency).bind(i.refundable).bind(i.refund_until)
+                    .bind(i.total_amount).bind(i.currency.as_str()).bind(i.refundable).bind(i.refund_until)
                     .bind(i.starts_at)
                     .bind(i.passengers.map(|p| i32::from(p.adults)))
                     .bind(i.passengers.map(|p| i32::from(p.children)))
@@ -473,10 +490,13 @@ impl BookingStore for SqlBookingStore {
         row.map(Booking::try_from).transpose()
     }
 
-    async fn by_reference(&self, reference: &str) -> Result<Option<Booking>, StoreError> {
+    async fn by_reference(
+        &self,
+        reference: &BookingReference,
+    ) -> Result<Option<Booking>, StoreError> {
         let sql = format!("SELECT {BOOKING_COLUMNS} FROM bookings WHERE reference = $1");
         let row = on_pool!(&self.db, pool => {
-            sqlx::query_as::<_, BookingRow>(sqlx::AssertSqlSafe(sql)).bind(reference).fetch_optional(pool).await?
+            sqlx::query_as::<_, BookingRow>(sqlx::AssertSqlSafe(sql)).bind(reference.as_str()).fetch_optional(pool).await?
         });
         row.map(Booking::try_from).transpose()
     }

@@ -14,7 +14,7 @@ use ota_booking::search::{Inventory, OfferTerms};
 use ota_booking::store::{Booking, BookingStore, Created, SqlBookingStore, now_ms};
 use ota_platform::client::PeerError;
 use ota_platform::money::Money;
-use ota_platform::testkit;
+use ota_testkit as testkit;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -534,8 +534,8 @@ async fn payment_service_down_is_never_a_decline_and_recovery_fails_it_as_unavai
                 idempotency_key: format!("{}:authorize", b.id),
                 user_id: b.user_id,
                 payment_method_id: b.payment_method_id.clone(),
-                amount: Money::new(b.total_amount, &b.currency),
-                booking_reference: b.reference.clone(),
+                amount: Money::of(b.total_amount, b.currency),
+                booking_reference: b.reference.to_string(),
             })
             .await
             .expect(l);

@@ -142,8 +142,10 @@ impl Cart {
     /// holds, and checkout refuses expired items on its own.
     pub fn total(&self) -> Money {
         let currency = self.currency().unwrap_or(DEFAULT_CURRENCY);
-        // Additions bound each amount (see `MAX_AMOUNT`), so ten of them cannot overflow.
-        Money::new(self.items.iter().map(|i| i.total.amount).sum(), currency)
+        // Additions bound each amount (see `MAX_AMOUNT`) and keep one currency, so ten
+        // of them always add up.
+        Money::checked_sum(currency, self.items.iter().map(|i| &i.total))
+            .unwrap_or_else(|_| Money::new(0, currency))
     }
 }
 

@@ -144,10 +144,6 @@ pub fn hotel_summary(hotel: &str, room_type: &str, nights: u16) -> String {
     )
 }
 
-fn currency_code(c: &str) -> bool {
-    c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase())
-}
-
 /// The local date of an RFC 3339 instant: a flight's date is the one on the ticket.
 fn local_date(at: &str) -> Option<String> {
     DateTime::parse_from_rfc3339(at)
@@ -187,7 +183,7 @@ pub fn valid_offer(offer_id: &str, offer: AnyOffer) -> Result<ValidOffer, String
             (OfferKind::Hotel, h.total, h.expires_at, summary, None)
         }
     };
-    if !(0..=MAX_AMOUNT).contains(&total.amount) || !currency_code(&total.currency) {
+    if !(0..=MAX_AMOUNT).contains(&total.amount) || total.currency_code().is_err() {
         return Err(format!("an offer priced {total}"));
     }
     let expires_at = DateTime::parse_from_rfc3339(&expires_at)

@@ -142,7 +142,7 @@ mod tests {
 
     use chrono::Utc;
     use ota_platform::money::Money;
-    use ota_platform::testkit;
+    use ota_testkit as testkit;
 
     use super::*;
     use crate::cart::{CartItem, OfferKind, ValidOffer};

@@ -4,9 +4,12 @@
 
 pub mod auth;
 pub mod cart;
+pub mod domain;
 pub mod money;
 pub mod passengers;
 pub mod problem;
 pub mod search;
 
+pub use domain::{AirportCode, BookingReference, CarrierCode, Currency, Email};
+pub use money::{Money, MoneyError};
 pub use problem::ProblemType;

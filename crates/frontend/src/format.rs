@@ -1,15 +1,13 @@
 //! How values read on the page: prices, local times, durations.
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
+use ota_contract::Currency;
 use ota_platform::money::Money;
 
-/// Digits after the decimal point of a currency's minor unit.
+/// Digits after the decimal point of a currency's minor unit (two for a code not in
+/// circulation).
 fn minor_digits(currency: &str) -> u32 {
-    match currency {
-        "JPY" | "KRW" | "VND" | "CLP" | "ISK" => 0,
-        "BHD" | "KWD" | "OMR" | "JOD" | "TND" => 3,
-        _ => 2,
-    }
+    Currency::parse(currency).map_or(2, |c| u32::from(c.minor_units()))
 }
 
 fn group(mut n: u64) -> String {
@@ -155,6 +153,8 @@ mod tests {
         assert_eq!(money(&Money::new(5, "GBP")), "£0.05");
         assert_eq!(money(&Money::new(120_000, "JPY")), "120,000 JPY");
         assert_eq!(money(&Money::new(100_000_000, "CHF")), "1,000,000.00 CHF");
+        assert_eq!(money(&Money::new(1_234, "KWD")), "1.234 KWD");
+        assert_eq!(money(&Money::new(1_234, "UGX")), "1,234 UGX");
     }
 
     #[test]

@@ -84,7 +84,7 @@ impl Service {
             Service::Auth => ota_auth::build(ctx).await,
             Service::Search => ota_search::build(ctx, &args.search).await,
             Service::Cart => ota_cart::build(ctx).await,
-            Service::Booking => ota_booking::build(ctx).await,
+            Service::Booking => ota_booking::build(ctx, &args.booking).await,
             Service::Payment => ota_payment::build(ctx).await,
             Service::Frontend => ota_frontend::build(ctx).await,
         }
@@ -129,6 +129,8 @@ pub struct ServeArgs {
     pub settings: Settings,
     #[command(flatten)]
     pub search: ota_search::SearchSettings,
+    #[command(flatten)]
+    pub booking: ota_booking::BookingSettings,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -354,5 +356,24 @@ mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn booking_recovery_timings_are_serve_settings() {
+        use clap::Parser;
+        use std::time::Duration;
+        let serve = |extra: &[&str]| {
+            let argv = ["ota", "serve"].iter().chain(extra).copied();
+            Cli::try_parse_from(argv).map(|cli| match cli.command {
+                super::Command::Serve(args) => args.booking.recovery,
+                other => panic!("not serve: {other:?}"),
+            })
+        };
+        let timing = serve(&["--booking-recovery", "1s", "--booking-stuck-after", "10s"])
+            .expect("valid timings");
+        assert_eq!(timing.period, Duration::from_secs(1));
+        assert_eq!(timing.stuck_after, Duration::from_secs(10));
+        assert!(serve(&["--booking-stuck-after", "0s"]).is_err());
+        assert!(serve(&["--booking-recovery", "soon"]).is_err());
     }
 }

@@ -8,7 +8,8 @@ use ota_payment::store::{
     CUSTOMER_CARD, Claim, MERCHANT_REVENUE, NewPayment, NewRefund, Payment, PaymentMethod,
     PaymentStore, RefundOutcome, RefundStatus, SqlPaymentStore, Transition,
 };
-use ota_platform::{StoreError, testkit};
+use ota_platform::StoreError;
+use ota_testkit as testkit;
 use serde_json::json;
 use uuid::Uuid;
 

@@ -11,7 +11,6 @@ pub mod problem;
 pub mod server;
 pub mod store;
 pub mod telemetry;
-pub mod testkit;
 pub mod tokens;
 
 pub use ota_contract::{money, passengers};

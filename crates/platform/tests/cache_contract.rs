@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use ota_platform::cache::ServiceCache;
-use ota_platform::testkit;
+use ota_testkit as testkit;
 
 fn prefix() -> String {
     format!("test-{}", uuid::Uuid::new_v4().simple())

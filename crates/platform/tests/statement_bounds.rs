@@ -6,7 +6,8 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use ota_platform::db::{self, Db};
-use ota_platform::{StoreError, in_write_tx, on_pool, testkit};
+use ota_platform::{StoreError, in_write_tx, on_pool};
+use ota_testkit as testkit;
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};

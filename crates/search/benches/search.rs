@@ -8,12 +8,12 @@ use std::hint::black_box;
 
 use chrono::{Duration, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
-use ota_platform::testkit;
 use ota_search::api::{flight_query, hotel_query};
 use ota_search::index::Index;
 use ota_search::seed::Size;
 use ota_search::store::SearchStore;
 use ota_search::{flights, hotels};
+use ota_testkit as testkit;
 
 const ROUTES: &[(&str, &str)] = &[
     ("JFK", "LAX"),

@@ -4,6 +4,7 @@
 use std::cmp::Ordering;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use ota_contract::CarrierCode;
 use ota_contract::search::{Fare, FareRules, FlightOffer, OfferKind, Segment, Slice};
 use ota_platform::money::Money;
 use ota_platform::passengers::{PassengerType, Passengers};
@@ -46,7 +47,7 @@ pub struct FlightQuery {
     pub cabin: Cabin,
     pub max_stops: u8,
     pub sort: Sort,
-    pub carriers: Vec<String>,
+    pub carriers: Vec<CarrierCode>,
     pub departure_after: Option<NaiveTime>,
     pub departure_before: Option<NaiveTime>,
     pub max_price: Option<i64>,
@@ -155,7 +156,7 @@ pub fn journeys(
 ) -> Vec<Journey> {
     let seated = i32::from(q.passengers.seated());
     let usable = |f: &Flight| -> Option<(i64, i32)> {
-        if !q.carriers.is_empty() && !q.carriers.contains(&f.carrier) {
+        if !q.carriers.is_empty() && !q.carriers.iter().any(|c| c.as_str() == f.carrier) {
             return None;
         }
         let cabin = f.cabin(q.cabin)?;
@@ -439,13 +440,16 @@ pub fn render(
         passengers,
         fares: fare_lines(adult_fare, passengers)
             .into_iter()
-            .map(|(kind, count, each)| Fare {
-                kind,
-                count,
-                per_passenger: Money::new(each, cur),
-                total: Money::new(each * i64::from(count), cur),
+            .map(|(kind, count, each)| {
+                let per_passenger = Money::new(each, cur);
+                Some(Fare {
+                    kind,
+                    count,
+                    total: per_passenger.checked_mul(i64::from(count)).ok()?,
+                    per_passenger,
+                })
             })
-            .collect(),
+            .collect::<Option<_>>()?,
         cabin: *c,
         seats_remaining: seats,
         fare_rules,

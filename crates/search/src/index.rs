@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, Ordering};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
+use ota_contract::AirportCode;
 
 use crate::catalog::{Cabin, fold};
 use crate::store::{CabinRecord, Changes, RoomNightRecord, SearchStore};
@@ -372,7 +373,8 @@ impl Index {
 
     /// The airports a code stands for: an airport, a metropolitan area, or both (BKK is
     /// Suvarnabhumi and Bangkok's metro code).
-    pub fn places(&self, code: &str) -> Vec<u16> {
+    pub fn places(&self, code: AirportCode) -> Vec<u16> {
+        let code = code.as_str();
         let mut out = self.metros.get(code).cloned().unwrap_or_default();
         if let Some(&i) = self.airport_by_code.get(code)
             && !out.contains(&i)

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
-use ota_platform::testkit;
 use ota_search::catalog::Cabin;
 use ota_search::seed::{Blueprint, Size};
 use ota_search::store::{HoldError, HoldStatus, InventoryItem, SearchStore};
+use ota_testkit as testkit;
 use uuid::Uuid;
 
 async fn stores() -> Vec<(&'static str, Arc<SearchStore>)> {

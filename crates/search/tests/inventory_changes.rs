@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{Duration, NaiveTime, Utc};
-use ota_platform::testkit;
+use ota_contract::AirportCode;
 use ota_search::airports::{self, Suggestion};
 use ota_search::catalog::Cabin;
 use ota_search::flights;
@@ -14,6 +14,7 @@ use ota_search::seed::{Blueprint, Route, Size};
 use ota_search::store::{
     ChangeError, HoldError, Inventory, InventoryChange, InventoryItem, SearchStore,
 };
+use ota_testkit as testkit;
 use uuid::Uuid;
 
 /// The small catalog on every engine, with extra shipped airports and routes between
@@ -233,18 +234,18 @@ async fn metropolitan_codes_stand_for_every_airport_of_their_city() {
     for (engine, store) in stores(&["EWR", "LGA"], &[("EWR", "LHR")]).await {
         let index = index(&store).await;
         let code = |i: u16| index.airports[i as usize].iata.clone();
-        let mut nyc: Vec<String> = index.places("NYC").into_iter().map(code).collect();
+        let mut nyc: Vec<String> = index.places(airport("NYC")).into_iter().map(code).collect();
         nyc.sort();
         assert_eq!(nyc, ["EWR", "JFK", "LGA"], "{engine}");
         assert_eq!(
             index
-                .places("JFK")
+                .places(airport("JFK"))
                 .into_iter()
                 .map(code)
                 .collect::<Vec<_>>(),
             ["JFK"]
         );
-        assert!(index.places("XXX").is_empty());
+        assert!(index.places(airport("XXX")).is_empty());
         // Autocomplete offers the city under its code, just before its airports.
         let found = airports::suggest(&index, "NYC", 8);
         let Some(Suggestion::Metro {
@@ -290,4 +291,8 @@ async fn metropolitan_codes_stand_for_every_airport_of_their_city() {
         from.dedup();
         assert_eq!(from, ["EWR", "JFK"], "{engine}");
     }
+}
+
+fn airport(code: &str) -> AirportCode {
+    AirportCode::parse(code).expect("an airport code")
 }

@@ -1,7 +1,7 @@
 //! Shared by the booking test suites.
 
 use chrono::{Duration, NaiveDate, Utc};
-use ota_booking::domain::{ItemKind, Traveller};
+use ota_booking::domain::{Currency, Email, ItemKind, Traveller};
 use ota_booking::store::{Item, NewBooking};
 use ota_platform::passengers::{PassengerType, Passengers};
 use uuid::Uuid;
@@ -16,15 +16,15 @@ pub fn new_booking(user_id: Uuid) -> NewBooking {
         id: Uuid::now_v7(),
         user_id,
         total_amount: 42_000,
-        currency: "USD".to_owned(),
+        currency: Currency::USD,
         payment_method_id: Uuid::now_v7().to_string(),
-        contact_email: "ada@example.com".to_owned(),
+        contact_email: Email::parse("ada@example.com").expect("an e-mail address"),
         items: vec![
             Item {
                 offer_id: "offer-flight".to_owned(),
                 kind: ItemKind::Flight,
                 total_amount: 30_000,
-                currency: "USD".to_owned(),
+                currency: Currency::USD,
                 refundable: true,
                 refund_until: Some(whole(Utc::now() + Duration::days(3))),
                 starts_at: Some(whole(Utc::now() + Duration::days(4))),
@@ -36,7 +36,7 @@ pub fn new_booking(user_id: Uuid) -> NewBooking {
                 offer_id: "offer-hotel".to_owned(),
                 kind: ItemKind::Hotel,
                 total_amount: 12_000,
-                currency: "USD".to_owned(),
+                currency: Currency::USD,
                 refundable: false,
                 refund_until: None,
                 starts_at: None,

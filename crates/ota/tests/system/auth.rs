@@ -1,22 +1,11 @@
 //! Every auth call of API.md, and its refusals.
 
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::common::{SECRET, TestApp, backends, serve_args};
-use ota_platform::testkit;
+use crate::common::{SECRET, TestApp, backends, fields, serve_args};
 use ota_platform::tokens::{AUDIENCE_PUBLIC, Claims, ISSUER, KeyRing};
-
-fn field_of(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|e| e["field"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
+use ota_testkit as testkit;
 
 #[tokio::test]
 async fn register_login_me_refresh_logout() {
@@ -181,7 +170,7 @@ async fn registration_refusals_name_the_field_and_change_nothing() {
             assert_eq!(status, expected, "{l}: {body} → {problem}");
             assert_eq!(headers["content-type"], "application/problem+json", "{l}");
             assert!(
-                field_of(&problem).contains(&field.to_owned()),
+                fields(&problem).contains(&field.to_owned()),
                 "{l}: {body} → {problem}"
             );
             let text = problem.to_string();

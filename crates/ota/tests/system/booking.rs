@@ -16,26 +16,26 @@ use chrono::Utc;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::{Backend, SECRET, TestApp, backends, serve_args};
-use ota_booking::recovery::{RecoveryTiming, set_default_timing};
+use crate::common::{Backend, SECRET, TestApp, backends};
+use ota::ServeArgs;
+use ota_booking::recovery::RecoveryTiming;
 use ota_platform::db::Db;
-use ota_platform::testkit;
 use ota_platform::tokens::KeyRing;
 use ota_search::offers::OfferClaims;
+use ota_testkit::{self as testkit, day, eventually};
 
 /// Recovery every second, a step stuck after 10 s: long enough that no live checkout
 /// of these tests is taken over, short enough to watch recovery work.
 const STUCK_AFTER: Duration = Duration::from_secs(10);
 
-fn fast_recovery() {
-    set_default_timing(RecoveryTiming {
+/// The system's settings for these tests, with fast recovery.
+fn serve_args(backend: &Backend, dir: &std::path::Path) -> ServeArgs {
+    let mut args = crate::common::serve_args(backend, dir);
+    args.booking.recovery = RecoveryTiming {
         period: Duration::from_secs(1),
         stuck_after: STUCK_AFTER,
-    });
-}
-
-fn day(offset: i64) -> String {
-    (Utc::now().date_naive() + chrono::Duration::days(offset)).to_string()
+    };
+    args
 }
 
 fn keys() -> KeyRing {
@@ -72,9 +72,8 @@ struct Traveller {
 }
 
 async fn traveller(app: &TestApp) -> Traveller {
-    let (_, _, session) = app.register().await;
     Traveller {
-        token: session["access_token"].as_str().expect("token").to_owned(),
+        token: app.signed_in().await,
     }
 }
 
@@ -180,15 +179,7 @@ async fn add_to_cart(app: &TestApp, t: &Traveller, offer_id: &str) {
 }
 
 async fn card(app: &TestApp, t: &Traveller, number: &str) -> String {
-    let (status, method) = post(
-        app,
-        t,
-        "/api/v1/payment-methods",
-        json!({"card": {"number": number, "exp_month": 12, "exp_year": 2031, "cvc": "123", "holder_name": "Ada Lovelace"}}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{}: {method}", app.label);
-    method["id"].as_str().expect("method id").to_owned()
+    app.add_card(&t.token, number).await
 }
 
 /// What the offer has left, as search-service sees it now.
@@ -201,21 +192,6 @@ async fn remaining(app: &TestApp, offer_id: &str) -> Option<i64> {
         StatusCode::CONFLICT => Some(0),
         _ => None,
     }
-}
-
-async fn eventually<F, Fut>(what: &str, within: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("{what} did not happen within {within:?}");
 }
 
 async fn payments_for(app: &TestApp, reference: &str) -> Vec<Value> {
@@ -304,7 +280,6 @@ async fn ledger_balances(backend: &Backend, dir: &std::path::Path, expected_reve
 }
 
 async fn spawn(backend: &Backend, dir: &std::path::Path) -> TestApp {
-    fast_recovery();
     TestApp::spawn_with(backend.label, serve_args(backend, dir)).await
 }
 
@@ -368,7 +343,8 @@ async fn the_whole_journey_books_cancels_refunds_and_gives_inventory_back() {
         assert_eq!(booking["status"], "CONFIRMED", "{l}");
         let reference = booking["reference"].as_str().expect("reference").to_owned();
         assert!(
-            ota_booking::domain::is_reference(&reference),
+            ota_booking::domain::BookingReference::parse(&reference)
+                .is_ok_and(|r| r.as_str() == reference),
             "{l}: {reference}"
         );
         let total = amount(&flight["total"]) + amount(&hotel["total"]);
@@ -933,7 +909,6 @@ async fn a_dead_or_slow_payment_peer_mid_saga_leaves_no_money_on_an_unconfirmed_
     for backend in backends().await {
         let dir = testkit::temp_dir();
         let proxy = Proxy::start().await;
-        fast_recovery();
         let mut args = serve_args(&backend, &dir);
         args.settings.peers.payment = Some(proxy.url.clone());
         let app = TestApp::spawn_with(backend.label, args).await;
@@ -1074,7 +1049,6 @@ async fn a_process_stopped_mid_saga_finishes_the_booking_after_restart() {
     for backend in backends().await {
         let dir = testkit::temp_dir();
         let proxy = Proxy::start().await;
-        fast_recovery();
         let args = |backend: &Backend| {
             let mut a = serve_args(backend, &dir);
             a.settings.peers.search = Some(proxy.url.clone());
@@ -1259,7 +1233,6 @@ async fn a_hanging_payment_service_answers_503_with_the_booking_and_settles_it_l
     for backend in backends().await {
         let dir = testkit::temp_dir();
         let proxy = Proxy::start().await;
-        fast_recovery();
         let mut args = serve_args(&backend, &dir);
         args.settings.peers.payment = Some(proxy.url.clone());
         args.settings.http.request_timeout = Duration::from_secs(4);

@@ -8,15 +8,11 @@ use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::{Backend, FaultyLink, SECRET, TestApp, backends, serve_args};
-use ota_platform::testkit;
+use crate::common::{Backend, FaultyLink, SECRET, TestApp, backends, resigned, serve_args};
 use ota_platform::tokens::KeyRing;
 use ota_search::catalog::Cabin;
 use ota_search::offers::OfferClaims;
-
-fn day(offset: i64) -> String {
-    (Utc::now().date_naive() + chrono::Duration::days(offset)).to_string()
-}
+use ota_testkit::{self as testkit, day};
 
 fn keys() -> KeyRing {
     KeyRing::parse(SECRET).expect("ring")
@@ -242,18 +238,7 @@ async fn offers_that_cannot_be_sold_are_refused_and_nothing_is_added() {
         else {
             panic!("a flight offer")
         };
-        let expired = OfferClaims::Flight {
-            s: s.clone(),
-            c: Cabin::Economy,
-            a: 2,
-            ch: 0,
-            inf: 0,
-            f: 0,
-            t: 1,
-            cur: "USD".into(),
-            x: Utc::now().timestamp() - 5,
-        }
-        .sign(&keys);
+        let expired = resigned(&real, |c| c["x"] = json!(Utc::now().timestamp() - 5));
         let (status, headers, problem) = app
             .call(
                 Method::POST,

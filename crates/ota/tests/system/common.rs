@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use ota::{Cli, Command, ServeArgs};
-use ota_platform::testkit;
+use ota_testkit as testkit;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
@@ -199,6 +199,57 @@ impl TestApp {
         assert_eq!(status, StatusCode::CREATED, "{}: {body}", self.label);
         (email, password, body)
     }
+
+    /// Registers a fresh user; answers its access token.
+    pub async fn signed_in(&self) -> String {
+        let (_, _, session) = self.register().await;
+        session["access_token"]
+            .as_str()
+            .expect("an access token")
+            .to_owned()
+    }
+
+    /// Stores a sandbox card of `number` (expiring in December 2031) for the holder of
+    /// `token`; answers the payment method's id.
+    pub async fn add_card(&self, token: &str, number: &str) -> String {
+        let (status, _, method) = self
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/payment-methods",
+                Some(serde_json::json!({"card": {"number": number, "exp_month": 12, "exp_year": 2031, "cvc": "123", "holder_name": "Ada Lovelace"}})),
+                Some(token),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{}: {method}", self.label);
+        method["id"]
+            .as_str()
+            .expect("a payment method id")
+            .to_owned()
+    }
+}
+
+/// The offer `id` (signed by search-service) with its claims changed by `change` (on
+/// their JSON) and signed again: a valid offer of whatever a test needs.
+pub fn resigned(id: &str, change: impl FnOnce(&mut Value)) -> String {
+    let keys = ota_platform::tokens::KeyRing::parse(SECRET).expect("ring");
+    let claims = ota_search::offers::OfferClaims::verify(id, &keys).expect("valid");
+    let mut value = serde_json::to_value(&claims).expect("claims as JSON");
+    change(&mut value);
+    serde_json::from_value::<ota_search::offers::OfferClaims>(value)
+        .expect("claims")
+        .sign(&keys)
+}
+
+/// The fields a problem's `errors` name, in order.
+pub fn fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// A TCP link to a real server that a test can cut and restore, to see how the

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::common::{Backend, FaultyLink, TestApp, serve_args};
-use ota_platform::testkit;
+use ota_testkit::{self as testkit, eventually};
 
 fn host_port(url: &str) -> SocketAddr {
     let after_scheme = url.split("://").nth(1).expect("url");
@@ -54,21 +54,6 @@ async fn assert_ready(app: &TestApp) {
     assert_eq!(doc["status"], "UP", "{body}");
 }
 
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    panic!("{what} did not happen within 20 s");
-}
-
 #[tokio::test]
 async fn postgres_going_away_gives_fast_503s_and_recovery() {
     let Some(server) = testkit::postgres_url() else {
@@ -83,8 +68,7 @@ async fn postgres_going_away_gives_fast_503s_and_recovery() {
         redis_url: None,
     };
     let app = TestApp::spawn_with("postgres", serve_args(&backend, &testkit::temp_dir())).await;
-    let (_, _, session) = app.register().await;
-    let token = session["access_token"].as_str().expect("token").to_owned();
+    let token = app.signed_in().await;
 
     link.cut().await;
     let started = Instant::now();
@@ -108,9 +92,11 @@ async fn postgres_going_away_gives_fast_503s_and_recovery() {
     assert_ready(&app).await;
 
     link.restore();
-    eventually("recovery after PostgreSQL returns", || async {
-        app.get("/api/v1/auth/me", Some(&token)).await.0 == StatusCode::OK
-    })
+    eventually(
+        "recovery after PostgreSQL returns",
+        Duration::from_secs(20),
+        || async { app.get("/api/v1/auth/me", Some(&token)).await.0 == StatusCode::OK },
+    )
     .await;
     let (status, doc) = health(&app).await;
     assert_eq!(status, StatusCode::OK, "{doc}");
@@ -169,9 +155,11 @@ async fn redis_going_away_gives_fast_503s_and_recovery() {
     assert_ready(&app).await;
 
     link.restore();
-    eventually("recovery after Redis returns", || async {
-        app.post("/api/v1/auth/login", login.clone()).await.0 == StatusCode::OK
-    })
+    eventually(
+        "recovery after Redis returns",
+        Duration::from_secs(20),
+        || async { app.post("/api/v1/auth/login", login.clone()).await.0 == StatusCode::OK },
+    )
     .await;
     assert_eq!(health(&app).await.0, StatusCode::OK);
     app.stop().await;
@@ -199,8 +187,7 @@ async fn a_frozen_postgres_connection_fails_requests_within_the_statement_timeou
     args.settings.db.statement_timeout = statement_timeout;
     args.settings.http.request_timeout = Duration::from_secs(15);
     let app = TestApp::spawn_with(backend.label, args).await;
-    let (_, _, session) = app.register().await;
-    let token = session["access_token"].as_str().expect("token").to_owned();
+    let token = app.signed_in().await;
     let bound = statement_timeout + Duration::from_secs(1);
 
     // The link freezes while a statement is inside PostgreSQL for certain: it waits on a
@@ -278,9 +265,11 @@ async fn a_frozen_postgres_connection_fails_requests_within_the_statement_timeou
         .await
         .expect("rollback");
     link.restore();
-    eventually("recovery after the link thaws", || async {
-        app.get("/api/v1/auth/me", Some(&token)).await.0 == StatusCode::OK
-    })
+    eventually(
+        "recovery after the link thaws",
+        Duration::from_secs(20),
+        || async { app.get("/api/v1/auth/me", Some(&token)).await.0 == StatusCode::OK },
+    )
     .await;
     assert_eq!(health(&app).await.0, StatusCode::OK);
     app.stop().await;

@@ -13,9 +13,8 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::common::{SECRET, TestApp, backends, serve_args};
-use ota_platform::testkit;
-use ota_platform::tokens::KeyRing;
+use crate::common::{TestApp, backends, resigned, serve_args};
+use ota_testkit::{self as testkit, day};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -454,10 +453,6 @@ async fn journey(v: Visit) {
     v.shot("not-found").await;
 }
 
-fn day(offset: i64) -> String {
-    (Utc::now().date_naive() + chrono::Duration::days(offset)).to_string()
-}
-
 #[tokio::test]
 async fn a_traveller_books_and_cancels_at_desktop_width() {
     in_browser(Width::Desktop, journey).await;
@@ -725,16 +720,6 @@ async fn pages_are_strict_about_headers_forms_and_errors() {
 }
 
 /// An offer id with its signed claims changed, signed again with the test secret.
-fn resigned(id: &str, change: impl FnOnce(&mut serde_json::Value)) -> String {
-    let keys = KeyRing::parse(SECRET).expect("ring");
-    let claims = ota_search::offers::OfferClaims::verify(id, &keys).expect("valid");
-    let mut value = serde_json::to_value(&claims).expect("claims as JSON");
-    change(&mut value);
-    serde_json::from_value::<ota_search::offers::OfferClaims>(value)
-        .expect("claims")
-        .sign(&keys)
-}
-
 fn form_body(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
@@ -950,11 +935,7 @@ impl CheckoutRig {
         }
         peers.booking = Some(booking_url);
         let web = TestApp::spawn_with(backend.label, args).await;
-        let (_, _, session) = app.register().await;
-        let token = session["access_token"]
-            .as_str()
-            .expect("a token")
-            .to_owned();
+        let token = app.signed_in().await;
         let (_, search) = app
             .get(
                 &format!(

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use ota::ops::{Check, Rates, Report, Status, Target, health_check};
-use ota_platform::testkit;
+use ota_testkit as testkit;
 use serde_json::{Value, json};
 
 use crate::common::{Backend, FaultyLink, OtaProcess, TestApp, backends, serve_args};

@@ -319,7 +319,7 @@ impl WriteBlocker {
 async fn a_request_past_its_deadline_answers_the_timeout_problem() {
     for backend in backends().await {
         for service in [None, Some(ota::Service::Auth)] {
-            let dir = ota_platform::testkit::temp_dir();
+            let dir = ota_testkit::temp_dir();
             let mut args = crate::common::serve_args(&backend, &dir);
             args.service = service;
             args.settings.http.request_timeout = Duration::from_secs(3);

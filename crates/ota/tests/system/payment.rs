@@ -6,9 +6,9 @@ use chrono::Datelike;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::{SECRET, TestApp, backends, serve_args};
-use ota_platform::testkit;
+use crate::common::{SECRET, TestApp, backends, fields, serve_args};
 use ota_platform::tokens::KeyRing;
+use ota_testkit as testkit;
 
 const VISA: &str = "4242424242424242";
 const MASTERCARD: &str = "5555555555554444";
@@ -29,17 +29,6 @@ fn card(number: &str, cvc: &str) -> Value {
         "cvc": cvc,
         "holder_name": "Ada Lovelace",
     }})
-}
-
-fn fields(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|e| e["field"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 async fn add_card(app: &TestApp, token: &str, number: &str, cvc: &str) -> (StatusCode, Value) {
@@ -91,8 +80,7 @@ async fn cards_are_validated_naming_the_field_and_never_echoed() {
     for backend in backends().await {
         let app = TestApp::spawn(&backend).await;
         let l = app.label;
-        let (_, _, session) = app.register().await;
-        let token = session["access_token"].as_str().expect("token");
+        let token = &app.signed_in().await;
 
         let (status, _, _) = app
             .call(

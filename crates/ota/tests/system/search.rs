@@ -5,15 +5,12 @@ use chrono::{DateTime, Duration, FixedOffset, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::{SECRET, TestApp, backends};
+use crate::common::{SECRET, TestApp, backends, resigned};
 use ota_platform::tokens::KeyRing;
 use ota_search::catalog::Cabin;
 use ota_search::offers::{OfferClaims, RatePlan};
 use ota_search::store::{Inventory, InventoryChange, SearchStore};
-
-fn day(offset: i64) -> String {
-    (Utc::now().date_naive() + Duration::days(offset)).to_string()
-}
+use ota_testkit::day;
 
 fn at(s: &Value) -> DateTime<FixedOffset> {
     DateTime::parse_from_rfc3339(s.as_str().expect("time")).expect("RFC 3339 with offset")
@@ -493,18 +490,7 @@ async fn offers_revalidate_and_holds_guard_the_last_seats() {
         let OfferClaims::Flight { s, .. } = OfferClaims::verify(&id, &keys).expect("valid") else {
             panic!("flight offer")
         };
-        let expired = OfferClaims::Flight {
-            s: s.clone(),
-            c: Cabin::Economy,
-            a: 2,
-            ch: 0,
-            inf: 0,
-            f: 0,
-            t: 1,
-            cur: "USD".into(),
-            x: Utc::now().timestamp() - 5,
-        }
-        .sign(&keys);
+        let expired = resigned(&id, |c| c["x"] = json!(Utc::now().timestamp() - 5));
         let (status, _) = app.get(&format!("/api/v1/offers/{expired}"), None).await;
         assert_eq!(status, StatusCode::GONE, "{l}");
 
@@ -840,11 +826,11 @@ async fn cities_without_hotels_and_metro_codes_are_valid_questions() {
 /// The app and its search store, to see and make inventory changes as the back office
 /// would.
 async fn spawn_with_store(backend: &crate::common::Backend) -> (TestApp, SearchStore) {
-    let dir = ota_platform::testkit::temp_dir();
+    let dir = ota_testkit::temp_dir();
     let args = crate::common::serve_args(backend, &dir);
     let app = TestApp::spawn_with(backend.label, args).await;
     let db = ota_platform::db::Db::open(
-        &ota_platform::testkit::db_settings(backend.database_url.clone()),
+        &ota_testkit::db_settings(backend.database_url.clone()),
         &dir,
         ota_search::SERVICE,
         &ota_search::MIGRATIONS,

@@ -6,6 +6,7 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use chrono::Utc;
 use ota_contract::search::FlightsAnswer;
+use ota_contract::{AirportCode, CarrierCode};
 use ota_platform::Problem;
 use ota_platform::passengers::Passengers;
 
@@ -23,21 +24,16 @@ fn places_param(
     p: &HashMap<String, String>,
     name: &str,
 ) -> Result<(String, Vec<u16>), Problem> {
-    let code = required(p, name)?.to_uppercase();
-    if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_alphabetic()) {
-        return Err(bad(
-            name,
-            "must be a three-letter IATA airport or city code",
-        ));
-    }
-    let places = index.places(&code);
+    let code = AirportCode::parse(&required(p, name)?.to_uppercase())
+        .map_err(|e| bad(name, e.to_string()))?;
+    let places = index.places(code);
     if places.is_empty() {
         return Err(bad(
             name,
             format!("{code} is not an airport or city we serve"),
         ));
     }
-    Ok((code, places))
+    Ok((code.to_string(), places))
 }
 
 /// Adults (12+), children (2–11) and infants (under 2, on a lap) as the query says them.
@@ -107,7 +103,7 @@ pub fn flight_query(
         "departure" => Sort::Departure,
         _ => return Err(bad("sort", "must be price, duration or departure")),
     };
-    let mut carriers: Vec<String> = param(p, "carriers")
+    let listed: Vec<String> = param(p, "carriers")
         .map(|s| {
             s.split(',')
                 .map(|c| c.trim().to_uppercase())
@@ -115,10 +111,15 @@ pub fn flight_query(
                 .collect()
         })
         .unwrap_or_default();
-    if carriers.len() > 20 {
+    if listed.len() > 20 {
         return Err(bad("carriers", "may list at most 20 carriers"));
     }
-    if let Some(unknown) = carriers.iter().find(|c| !index.carriers.contains_key(*c)) {
+    let sold = |c: &String| {
+        CarrierCode::parse(c)
+            .ok()
+            .filter(|code| index.carriers.contains_key(code.as_str()))
+    };
+    if let Some(unknown) = listed.iter().find(|c| sold(c).is_none()) {
         // Echo a code, never a page of whatever was sent.
         let shown: String = unknown.chars().take(8).collect();
         let more = if unknown.chars().count() > 8 {
@@ -131,6 +132,7 @@ pub fn flight_query(
             format!("{shown}{more} is not a carrier we sell"),
         ));
     }
+    let mut carriers: Vec<CarrierCode> = listed.iter().filter_map(sold).collect();
     carriers.sort();
     let departure_after = time_of_day(p, "departure_after")?;
     let departure_before = time_of_day(p, "departure_before")?;
@@ -166,7 +168,11 @@ pub fn flight_query(
         cabin.as_str(),
         max_stops,
         sort,
-        q.carriers.join(","),
+        q.carriers
+            .iter()
+            .map(CarrierCode::as_str)
+            .collect::<Vec<_>>()
+            .join(","),
         departure_after.map(|t| t.to_string()).unwrap_or_default(),
         departure_before.map(|t| t.to_string()).unwrap_or_default(),
         max_price.unwrap_or(0),

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use chrono::Utc;
+use ota_contract::AirportCode;
 use ota_contract::search::HotelsAnswer;
 use ota_platform::Problem;
 
@@ -32,8 +33,9 @@ fn hotels_in(index: &Index, city: &str) -> Option<(String, Vec<u32>, chrono_tz::
     let folded = crate::catalog::fold(city);
     let code = city.trim().to_uppercase();
     let by_code = || {
-        let places: Vec<&crate::index::AirportInfo> = (code.len() == 3)
-            .then(|| index.places(&code))?
+        let places: Vec<&crate::index::AirportInfo> = AirportCode::parse(&code)
+            .ok()
+            .map(|code| index.places(code))?
             .into_iter()
             .map(|i| &index.airports[i as usize])
             .collect();

@@ -151,7 +151,7 @@ pub(super) async fn checkout(
         }
     }
     let email = one(&p, "email");
-    if !email.contains('@') || email.len() > 254 {
+    if ota_contract::Email::parse(&email).is_err() {
         errors.field("email", "Enter a contact e-mail address.");
     }
     let number: String = one(&p, "card_number")

@@ -1,4 +1,5 @@
-//! Shared by the test suites of every crate: the engines a contract test runs on.
+//! Shared by the test suites of every crate (a dev-dependency only, never in the `ota`
+//! binary): the engines a contract test runs on, and waiting for what happens later.
 //!
 //! SQLite and the in-process cache always; PostgreSQL when `OTA_TEST_DATABASE_URL` is
 //! set and Redis when `OTA_TEST_REDIS_URL` is set. Set but unreachable is a failure,
@@ -12,9 +13,9 @@ use std::time::Duration;
 use sqlx::ConnectOptions;
 use sqlx::postgres::PgConnectOptions;
 
-use crate::cache::{CacheBackend, MemoryCache, RedisCache};
-use crate::config::DbSettings;
-use crate::db::{Db, Migrations};
+use ota_platform::cache::{CacheBackend, MemoryCache, RedisCache};
+use ota_platform::config::DbSettings;
+use ota_platform::db::{Db, Migrations};
 
 pub const DATABASE_ENV: &str = "OTA_TEST_DATABASE_URL";
 pub const REDIS_ENV: &str = "OTA_TEST_REDIS_URL";
@@ -109,4 +110,26 @@ pub async fn caches() -> Vec<Arc<dyn CacheBackend>> {
         caches.push(Arc::new(redis));
     }
     caches
+}
+
+/// The date `offset` days from today (UTC), as `YYYY-MM-DD`.
+pub fn day(offset: i64) -> String {
+    (chrono::Utc::now().date_naive() + chrono::Duration::days(offset)).to_string()
+}
+
+/// Polls `check` every 200 ms until it answers true; panics naming `what` when it has
+/// not within `within`.
+pub async fn eventually<F, Fut>(what: &str, within: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    while tokio::time::Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{what} did not happen within {within:?}");
 }
