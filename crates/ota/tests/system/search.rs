@@ -662,43 +662,54 @@ fn airport(code: &str) -> ota_search::catalog::Airport {
         .expect("a shipped airport")
 }
 
-/// An airport of the small catalog where it is day now (09:00–19:00 local: some of the
-/// day's flights have left, some are still to leave) on a date the catalog sells (the
-/// catalog starts on today's UTC date, so not a place still on yesterday's). At every
-/// hour of the day one of the catalog's zones qualifies.
-fn daytime_hub(now: chrono::DateTime<Utc>) -> ota_search::catalog::Airport {
-    SMALL
-        .iter()
-        .map(|c| airport(c))
-        .find(|a| {
-            let local = now.with_timezone(&a.tz);
-            local.date_naive() >= now.date_naive()
-                && (chrono::NaiveTime::from_hms_opt(9, 0, 0).expect("time")
-                    ..chrono::NaiveTime::from_hms_opt(19, 0, 0).expect("time"))
-                    .contains(&local.time())
-        })
-        .unwrap_or_else(|| panic!("no airport of the small catalog in its day at {now}"))
+/// A nonstop of the small catalog (as the application seeds it, from today's UTC date)
+/// that leaves later today in its origin's time, from an airport where an earlier flight
+/// of the same local day has already left: `(origin, destination, origin's today)`.
+fn leaving_later_today(
+    now: DateTime<Utc>,
+) -> (ota_search::catalog::Airport, String, chrono::NaiveDate) {
+    use ota_search::seed::{Blueprint, Size};
+    let blueprint = Blueprint::new(Size::Small, now.date_naive());
+    let mut id = 1;
+    let flights: Vec<_> = (0..2)
+        .flat_map(|d| blueprint.flights_on(d, &mut id).0)
+        .collect();
+    for a in SMALL.iter().map(|c| airport(c)) {
+        let today = now.with_timezone(&a.tz).date_naive();
+        let from_here =
+            |f: &&ota_search::seed::FlightRow| f.origin == a.iata && f.departure_date == today;
+        let left = flights
+            .iter()
+            .filter(from_here)
+            .any(|f| f.departure_at < now - Duration::minutes(5));
+        let later = flights
+            .iter()
+            .filter(from_here)
+            .find(|f| f.departure_at > now + Duration::minutes(30));
+        if let (true, Some(f)) = (left, later) {
+            return (a, f.destination.clone(), today);
+        }
+    }
+    panic!("no airport of the small catalog with flights both left and to leave today at {now}")
 }
 
 #[test]
-fn some_airport_of_the_small_catalog_is_in_its_day_at_every_hour() {
+fn at_every_hour_some_airport_has_flights_left_and_to_leave_today() {
     let midnight = Utc::now()
         .date_naive()
         .and_hms_opt(0, 0, 0)
         .expect("midnight")
         .and_utc();
     for minutes in (0..24 * 60).step_by(15) {
-        daytime_hub(midnight + Duration::minutes(minutes));
+        leaving_later_today(midnight + Duration::minutes(minutes));
     }
 }
 
 #[tokio::test]
 async fn a_same_day_search_lists_only_flights_that_have_not_left() {
-    // An airport where it is afternoon now, so the morning's flights have left. The
-    // catalog's zones never leave an eight-hour window without one.
+    // An airport where some of today's flights have left and some are still to leave.
     let now = Utc::now();
-    let hub = daytime_hub(now);
-    let today = now.with_timezone(&hub.tz).date_naive();
+    let (hub, _, today) = leaving_later_today(now);
     for backend in backends().await {
         let app = TestApp::spawn(&backend).await;
         let l = app.label;
@@ -946,30 +957,28 @@ async fn children_and_infants_are_priced_by_type_and_take_seats_as_they_sit() {
 #[tokio::test]
 async fn refund_and_free_cancellation_windows_are_judged_at_the_answer() {
     let now = Utc::now();
-    let hub = daytime_hub(now);
+    let (hub, to, today) = leaving_later_today(now);
     let paris = airport("CDG").tz;
     let paris_today = now.with_timezone(&paris).date_naive();
     let (app, store) = spawn_with_store(&backends().await.remove(0)).await;
 
     // A refundable fare leaving within a day refunds nothing any more.
-    let mut soon = 0;
-    for to in SMALL.iter().filter(|c| **c != hub.iata) {
-        let body = flights(
-            &app,
-            &format!(
-                "origin={}&destination={to}&departure_date={}&cabin=business&max_stops=0",
-                hub.iata,
-                now.with_timezone(&hub.tz).date_naive()
-            ),
-        )
-        .await;
-        for o in offers(&body) {
-            assert_eq!(o["fare_rules"]["refundable"], false, "{o}");
-            assert_eq!(o["fare_rules"]["refund_until"], Value::Null, "{o}");
-            soon += 1;
-        }
+    let body = flights(
+        &app,
+        &format!(
+            "origin={}&destination={to}&departure_date={today}&cabin=business&max_stops=0",
+            hub.iata,
+        ),
+    )
+    .await;
+    assert!(
+        !offers(&body).is_empty(),
+        "business seats leave later today: {body}"
+    );
+    for o in offers(&body) {
+        assert_eq!(o["fare_rules"]["refundable"], false, "{o}");
+        assert_eq!(o["fare_rules"]["refund_until"], Value::Null, "{o}");
     }
-    assert!(soon > 0, "business seats leave later today");
     // Further out, the window closes a day before departure, in the origin's time.
     let later = flights(
         &app,
