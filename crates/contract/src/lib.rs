@@ -2,8 +2,10 @@
 //! servers that answer and the clients that read the answers, so neither side guesses.
 //! No HTTP framework, no storage: plain types with serde and OpenAPI schemas.
 
+pub mod booking;
 pub mod money;
 pub mod passengers;
+pub mod payment;
 pub mod problem;
 
 pub use problem::ProblemType;

@@ -1,5 +1,6 @@
 //! payment-service storage on either engine: payment methods (tokens only), payments and
-//! their state transitions, refunds, the double-entry ledger and idempotency keys.
+//! their state transitions, refunds and the double-entry ledger (the internal API's
+//! idempotency keys are `ota_platform::idempotency`'s, in this service's database).
 //!
 //! Every transition is a conditional update inside a write transaction, so the database
 //! decides races: of two concurrent captures one moves the money and the other sees it
@@ -286,33 +287,6 @@ pub struct AccountBalance {
 }
 
 // ---------------------------------------------------------------------------------------
-// Idempotency
-
-/// What claiming an idempotency key found.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Claim {
-    /// The key is ours: run the request, then `complete_key` (or `release_key`).
-    Started,
-    /// The same request already finished: answer it again.
-    Replay {
-        status: u16,
-        response: serde_json::Value,
-    },
-    /// The key was used with a different request.
-    Mismatch,
-    /// The same request is running right now.
-    InProgress,
-}
-
-#[derive(sqlx::FromRow)]
-struct KeyRow {
-    request_hash: Vec<u8>,
-    status_code: Option<i32>,
-    response: Option<sqlx::types::Json<serde_json::Value>>,
-    locked_until: DateTime<Utc>,
-}
-
-// ---------------------------------------------------------------------------------------
 
 #[async_trait]
 pub trait PaymentStore: Send + Sync + 'static {
@@ -320,25 +294,6 @@ pub trait PaymentStore: Send + Sync + 'static {
     /// A user's methods, newest first.
     async fn methods_of(&self, user_id: Uuid) -> Result<Vec<PaymentMethod>, StoreError>;
     async fn method(&self, id: Uuid) -> Result<Option<PaymentMethod>, StoreError>;
-
-    /// Takes `key` for a request whose canonical form hashes to `request_hash`, leased
-    /// until `now + lease`; a lapsed lease (a crashed call) is taken over.
-    async fn claim_key(
-        &self,
-        key: &str,
-        request_hash: &[u8],
-        now: DateTime<Utc>,
-        lease: chrono::Duration,
-    ) -> Result<Claim, StoreError>;
-    /// Records the answer the claimed request gave, for replays.
-    async fn complete_key(
-        &self,
-        key: &str,
-        status: u16,
-        response: &serde_json::Value,
-    ) -> Result<(), StoreError>;
-    /// Forgets a claimed key whose request failed transiently, so a retry runs again.
-    async fn release_key(&self, key: &str) -> Result<(), StoreError>;
 
     /// `Conflict` when a payment with this idempotency key exists.
     async fn insert_payment(&self, payment: &NewPayment) -> Result<Payment, StoreError>;
@@ -452,100 +407,6 @@ impl PaymentStore for SqlPaymentStore {
                 .await?
         });
         row.map(TryInto::try_into).transpose()
-    }
-
-    #[tracing::instrument(skip(self, request_hash))]
-    async fn claim_key(
-        &self,
-        key: &str,
-        request_hash: &[u8],
-        now: DateTime<Utc>,
-        lease: chrono::Duration,
-    ) -> Result<Claim, StoreError> {
-        let lock = match self.db {
-            Db::Postgres(_) => " FOR UPDATE",
-            Db::Sqlite(_) => "",
-        };
-        let select = format!(
-            "SELECT request_hash, status_code, response, locked_until FROM idempotency_keys WHERE key = $1{lock}"
-        );
-        let attempt: Result<Claim, StoreError> = async {
-            in_write_tx!(&self.db, tx => {
-                let found = sqlx::query_as::<_, KeyRow>(sqlx::AssertSqlSafe(select.clone()))
-                    .bind(key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let claim = match found {
-                    None => {
-                        sqlx::query(
-                            "INSERT INTO idempotency_keys (key, request_hash, locked_until, created_at, updated_at)
-                             VALUES ($1, $2, $3, $4, $4)",
-                        )
-                        .bind(key)
-                        .bind(request_hash)
-                        .bind(now + lease)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                        Claim::Started
-                    }
-                    Some(k) if k.request_hash != request_hash => Claim::Mismatch,
-                    Some(KeyRow { status_code: Some(status), response: Some(r), .. }) => Claim::Replay {
-                        status: u16::try_from(status).map_err(|_| corrupt("status code"))?,
-                        response: r.0,
-                    },
-                    Some(k) if k.locked_until > now => Claim::InProgress,
-                    Some(_) => {
-                        // The call that held the key stopped without an answer: take it over.
-                        sqlx::query("UPDATE idempotency_keys SET locked_until = $2, updated_at = $3 WHERE key = $1")
-                            .bind(key)
-                            .bind(now + lease)
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
-                        Claim::Started
-                    }
-                };
-                tx.commit().await?;
-                Ok(claim)
-            })
-        }
-        .await;
-        match attempt {
-            // Two first calls raced and the other one inserted the key.
-            Err(StoreError::Conflict(_)) => Ok(Claim::InProgress),
-            other => other,
-        }
-    }
-
-    #[tracing::instrument(skip(self, response))]
-    async fn complete_key(
-        &self,
-        key: &str,
-        status: u16,
-        response: &serde_json::Value,
-    ) -> Result<(), StoreError> {
-        on_pool!(&self.db, pool => {
-            sqlx::query("UPDATE idempotency_keys SET status_code = $2, response = $3, updated_at = $4 WHERE key = $1")
-                .bind(key)
-                .bind(i32::from(status))
-                .bind(sqlx::types::Json(response))
-                .bind(Utc::now())
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
-    }
-
-    #[tracing::instrument(skip(self))]
-    async fn release_key(&self, key: &str) -> Result<(), StoreError> {
-        on_pool!(&self.db, pool => {
-            sqlx::query("DELETE FROM idempotency_keys WHERE key = $1 AND status_code IS NULL")
-                .bind(key)
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
     }
 
     #[tracing::instrument(skip_all)]
