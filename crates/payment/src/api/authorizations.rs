@@ -13,12 +13,12 @@ use ota_platform::tokens::ServiceCaller;
 use ota_platform::{FieldError, Problem, StoreError};
 use uuid::Uuid;
 
-use super::keys::{idempotent, parse_key};
+use super::keys::{idempotent, key_and_amount};
 use super::{
     MAX_REFERENCE_CHARS, PaymentState, answer, count, payment_json, payment_not_found,
     provider_problem,
 };
-use crate::domain::{Expiry, positive_amount};
+use crate::domain::Expiry;
 use crate::provider::Authorisation;
 use crate::store::{NewPayment, Payment, PaymentMethod};
 
@@ -147,14 +147,6 @@ fn authorisation_answer(p: Payment) -> Result<(StatusCode, serde_json::Value), P
 /// The fields of an authorisation, each named when wrong; its key.
 fn check_authorization(body: &AuthorizeRequest) -> Result<IdempotencyKey, Problem> {
     let mut errors = Vec::new();
-    let key = parse_key(&body.idempotency_key)
-        .map_err(|e| errors.push(e))
-        .ok();
-    errors.extend(
-        positive_amount(&body.amount, "amount")
-            .err()
-            .unwrap_or_default(),
-    );
     let reference = body.booking_reference.trim();
     if reference.is_empty()
         || reference.chars().count() > MAX_REFERENCE_CHARS
@@ -165,10 +157,7 @@ fn check_authorization(body: &AuthorizeRequest) -> Result<IdempotencyKey, Proble
             message: format!("must be 1 to {MAX_REFERENCE_CHARS} printable characters"),
         });
     }
-    match key {
-        Some(key) if errors.is_empty() => Ok(key),
-        _ => Err(Problem::invalid(errors)),
-    }
+    key_and_amount(&body.idempotency_key, &body.amount, errors)
 }
 
 /// The user's payment method the authorisation names: 404 for anyone else's.

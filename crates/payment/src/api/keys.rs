@@ -8,12 +8,14 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use axum::response::Response;
 use ota_contract::ProblemType;
+use ota_contract::money::Money;
 use ota_platform::idempotency::{Claim, IdempotencyKey, RequestHash};
 use ota_platform::{FieldError, Problem};
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::{PaymentState, answer};
+use crate::domain::positive_amount;
 
 /// How long a running request holds its idempotency key before a retry may take it
 /// over (a request is abandoned after OTA_REQUEST_TIMEOUT, 15 s by default).
@@ -29,6 +31,23 @@ pub(super) fn parse_key(raw: &str) -> Result<IdempotencyKey, FieldError> {
         field: "idempotency_key".to_owned(),
         message: e.to_string(),
     })
+}
+
+/// The key and amount of a request that moves money, then `others` found in its other
+/// fields: each field at fault is named.
+pub(super) fn key_and_amount(
+    raw_key: &str,
+    amount: &Money,
+    others: Vec<FieldError>,
+) -> Result<IdempotencyKey, Problem> {
+    let mut errors = Vec::new();
+    let key = parse_key(raw_key).map_err(|e| errors.push(e)).ok();
+    errors.extend(positive_amount(amount, "amount").err().unwrap_or_default());
+    errors.extend(others);
+    match key {
+        Some(key) if errors.is_empty() => Ok(key),
+        _ => Err(Problem::invalid(errors)),
+    }
 }
 
 /// Runs `work` once per idempotency key. The key is stored with the SHA-256 of the

@@ -12,13 +12,12 @@ use ota_platform::tokens::ServiceCaller;
 use ota_platform::{Problem, StoreError};
 use uuid::Uuid;
 
-use super::keys::{idempotent, parse_key};
+use super::keys::{idempotent, key_and_amount, parse_key};
 use super::{
     PaymentState, count, payment_id, payment_json, payment_not_found, provider_problem,
     provider_reference,
 };
 use crate::domain::lifecycle::{Refusal, Step, Transition, refund_refusal};
-use crate::domain::positive_amount;
 use crate::store::{self, NewRefund, Payment, RefundOutcome, RefundStatus};
 
 /// Capture the whole authorised amount. Capturing twice is a no-op; a voided or declined
@@ -136,19 +135,7 @@ pub(super) async fn refund(
     Json(body): Json<RefundRequest>,
 ) -> Result<Response, Problem> {
     let id = payment_id(&id)?;
-    let mut errors = Vec::new();
-    let key = parse_key(&body.idempotency_key)
-        .map_err(|e| errors.push(e))
-        .ok();
-    errors.extend(
-        positive_amount(&body.amount, "amount")
-            .err()
-            .unwrap_or_default(),
-    );
-    let key = match key {
-        Some(key) if errors.is_empty() => key,
-        _ => return Err(Problem::invalid(errors)),
-    };
+    let key = key_and_amount(&body.idempotency_key, &body.amount, Vec::new())?;
     let work = async {
         let p = state
             .store
