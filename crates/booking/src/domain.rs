@@ -2,105 +2,13 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use ota_platform::FieldError;
-use ota_platform::passengers::{OF_AGE, PassengerType, Passengers, age_on, type_on};
-use serde::{Deserialize, Serialize};
+use ota_platform::passengers::{OF_AGE, Passengers, age_on, type_on};
 
-/// Where a booking is in its saga. Transitions only move forward:
-/// PENDING → HELD → AUTHORIZED → CONFIRMED → CANCELLING → CANCELLED, any step before
-/// CONFIRMED may end in FAILED.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Status {
-    Pending,
-    Held,
-    Authorized,
-    Confirmed,
-    Failed,
-    Cancelling,
-    Cancelled,
-}
-
-impl Status {
-    pub const ALL: [Status; 7] = [
-        Status::Pending,
-        Status::Held,
-        Status::Authorized,
-        Status::Confirmed,
-        Status::Failed,
-        Status::Cancelling,
-        Status::Cancelled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pending => "PENDING",
-            Status::Held => "HELD",
-            Status::Authorized => "AUTHORIZED",
-            Status::Confirmed => "CONFIRMED",
-            Status::Failed => "FAILED",
-            Status::Cancelling => "CANCELLING",
-            Status::Cancelled => "CANCELLED",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|st| st.as_str() == s)
-    }
-
-    /// CONFIRMED, FAILED and CANCELLED: the saga has nothing left to do.
-    pub fn is_settled(self) -> bool {
-        matches!(self, Status::Confirmed | Status::Failed | Status::Cancelled)
-    }
-
-    /// Statuses the checkout saga passes through; at most a few per user at once.
-    pub fn is_checking_out(self) -> bool {
-        matches!(self, Status::Pending | Status::Held | Status::Authorized)
-    }
-}
-
-impl std::fmt::Display for Status {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// A booking's status, its item kinds and its travellers are what its API says they
+/// are.
+pub use ota_contract::booking::{BookedTraveller as Traveller, BookingStatus as Status, ItemKind};
 
 pub use ota_contract::{BookingReference, Currency, Email};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ItemKind {
-    Flight,
-    Hotel,
-}
-
-impl ItemKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ItemKind::Flight => "flight",
-            ItemKind::Hotel => "hotel",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<ItemKind> {
-        match s {
-            "flight" => Some(ItemKind::Flight),
-            "hotel" => Some(ItemKind::Hotel),
-            _ => None,
-        }
-    }
-}
-
-/// A traveller as the checkout names them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Traveller {
-    pub first_name: String,
-    pub last_name: String,
-    pub date_of_birth: NaiveDate,
-    /// Fare type on the date of the first departure (the check-in date for hotel-only
-    /// bookings): `adult` 12+, `child` 2–11, `infant` under 2.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub passenger_type: Option<PassengerType>,
-}
 
 /// Nine seated travellers and an infant on each of their laps.
 pub const MAX_TRAVELLERS: usize = 18;
@@ -277,6 +185,7 @@ pub fn quote<'a>(
 mod tests {
     use super::*;
     use chrono::Duration;
+    use ota_platform::passengers::PassengerType;
 
     #[test]
     fn statuses_round_trip() {

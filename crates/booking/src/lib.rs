@@ -16,8 +16,8 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use ota_platform::client::PeerClient;
 use ota_platform::db::Migrations;
+use ota_platform::idempotency::IdempotencyStore;
 use ota_platform::server::{Context, Served};
-use utoipa::OpenApi;
 
 use crate::recovery::RecoveryTiming;
 use crate::saga::Saga;
@@ -81,11 +81,16 @@ pub async fn build(ctx: &Context, settings: &BookingSettings) -> anyhow::Result<
     tokio::spawn(recovery::run(saga.clone(), timing, move || {
         closed.is_closed()
     }));
-    let state = api::BookingState { saga, timing };
+    let state = api::BookingState {
+        saga,
+        timing,
+        keys: IdempotencyStore::new(db.clone(), &ctx.settings.idempotency),
+    };
+    let (router, openapi) = api::routes(state);
     Ok(Served {
         name: SERVICE,
-        router: api::router(state),
+        router,
         db: Some(db),
-        openapi: api::ApiDoc::openapi(),
+        openapi,
     })
 }

@@ -1,57 +1,36 @@
 //! payment-service as booking-service sees it: authorise, capture, void and refund, each
-//! keyed by the booking so a retried step never moves money twice.
+//! keyed by the booking so a retried step never moves money twice. The shapes are
+//! payment-service's own (`ota_contract::payment`).
 
 use async_trait::async_trait;
 use axum::http::Method;
+use ota_contract::money::Money;
+use ota_contract::payment::{
+    AuthorizeRequest, KeyRequest, PaymentView, PaymentsAnswer, RefundRequest,
+};
 use ota_platform::client::{PeerClient, PeerError};
-use ota_platform::money::Money;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use uuid::Uuid;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Payment {
-    pub id: String,
-    pub status: String,
-    pub amount: Money,
-    #[serde(default)]
-    pub captured: Option<Money>,
-    #[serde(default)]
-    pub refunded: Option<Money>,
-    #[serde(default)]
-    pub booking_reference: Option<String>,
-    #[serde(default)]
-    pub decline_code: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Authorization {
-    pub idempotency_key: String,
-    pub user_id: Uuid,
-    pub payment_method_id: String,
-    pub amount: Money,
-    pub booking_reference: String,
-}
+use serde::Serialize;
 
 #[async_trait]
 pub trait Payments: Send + Sync + 'static {
     /// 402 (declined, `decline_code` in the body), 404 unknown method, 503 provider error.
-    async fn authorize(&self, a: &Authorization) -> Result<Payment, PeerError>;
-    async fn capture(&self, payment_id: &str, key: &str) -> Result<Payment, PeerError>;
-    async fn void(&self, payment_id: &str, key: &str) -> Result<Payment, PeerError>;
+    async fn authorize(&self, a: &AuthorizeRequest) -> Result<PaymentView, PeerError>;
+    async fn capture(&self, payment_id: &str, key: &str) -> Result<PaymentView, PeerError>;
+    async fn void(&self, payment_id: &str, key: &str) -> Result<PaymentView, PeerError>;
+    /// `amount` in minor units of the payment's currency.
     async fn refund(
         &self,
         payment_id: &str,
         key: &str,
         amount: &Money,
-    ) -> Result<Payment, PeerError>;
-    async fn payment(&self, payment_id: &str) -> Result<Payment, PeerError>;
+    ) -> Result<PaymentView, PeerError>;
+    async fn payment(&self, payment_id: &str) -> Result<PaymentView, PeerError>;
     /// Every payment made for a booking reference (recovery finds lost ones this way).
-    async fn for_booking(&self, reference: &str) -> Result<Vec<Payment>, PeerError>;
+    async fn for_booking(&self, reference: &str) -> Result<Vec<PaymentView>, PeerError>;
     /// Settles an authorisation whose outcome is unknown (payment-service failed or did
     /// not answer): the payment made under its key if there is one, otherwise a `voided`
     /// record under that key, so the authorisation can never happen later.
-    async fn abandon(&self, a: &Authorization) -> Result<Payment, PeerError>;
+    async fn abandon(&self, a: &AuthorizeRequest) -> Result<PaymentView, PeerError>;
 }
 
 pub struct PaymentClient {
@@ -63,59 +42,45 @@ impl PaymentClient {
         Self { client }
     }
 
-    async fn post(&self, path: String, body: Value) -> Result<Payment, PeerError> {
+    async fn post<B: Serialize + Sync>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<PaymentView, PeerError> {
         // Every call carries an idempotency key, so retrying it is safe.
         self.client
-            .call(Method::POST, &path, Some(&body), None, true)
+            .call(Method::POST, path, Some(body), None, true)
             .await
     }
-}
-
-#[derive(Deserialize)]
-struct PaymentList {
-    payments: Vec<Payment>,
 }
 
 #[async_trait]
 impl Payments for PaymentClient {
-    async fn authorize(&self, a: &Authorization) -> Result<Payment, PeerError> {
-        self.client
-            .call(
-                Method::POST,
-                "/internal/v1/payments/authorize",
-                Some(a),
-                None,
-                true,
-            )
-            .await
+    async fn authorize(&self, a: &AuthorizeRequest) -> Result<PaymentView, PeerError> {
+        self.post("/internal/v1/payments/authorize", a).await
     }
 
-    async fn abandon(&self, a: &Authorization) -> Result<Payment, PeerError> {
-        self.client
-            .call(
-                Method::POST,
-                "/internal/v1/payments/abandon",
-                Some(a),
-                None,
-                true,
-            )
-            .await
+    async fn abandon(&self, a: &AuthorizeRequest) -> Result<PaymentView, PeerError> {
+        self.post("/internal/v1/payments/abandon", a).await
     }
 
-    async fn capture(&self, payment_id: &str, key: &str) -> Result<Payment, PeerError> {
+    async fn capture(&self, payment_id: &str, key: &str) -> Result<PaymentView, PeerError> {
+        let body = KeyRequest {
+            idempotency_key: key.to_owned(),
+        };
         self.post(
-            format!("/internal/v1/payments/{payment_id}/capture"),
-            serde_json::json!({"idempotency_key": key}),
+            &format!("/internal/v1/payments/{payment_id}/capture"),
+            &body,
         )
         .await
     }
 
-    async fn void(&self, payment_id: &str, key: &str) -> Result<Payment, PeerError> {
-        self.post(
-            format!("/internal/v1/payments/{payment_id}/void"),
-            serde_json::json!({"idempotency_key": key}),
-        )
-        .await
+    async fn void(&self, payment_id: &str, key: &str) -> Result<PaymentView, PeerError> {
+        let body = KeyRequest {
+            idempotency_key: key.to_owned(),
+        };
+        self.post(&format!("/internal/v1/payments/{payment_id}/void"), &body)
+            .await
     }
 
     async fn refund(
@@ -123,15 +88,16 @@ impl Payments for PaymentClient {
         payment_id: &str,
         key: &str,
         amount: &Money,
-    ) -> Result<Payment, PeerError> {
-        self.post(
-            format!("/internal/v1/payments/{payment_id}/refund"),
-            serde_json::json!({"idempotency_key": key, "amount": amount}),
-        )
-        .await
+    ) -> Result<PaymentView, PeerError> {
+        let body = RefundRequest {
+            idempotency_key: key.to_owned(),
+            amount: amount.clone(),
+        };
+        self.post(&format!("/internal/v1/payments/{payment_id}/refund"), &body)
+            .await
     }
 
-    async fn payment(&self, payment_id: &str) -> Result<Payment, PeerError> {
+    async fn payment(&self, payment_id: &str) -> Result<PaymentView, PeerError> {
         self.client
             .call::<(), _>(
                 Method::GET,
@@ -143,10 +109,10 @@ impl Payments for PaymentClient {
             .await
     }
 
-    async fn for_booking(&self, reference: &str) -> Result<Vec<Payment>, PeerError> {
+    async fn for_booking(&self, reference: &str) -> Result<Vec<PaymentView>, PeerError> {
         // References are six letters and digits: nothing to escape.
         self.client
-            .call::<(), PaymentList>(
+            .call::<(), PaymentsAnswer>(
                 Method::GET,
                 &format!("/internal/v1/payments?booking_reference={reference}"),
                 None,

@@ -13,14 +13,15 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use ota_contract::money::Money;
+use ota_contract::payment::{AuthorizeRequest, DeclineCode, PaymentStatus, PaymentView};
 use ota_platform::StoreError;
 use ota_platform::client::PeerError;
-use ota_platform::money::Money;
 use serde_json::Value;
 
 use crate::cart::Carts;
 use crate::domain::Status;
-use crate::payment::{Authorization, Payment, Payments};
+use crate::payment::Payments;
 use crate::search::Inventory;
 use crate::store::{Booking, BookingStore, Patch};
 
@@ -43,14 +44,12 @@ pub mod reason {
     pub const PAYMENT_VOIDED: &str = "payment_voided";
     /// Left mid-saga (a crash, a dead peer) and undone by the recovery worker.
     pub const ABANDONED: &str = "abandoned";
-    /// The decline codes of payment-service: refusals by the card issuer, and only
-    /// those (a provider failure is never the traveller's card).
-    pub const DECLINES: &[&str] = &[
-        "card_declined",
-        "insufficient_funds",
-        "expired_card",
-        "incorrect_cvc",
-    ];
+    /// A refusal by the card issuer is kept as payment-service's decline code
+    /// (`ota_contract::payment::DeclineCode`), and only those are (a provider failure is
+    /// never the traveller's card).
+    pub fn is_decline(reason: &str) -> bool {
+        super::DeclineCode::parse(reason).is_some()
+    }
 }
 
 #[derive(Clone)]
@@ -197,8 +196,8 @@ impl Saga {
         }
     }
 
-    fn authorization(b: &Booking) -> Authorization {
-        Authorization {
+    fn authorization(b: &Booking) -> AuthorizeRequest {
+        AuthorizeRequest {
             idempotency_key: key(b, "authorize"),
             user_id: b.user_id,
             payment_method_id: b.payment_method_id.clone(),
@@ -210,11 +209,11 @@ impl Saga {
     async fn authorized(
         &self,
         b: &Booking,
-        p: Payment,
+        p: PaymentView,
         note: Option<&str>,
     ) -> Result<Next, StoreError> {
         let patch = Patch {
-            payment_id: Some(p.id),
+            payment_id: Some(p.id.to_string()),
             payment_status: Some(p.status),
             ..Patch::default()
         };
@@ -227,7 +226,12 @@ impl Saga {
         let answer = self.payments.authorize(&request).await;
         timed("authorize", started);
         match answer {
-            Ok(p) if p.status == "authorized" || p.status == "captured" => {
+            Ok(p)
+                if matches!(
+                    p.status,
+                    PaymentStatus::Authorized | PaymentStatus::Captured
+                ) =>
+            {
                 self.authorized(b, p, None).await
             }
             Ok(p) => self.not_authorized(b, p).await,
@@ -235,10 +239,9 @@ impl Saga {
                 Some(402) => {
                     let code = body_of(&e)["decline_code"]
                         .as_str()
-                        .filter(|c| reason::DECLINES.contains(c))
-                        .unwrap_or("card_declined")
-                        .to_owned();
-                    self.undo(b, &code).await
+                        .and_then(DeclineCode::parse)
+                        .unwrap_or(DeclineCode::CardDeclined);
+                    self.undo(b, code.as_str()).await
                 }
                 Some(404) => self.undo(b, reason::PAYMENT_METHOD).await,
                 Some(400..=499) => {
@@ -258,13 +261,12 @@ impl Saga {
 
     /// Answered, but not an authorisation: a decline (the card's fault) or a payment
     /// abandoned because payment-service failed (never the card's fault).
-    async fn not_authorized(&self, b: &Booking, p: Payment) -> Result<Next, StoreError> {
-        let why = match (p.status.as_str(), p.decline_code.as_deref()) {
-            ("declined", Some(code)) if reason::DECLINES.contains(&code) => code.to_owned(),
-            ("declined", _) => "card_declined".to_owned(),
-            _ => reason::PAYMENT_UNAVAILABLE.to_owned(),
+    async fn not_authorized(&self, b: &Booking, p: PaymentView) -> Result<Next, StoreError> {
+        let why = match p.status {
+            PaymentStatus::Declined => p.decline_code.unwrap_or(DeclineCode::CardDeclined).as_str(),
+            _ => reason::PAYMENT_UNAVAILABLE,
         };
-        self.undo(b, &why).await
+        self.undo(b, why).await
     }
 
     /// Asks payment-service what became of this booking's authorisation, closing the
@@ -276,7 +278,12 @@ impl Saga {
         let settled = self.payments.abandon(&Self::authorization(b)).await;
         timed("settle_authorization", started);
         match settled {
-            Ok(p) if p.status == "authorized" || p.status == "captured" => {
+            Ok(p)
+                if matches!(
+                    p.status,
+                    PaymentStatus::Authorized | PaymentStatus::Captured
+                ) =>
+            {
                 match self.authorized(b, p, Some("authorisation found")).await? {
                     Next::Go(n) => self.confirm_or(&n, reason::PAYMENT_UNAVAILABLE).await,
                     stop => Ok(stop),
@@ -354,7 +361,7 @@ impl Saga {
     async fn undo(&self, b: &Booking, why: &str) -> Result<Next, StoreError> {
         // Which payments might exist: the one we know, or (if authorisation was ever
         // attempted and its answer lost) any made for the reference.
-        let payments: Vec<Payment> = match (&b.payment_id, b.status) {
+        let payments: Vec<PaymentView> = match (&b.payment_id, b.status) {
             (Some(id), _) => match self.payments.payment(id).await {
                 Ok(p) => vec![p],
                 Err(e) => return Ok(Self::blocked(b, "undo", &e)),
@@ -365,16 +372,15 @@ impl Saga {
             },
             (None, _) => Vec::new(),
         };
-        let mut last: Option<Payment> = None;
+        let mut last: Option<PaymentView> = None;
         for p in payments {
             let started = Instant::now();
-            let settled = match p.status.as_str() {
-                "authorized" => self.payments.void(&p.id, &key(b, "void")).await,
-                "captured" | "partially_refunded" => {
-                    let captured = p.captured.as_ref().map_or(p.amount.amount, |m| m.amount);
-                    let refunded = p.refunded.as_ref().map_or(0, |m| m.amount);
-                    let due = Money::new(captured - refunded, &p.amount.currency);
-                    self.payments.refund(&p.id, &key(b, "refund"), &due).await
+            let id = p.id.to_string();
+            let settled = match p.status {
+                PaymentStatus::Authorized => self.payments.void(&id, &key(b, "void")).await,
+                PaymentStatus::Captured | PaymentStatus::PartiallyRefunded => {
+                    let due = Money::new(p.captured.amount - p.refunded.amount, &p.amount.currency);
+                    self.payments.refund(&id, &key(b, "refund"), &due).await
                 }
                 _ => Ok(p.clone()),
             };
@@ -393,13 +399,13 @@ impl Saga {
     async fn fail_with_payment(
         &self,
         b: &Booking,
-        payment: Option<Payment>,
+        payment: Option<PaymentView>,
         why: &str,
     ) -> Result<Next, StoreError> {
         let patch = Patch {
-            payment_status: payment.as_ref().map(|p| p.status.clone()),
+            payment_status: payment.as_ref().map(|p| p.status),
             payment_id: if b.payment_id.is_none() {
-                payment.map(|p| p.id)
+                payment.map(|p| p.id.to_string())
             } else {
                 None
             },
@@ -456,7 +462,7 @@ impl Saga {
                 Err(e) if status_of(&e) == Some(409) => {
                     // Refused as too much: fine if this refund already went through.
                     match self.payments.payment(&payment_id).await {
-                        Ok(p) if p.refunded.as_ref().is_some_and(|r| r.amount >= refund) => {
+                        Ok(p) if p.refunded.amount >= refund => {
                             payment_status = Some(p.status);
                         }
                         Ok(p) => {

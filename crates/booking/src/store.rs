@@ -1,5 +1,6 @@
 //! booking-service storage on either engine: bookings, their items, travellers and
-//! status history, and checkout idempotency keys.
+//! status history (checkout idempotency keys are `ota_platform::idempotency`'s, in this
+//! service's database; a new booking is tied to its key here).
 //!
 //! Every status change is a conditional update on (status, version), so of two workers
 //! racing on one booking exactly one moves it; the loser sees `None` and re-reads.
@@ -8,11 +9,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use ota_contract::payment::PaymentStatus;
 use ota_platform::db::Db;
+use ota_platform::idempotency::ATTACH_RESOURCE;
 use ota_platform::passengers::{PassengerType, Passengers};
 use ota_platform::{StoreError, on_pool};
-use serde_json::Value;
-use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::domain::{BookingReference, Currency, Email, ItemKind, Status, Traveller};
@@ -31,7 +32,7 @@ pub struct Booking {
     pub currency: Currency,
     pub payment_method_id: String,
     pub payment_id: Option<String>,
-    pub payment_status: Option<String>,
+    pub payment_status: Option<PaymentStatus>,
     pub failure_reason: Option<String>,
     pub refund_amount: Option<i64>,
     pub contact_email: Email,
@@ -80,7 +81,7 @@ pub struct NewBooking {
     pub contact_email: Email,
     pub items: Vec<Item>,
     pub travellers: Vec<Traveller>,
-    /// The idempotency key (of this user) the booking answers.
+    /// The idempotency key (of this user, the key's scope) the booking answers.
     pub idempotency_key: Option<String>,
     /// The cart it claims: refused while another booking of it has not failed.
     pub cart_id: Option<Uuid>,
@@ -101,22 +102,9 @@ pub enum Created {
 #[derive(Debug, Clone, Default)]
 pub struct Patch {
     pub payment_id: Option<String>,
-    pub payment_status: Option<String>,
+    pub payment_status: Option<PaymentStatus>,
     pub failure_reason: Option<String>,
     pub refund_amount: Option<i64>,
-}
-
-/// What claiming an idempotency key found.
-#[derive(Debug, Clone, PartialEq)]
-pub enum KeyClaim {
-    /// The key is ours: go ahead.
-    Claimed,
-    /// The first request with this key finished: answer this again.
-    Done { status: u16, body: Value },
-    /// The first request is still running (its booking, once it has one).
-    Running { booking_id: Option<Uuid> },
-    /// The key was used with another body.
-    Mismatch,
 }
 
 #[async_trait]
@@ -159,25 +147,6 @@ pub trait BookingStore: Send + Sync + 'static {
     /// Bookings mid-saga whose status last changed before `stale_before_ms`, however
     /// often recovery has tried them since.
     async fn count_stuck(&self, stale_before_ms: i64) -> Result<i64, StoreError>;
-    /// Takes an idempotency key for a request, or says what it is already doing. A key
-    /// left running without a booking since before `stale_before_ms` is taken over.
-    async fn claim_key(
-        &self,
-        user_id: Uuid,
-        key: &str,
-        request_hash: &[u8],
-        stale_before_ms: i64,
-    ) -> Result<KeyClaim, StoreError>;
-    /// Records the answer the key replays from now on.
-    async fn finish_key(
-        &self,
-        user_id: Uuid,
-        key: &str,
-        status: u16,
-        body: &Value,
-    ) -> Result<(), StoreError>;
-    /// Frees a key whose request was refused before it created anything.
-    async fn release_key(&self, user_id: Uuid, key: &str) -> Result<(), StoreError>;
 }
 
 pub fn now_ms() -> i64 {
@@ -267,7 +236,12 @@ impl TryFrom<BookingRow> for Booking {
             currency,
             payment_method_id: r.payment_method_id,
             payment_id: r.payment_id,
-            payment_status: r.payment_status,
+            payment_status: match r.payment_status {
+                Some(s) => Some(PaymentStatus::parse(&s).ok_or_else(|| {
+                    corrupt(format!("booking {} has payment status {s:?}", r.id))
+                })?),
+                None => None,
+            },
             failure_reason: r.failure_reason,
             refund_amount: r.refund_amount,
             contact_email,
@@ -343,16 +317,6 @@ struct EventRow {
     status: String,
     note: Option<String>,
     at: DateTime<Utc>,
-}
-
-#[derive(sqlx::FromRow)]
-struct KeyRow {
-    request_hash: Vec<u8>,
-    state: String,
-    booking_id: Option<Uuid>,
-    response_status: Option<i32>,
-    response_body: Option<Json<Value>>,
-    updated_ms: i64,
 }
 
 /// A per-user lock key for PostgreSQL's advisory locks.
@@ -443,8 +407,8 @@ impl SqlBookingStore {
                     .bind(new.id).bind(now)
                     .execute(&mut *tx).await?;
                 if let Some(key) = &new.idempotency_key {
-                    sqlx::query("UPDATE idempotency_keys SET booking_id = $3, updated_ms = $4 WHERE user_id = $1 AND key = $2")
-                        .bind(new.user_id).bind(key).bind(new.id).bind(now.timestamp_millis())
+                    sqlx::query(ATTACH_RESOURCE)
+                        .bind(new.user_id.to_string()).bind(key).bind(new.id).bind(now)
                         .execute(&mut *tx).await?;
                 }
                 let row = sqlx::query_as::<_, BookingRow>(sqlx::AssertSqlSafe(select.clone()))
@@ -592,7 +556,7 @@ impl BookingStore for SqlBookingStore {
             let row = sqlx::query_as::<_, BookingRow>(sqlx::AssertSqlSafe(sql))
                 .bind(b.id).bind(b.status.as_str()).bind(b.version).bind(to.as_str())
                 .bind(now.timestamp_millis()).bind(now)
-                .bind(&patch.payment_id).bind(&patch.payment_status)
+                .bind(&patch.payment_id).bind(patch.payment_status.map(PaymentStatus::as_str))
                 .bind(&patch.failure_reason).bind(patch.refund_amount)
                 .fetch_optional(&mut *tx).await?;
             let Some(row) = row else {
@@ -676,86 +640,5 @@ impl BookingStore for SqlBookingStore {
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(since).fetch_one(pool).await?
         });
         Ok(n)
-    }
-
-    #[tracing::instrument(skip(self, request_hash))]
-    async fn claim_key(
-        &self,
-        user_id: Uuid,
-        key: &str,
-        request_hash: &[u8],
-        stale_before_ms: i64,
-    ) -> Result<KeyClaim, StoreError> {
-        let now = Utc::now();
-        on_pool!(&self.db, pool => {
-            let inserted = sqlx::query(
-                "INSERT INTO idempotency_keys (user_id, key, request_hash, state, created_at, updated_ms)
-                 VALUES ($1, $2, $3, 'in_progress', $4, $5) ON CONFLICT (user_id, key) DO NOTHING",
-            )
-            .bind(user_id).bind(key).bind(request_hash).bind(now).bind(now.timestamp_millis())
-            .execute(pool).await?.rows_affected();
-            if inserted == 1 {
-                return Ok(KeyClaim::Claimed);
-            }
-            let row = sqlx::query_as::<_, KeyRow>(
-                "SELECT request_hash, state, booking_id, response_status, response_body, updated_ms
-                 FROM idempotency_keys WHERE user_id = $1 AND key = $2",
-            )
-            .bind(user_id).bind(key)
-            .fetch_optional(pool).await?;
-            let Some(row) = row else {
-                // Released between our insert and our read: the caller may try again.
-                return Ok(KeyClaim::Running { booking_id: None });
-            };
-            if row.request_hash != request_hash {
-                return Ok(KeyClaim::Mismatch);
-            }
-            if row.state == "done" {
-                return Ok(KeyClaim::Done {
-                    status: row.response_status.and_then(|s| u16::try_from(s).ok()).unwrap_or(500),
-                    body: row.response_body.map(|j| j.0).unwrap_or(Value::Null),
-                });
-            }
-            if row.booking_id.is_none() && row.updated_ms < stale_before_ms {
-                // Its first request died before it created a booking: take it over.
-                let taken = sqlx::query(
-                    "UPDATE idempotency_keys SET updated_ms = $3
-                     WHERE user_id = $1 AND key = $2 AND state = 'in_progress' AND booking_id IS NULL AND updated_ms = $4",
-                )
-                .bind(user_id).bind(key).bind(now.timestamp_millis()).bind(row.updated_ms)
-                .execute(pool).await?.rows_affected();
-                if taken == 1 {
-                    return Ok(KeyClaim::Claimed);
-                }
-            }
-            Ok(KeyClaim::Running { booking_id: row.booking_id })
-        })
-    }
-
-    async fn finish_key(
-        &self,
-        user_id: Uuid,
-        key: &str,
-        status: u16,
-        body: &Value,
-    ) -> Result<(), StoreError> {
-        on_pool!(&self.db, pool => {
-            sqlx::query(
-                "UPDATE idempotency_keys SET state = 'done', response_status = $3, response_body = $4, updated_ms = $5
-                 WHERE user_id = $1 AND key = $2",
-            )
-            .bind(user_id).bind(key).bind(i32::from(status)).bind(Json(body)).bind(now_ms())
-            .execute(pool).await?;
-        });
-        Ok(())
-    }
-
-    async fn release_key(&self, user_id: Uuid, key: &str) -> Result<(), StoreError> {
-        on_pool!(&self.db, pool => {
-            sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND state = 'in_progress'")
-                .bind(user_id).bind(key)
-                .execute(pool).await?;
-        });
-        Ok(())
     }
 }

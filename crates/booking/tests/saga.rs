@@ -8,10 +8,13 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use ota_booking::cart::{Cart, Carts};
 use ota_booking::domain::{ItemKind, Status};
-use ota_booking::payment::{Authorization, Payment, Payments};
+use ota_booking::payment::Payments;
 use ota_booking::saga::Saga;
 use ota_booking::search::{Inventory, OfferTerms};
 use ota_booking::store::{Booking, BookingStore, Created, SqlBookingStore, now_ms};
+use ota_contract::payment::{
+    AuthorizeRequest as Authorization, DeclineCode, PaymentStatus, PaymentView as Payment,
+};
 use ota_platform::client::PeerError;
 use ota_platform::money::Money;
 use ota_testkit as testkit;
@@ -138,6 +141,24 @@ struct Till {
 #[derive(Default)]
 struct FakePayments(Mutex<Till>);
 
+/// A payment as payment-service answers it, nothing captured or refunded yet.
+fn payment(a: &Authorization, status: PaymentStatus, decline_code: Option<DeclineCode>) -> Payment {
+    let zero = Money::new(0, &a.amount.currency);
+    Payment {
+        id: Uuid::now_v7(),
+        status,
+        amount: a.amount.clone(),
+        captured: zero.clone(),
+        refunded: zero,
+        booking_reference: a.booking_reference.clone(),
+        user_id: a.user_id,
+        payment_method_id: Uuid::nil(),
+        decline_code,
+        created_at: String::new(),
+        updated_at: String::new(),
+    }
+}
+
 impl FakePayments {
     fn set(&self, f: impl FnOnce(&mut Till)) {
         f(&mut self.0.lock().expect("lock"));
@@ -160,21 +181,13 @@ impl Payments for FakePayments {
         if let Some(id) = t.keys.get(&a.idempotency_key) {
             return Ok(t.payments[id].clone());
         }
-        let id = Uuid::now_v7().to_string();
         let status = if t.decline.is_some() {
-            "declined"
+            PaymentStatus::Declined
         } else {
-            "authorized"
+            PaymentStatus::Authorized
         };
-        let p = Payment {
-            id: id.clone(),
-            status: status.to_owned(),
-            amount: a.amount.clone(),
-            captured: Some(Money::new(0, &a.amount.currency)),
-            refunded: Some(Money::new(0, &a.amount.currency)),
-            booking_reference: Some(a.booking_reference.clone()),
-            decline_code: t.decline.map(str::to_owned),
-        };
+        let p = payment(a, status, t.decline.and_then(DeclineCode::parse));
+        let id = p.id.to_string();
         t.payments.insert(id.clone(), p.clone());
         t.keys.insert(a.idempotency_key.clone(), id);
         if let Some(code) = t.decline {
@@ -196,12 +209,12 @@ impl Payments for FakePayments {
             .payments
             .get_mut(id)
             .ok_or_else(|| refused("payment", 404, json!({})))?;
-        match p.status.as_str() {
-            "authorized" => {
-                p.status = "captured".to_owned();
-                p.captured = Some(p.amount.clone());
+        match p.status {
+            PaymentStatus::Authorized => {
+                p.status = PaymentStatus::Captured;
+                p.captured = p.amount.clone();
             }
-            "captured" => return Ok(p.clone()),
+            PaymentStatus::Captured => return Ok(p.clone()),
             _ => return Err(refused("payment", 409, json!({}))),
         }
         let p = p.clone();
@@ -217,8 +230,8 @@ impl Payments for FakePayments {
             .payments
             .get_mut(id)
             .ok_or_else(|| refused("payment", 404, json!({})))?;
-        match p.status.as_str() {
-            "authorized" | "voided" => p.status = "voided".to_owned(),
+        match p.status {
+            PaymentStatus::Authorized | PaymentStatus::Voided => p.status = PaymentStatus::Voided,
             _ => return Err(refused("payment", 409, json!({}))),
         }
         Ok(p.clone())
@@ -235,17 +248,16 @@ impl Payments for FakePayments {
             .payments
             .get_mut(id)
             .ok_or_else(|| refused("payment", 404, json!({})))?;
-        let refunded = p.refunded.as_ref().map_or(0, |m| m.amount) + amount.amount;
-        if p.status != "captured" || refunded > p.amount.amount {
+        let refunded = p.refunded.amount + amount.amount;
+        if p.status != PaymentStatus::Captured || refunded > p.amount.amount {
             return Err(refused("payment", 409, json!({})));
         }
-        p.refunded = Some(Money::new(refunded, &amount.currency));
+        p.refunded = Money::new(refunded, &amount.currency);
         p.status = if refunded == p.amount.amount {
-            "refunded"
+            PaymentStatus::Refunded
         } else {
-            "partially_refunded"
-        }
-        .to_owned();
+            PaymentStatus::PartiallyRefunded
+        };
         let p = p.clone();
         t.keys.insert(key.to_owned(), id.to_owned());
         t.refunds += 1;
@@ -269,16 +281,8 @@ impl Payments for FakePayments {
         if let Some(id) = t.keys.get(&a.idempotency_key) {
             return Ok(t.payments[id].clone());
         }
-        let id = Uuid::now_v7().to_string();
-        let p = Payment {
-            id: id.clone(),
-            status: "voided".to_owned(),
-            amount: a.amount.clone(),
-            captured: Some(Money::new(0, &a.amount.currency)),
-            refunded: Some(Money::new(0, &a.amount.currency)),
-            booking_reference: Some(a.booking_reference.clone()),
-            decline_code: None,
-        };
+        let p = payment(a, PaymentStatus::Voided, None);
+        let id = p.id.to_string();
         t.payments.insert(id.clone(), p.clone());
         t.keys.insert(a.idempotency_key.clone(), id);
         t.abandoned += 1;
@@ -291,7 +295,7 @@ impl Payments for FakePayments {
         }
         Ok(t.payments
             .values()
-            .filter(|p| p.booking_reference.as_deref() == Some(reference))
+            .filter(|p| p.booking_reference == reference)
             .cloned()
             .collect())
     }
@@ -399,7 +403,7 @@ async fn a_checkout_holds_authorises_commits_captures_and_clears_the_cart() {
         let b = w.pending().await;
         let done = w.saga.checkout(b.clone()).await.expect(l);
         assert_eq!(done.status, Status::Confirmed, "{l}");
-        assert_eq!(done.payment_status.as_deref(), Some("captured"), "{l}");
+        assert_eq!(done.payment_status, Some(PaymentStatus::Captured), "{l}");
         assert_eq!(w.inventory.hold_of(b.id), Some("committed"), "{l}");
         assert_eq!(w.payments.get(|t| t.captures), 1, "{l}");
         assert_eq!(*w.carts.0.lock().expect("lock"), vec![b.user_id], "{l}");
@@ -423,8 +427,8 @@ async fn a_checkout_holds_authorises_commits_captures_and_clears_the_cart() {
         assert_eq!(cancelled.status, Status::Cancelled, "{l}");
         assert_eq!(cancelled.refund_amount, Some(30_000));
         assert_eq!(
-            cancelled.payment_status.as_deref(),
-            Some("partially_refunded")
+            cancelled.payment_status,
+            Some(PaymentStatus::PartiallyRefunded)
         );
         assert_eq!(w.inventory.hold_of(b.id), Some("released"), "{l}");
         let twice = w.saga.cancel(&done, 30_000).await.expect(l);
@@ -501,7 +505,7 @@ async fn a_payment_peer_dying_after_authorising_leaves_the_booking_to_recovery_w
         w.recover_all().await;
         let after = w.store.booking(b.id).await.expect(l).expect("there");
         assert_eq!(after.status, Status::Confirmed, "{l}");
-        assert_eq!(after.payment_status.as_deref(), Some("captured"), "{l}");
+        assert_eq!(after.payment_status, Some(PaymentStatus::Captured), "{l}");
         assert_eq!(w.inventory.hold_of(b.id), Some("committed"), "{l}");
         assert_eq!(w.payments.get(|t| (t.captures, t.abandoned)), (1, 0), "{l}");
     }
@@ -539,7 +543,7 @@ async fn payment_service_down_is_never_a_decline_and_recovery_fails_it_as_unavai
             })
             .await
             .expect(l);
-        assert_eq!(late.status, "voided", "{l}");
+        assert_eq!(late.status, PaymentStatus::Voided, "{l}");
         assert_eq!(w.payments.get(|t| t.captures), 0, "{l}");
     }
 }
@@ -559,7 +563,7 @@ async fn a_provider_failure_settles_at_once_as_payment_unavailable_not_declined(
             "{l}"
         );
         assert!(
-            !ota_booking::saga::reason::DECLINES.contains(&"payment_unavailable"),
+            !ota_booking::saga::reason::is_decline("payment_unavailable"),
             "{l}"
         );
         assert_eq!(w.payments.get(|t| (t.captures, t.abandoned)), (0, 1), "{l}");
@@ -605,7 +609,7 @@ async fn an_authorised_booking_whose_hold_expired_is_voided_and_failed() {
         let done = w.saga.checkout(b.clone()).await.expect(l);
         assert_eq!(done.status, Status::Failed, "{l}");
         assert_eq!(done.failure_reason.as_deref(), Some("hold_expired"));
-        assert_eq!(done.payment_status.as_deref(), Some("voided"), "{l}");
+        assert_eq!(done.payment_status, Some(PaymentStatus::Voided), "{l}");
         assert_eq!(w.payments.get(|t| t.captures), 0, "{l}");
         assert_eq!(w.inventory.hold_of(b.id), Some("released"), "{l}");
         assert_eq!(w.store.count_stuck(now_ms() + 1).await.expect(l), 0, "{l}");

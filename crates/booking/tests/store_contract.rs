@@ -5,10 +5,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ota_booking::domain::{BookingReference, Status};
-use ota_booking::store::{
-    BookingStore, Created, KeyClaim, NewBooking, Patch, SqlBookingStore, now_ms,
-};
+use ota_booking::store::{BookingStore, Created, NewBooking, Patch, SqlBookingStore, now_ms};
 use ota_platform::db::Db;
+use ota_platform::idempotency::{
+    Claim, IdempotencyKey, IdempotencySettings, IdempotencyStore, RequestHash,
+};
 use ota_testkit as testkit;
 use serde_json::json;
 use uuid::Uuid;
@@ -27,6 +28,8 @@ async fn stores() -> Vec<(&'static str, SqlBookingStore)> {
 
 mod common;
 use common::new_booking;
+
+const LEASE: std::time::Duration = std::time::Duration::from_secs(60);
 
 async fn booked(store: &SqlBookingStore, new: &NewBooking) -> ota_booking::store::Booking {
     match store.create(new, 3).await.expect("create") {
@@ -73,7 +76,7 @@ async fn a_booking_is_written_pending_with_its_items_travellers_and_history() {
                 Status::Authorized,
                 &Patch {
                     payment_id: Some("pay-1".into()),
-                    payment_status: Some("authorized".into()),
+                    payment_status: Some(ota_contract::payment::PaymentStatus::Authorized),
                     ..Patch::default()
                 },
                 Some("authorised"),
@@ -328,103 +331,48 @@ async fn a_cart_is_claimed_by_one_booking_until_it_fails() {
 }
 
 #[tokio::test]
-async fn idempotency_keys_go_from_running_to_their_stored_answer() {
-    for (engine, store) in stores().await {
+async fn a_new_booking_holds_its_checkouts_idempotency_key() {
+    // The key contract itself is ota_platform's suite; this checks booking's table and
+    // that a booking is tied to the key that created it.
+    for db in databases().await {
+        let engine = db.engine();
+        let store = SqlBookingStore::new(db.clone());
+        let keys = IdempotencyStore::new(db, &IdempotencySettings::default());
         let user = Uuid::now_v7();
-        let hash = vec![7u8; 32];
-        let stale = now_ms() - 60_000;
+        let scope = user.to_string();
+        let key = IdempotencyKey::parse("k1").expect("key");
+        let hash = RequestHash::from_bytes(&[7; 32]);
+        let lapsed = chrono::Duration::milliseconds(-1);
         assert_eq!(
-            store
-                .claim_key(user, "k1", &hash, stale)
+            keys.claim_at(&scope, &key, &hash, chrono::Utc::now(), lapsed)
                 .await
                 .expect(engine),
-            KeyClaim::Claimed
-        );
-        assert_eq!(
-            store
-                .claim_key(user, "k1", &hash, stale)
-                .await
-                .expect(engine),
-            KeyClaim::Running { booking_id: None },
-            "{engine}"
-        );
-        assert_eq!(
-            store
-                .claim_key(user, "k1", &[8u8; 32], stale)
-                .await
-                .expect(engine),
-            KeyClaim::Mismatch,
-            "{engine}"
-        );
-        // Another user's same key is theirs.
-        assert_eq!(
-            store
-                .claim_key(Uuid::now_v7(), "k1", &hash, stale)
-                .await
-                .expect(engine),
-            KeyClaim::Claimed
+            Claim::New
         );
         let mut new = new_booking(user);
         new.idempotency_key = Some("k1".to_owned());
         let b = booked(&store, &new).await;
+        // However long the saga runs, the key is never taken over: it has a booking.
         assert_eq!(
-            store
-                .claim_key(user, "k1", &hash, stale)
-                .await
-                .expect(engine),
-            KeyClaim::Running {
-                booking_id: Some(b.id)
+            keys.claim(&scope, &key, &hash, LEASE).await.expect(engine),
+            Claim::InProgress {
+                resource: Some(b.id)
             },
             "{engine}"
         );
         let body = json!({"reference": b.reference, "status": "CONFIRMED", "total": {"amount": 42000, "currency": "USD"}});
-        store
-            .finish_key(user, "k1", 201, &body)
-            .await
-            .expect(engine);
+        keys.complete(&scope, &key, 201, &body).await.expect(engine);
         assert_eq!(
-            store
-                .claim_key(user, "k1", &hash, stale)
-                .await
-                .expect(engine),
-            KeyClaim::Done { status: 201, body },
+            keys.claim(&scope, &key, &hash, LEASE).await.expect(engine),
+            Claim::Replay { status: 201, body },
             "{engine}"
         );
-        // A finished key is never released.
-        store.release_key(user, "k1").await.expect(engine);
-        assert!(matches!(
-            store
-                .claim_key(user, "k1", &hash, stale)
-                .await
-                .expect(engine),
-            KeyClaim::Done { .. }
-        ));
-
-        // A refusal before any booking frees the key for a corrected retry.
+        // Another user's same key is theirs.
         assert_eq!(
-            store
-                .claim_key(user, "k2", &hash, stale)
+            keys.claim(&Uuid::now_v7().to_string(), &key, &hash, LEASE)
                 .await
                 .expect(engine),
-            KeyClaim::Claimed
-        );
-        store.release_key(user, "k2").await.expect(engine);
-        assert_eq!(
-            store
-                .claim_key(user, "k2", &[9u8; 32], stale)
-                .await
-                .expect(engine),
-            KeyClaim::Claimed,
-            "{engine}"
-        );
-        // A key whose request died before creating a booking is taken over once stale.
-        assert_eq!(
-            store
-                .claim_key(user, "k2", &[9u8; 32], now_ms() + 1)
-                .await
-                .expect(engine),
-            KeyClaim::Claimed,
-            "{engine}"
+            Claim::New
         );
     }
 }

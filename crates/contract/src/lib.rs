@@ -3,10 +3,12 @@
 //! No HTTP framework, no storage: plain types with serde and OpenAPI schemas.
 
 pub mod auth;
+pub mod booking;
 pub mod cart;
 pub mod domain;
 pub mod money;
 pub mod passengers;
+pub mod payment;
 pub mod problem;
 pub mod search;
 

@@ -3,11 +3,12 @@
 
 use askama::Template;
 
+use ota_contract::booking::{BookingStatus, BookingView as Booking};
 use ota_contract::cart::{CartItemView, OfferKind};
 use ota_contract::passengers::PassengerType;
 use ota_contract::search::{FlightOffer, HotelOffer};
 
-use crate::clients::{Booking, Passengers, encode};
+use crate::clients::{Passengers, encode};
 use crate::format;
 
 /// What every page's frame needs.
@@ -610,27 +611,24 @@ pub struct BookingView {
 
 impl BookingView {
     pub fn of(b: &Booking) -> Self {
-        let status = b.status.to_uppercase();
-        let status_class = match status.as_str() {
-            "CONFIRMED" => "ok",
-            "FAILED" | "CANCELLED" => "bad",
+        let status_class = match b.status {
+            BookingStatus::Confirmed => "ok",
+            BookingStatus::Failed | BookingStatus::Cancelled => "bad",
             _ => "wait",
         };
         let items: Vec<ItemRow> = b
             .items
             .iter()
             .map(|i| ItemRow {
-                kind: if i.kind.is_empty() {
-                    String::new()
-                } else {
-                    let mut k = i.kind.clone();
+                kind: {
+                    let mut k = i.kind.as_str().to_owned();
                     if let Some(first) = k.get_mut(0..1) {
                         first.make_ascii_uppercase();
                     }
                     k
                 },
                 summary: i.summary.clone(),
-                price: i.total.as_ref().map(format::money).unwrap_or_default(),
+                price: format::money(&i.total),
             })
             .collect();
         let summary = items
@@ -641,27 +639,24 @@ impl BookingView {
             .join(" · ");
         Self {
             reference: b.reference.clone(),
-            status: match status.as_str() {
-                "CONFIRMED" => "Confirmed",
-                "CANCELLED" => "Cancelled",
-                "FAILED" => "Failed",
-                "CANCELLING" => "Cancelling",
+            status: match b.status {
+                BookingStatus::Confirmed => "Confirmed",
+                BookingStatus::Cancelled => "Cancelled",
+                BookingStatus::Failed => "Failed",
+                BookingStatus::Cancelling => "Cancelling",
                 _ => "In progress",
             }
             .to_owned(),
             status_class,
-            total: b.total.as_ref().map(format::money).unwrap_or_default(),
-            refund: match status.as_str() {
-                "CANCELLED" | "CANCELLING" => {
+            total: format::money(&b.total),
+            refund: match b.status {
+                BookingStatus::Cancelled | BookingStatus::Cancelling => {
                     b.refund.as_ref().map(format::money).unwrap_or_default()
                 }
                 _ => String::new(),
             },
             summary,
-            created: b
-                .created_at
-                .as_deref()
-                .and_then(format::parse_time)
+            created: format::parse_time(&b.created_at)
                 .map(|t| t.format("%-d %b %Y, %H:%M UTC").to_string())
                 .unwrap_or_default(),
             travellers: b
@@ -671,7 +666,7 @@ impl BookingView {
                 .collect::<Vec<_>>()
                 .join(", "),
             items,
-            cancellable: status == "CONFIRMED",
+            cancellable: b.status == BookingStatus::Confirmed,
         }
     }
 }
@@ -696,17 +691,17 @@ pub enum BookingBanner {
 
 impl BookingBanner {
     /// `just_booked`: the traveller arrives from the checkout form.
-    pub fn of(b: &BookingView, raw_status: &str, just_booked: bool) -> Self {
-        match raw_status.to_uppercase().as_str() {
-            "CONFIRMED" if just_booked => BookingBanner::Confirmed,
-            "CONFIRMED" => BookingBanner::None,
-            "CANCELLED" => BookingBanner::Cancelled {
+    pub fn of(b: &BookingView, status: BookingStatus, just_booked: bool) -> Self {
+        match status {
+            BookingStatus::Confirmed if just_booked => BookingBanner::Confirmed,
+            BookingStatus::Confirmed => BookingBanner::None,
+            BookingStatus::Cancelled => BookingBanner::Cancelled {
                 refund: b.refund.clone(),
             },
-            "CANCELLING" => BookingBanner::Cancelling {
+            BookingStatus::Cancelling => BookingBanner::Cancelling {
                 refund: b.refund.clone(),
             },
-            "FAILED" => BookingBanner::Failed,
+            BookingStatus::Failed => BookingBanner::Failed,
             _ => BookingBanner::Settling,
         }
     }

@@ -10,8 +10,8 @@ pub mod store;
 use std::sync::Arc;
 
 use ota_platform::db::Migrations;
+use ota_platform::idempotency::IdempotencyStore;
 use ota_platform::server::{Context, Served};
-use utoipa::OpenApi;
 
 pub const SERVICE: &str = "payment-service";
 
@@ -27,16 +27,18 @@ pub async fn build(ctx: &Context) -> anyhow::Result<Served> {
     let state = api::PaymentState {
         store: Arc::new(store::SqlPaymentStore::new(db.clone())),
         provider: Arc::new(provider::SandboxProvider::new(db.clone())),
+        keys: IdempotencyStore::new(db.clone(), &ctx.settings.idempotency),
     };
     tracing::info!(
         service = SERVICE,
         provider = "sandbox",
         "payment provider ready"
     );
+    let (router, openapi) = api::routes(state);
     Ok(Served {
         name: SERVICE,
-        router: api::router(state),
+        router,
         db: Some(db),
-        openapi: api::ApiDoc::openapi(),
+        openapi,
     })
 }

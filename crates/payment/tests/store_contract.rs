@@ -2,13 +2,16 @@
 
 use std::sync::Arc;
 
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use ota_payment::domain::{Brand, DeclineCode, PaymentStatus};
 use ota_payment::store::{
-    CUSTOMER_CARD, Claim, MERCHANT_REVENUE, NewPayment, NewRefund, Payment, PaymentMethod,
-    PaymentStore, RefundOutcome, RefundStatus, SqlPaymentStore, Transition,
+    CUSTOMER_CARD, MERCHANT_REVENUE, NewPayment, NewRefund, Payment, PaymentMethod, PaymentStore,
+    RefundOutcome, RefundStatus, SqlPaymentStore, Transition,
 };
 use ota_platform::StoreError;
+use ota_platform::idempotency::{
+    Claim, IdempotencyKey, IdempotencySettings, IdempotencyStore, RequestHash,
+};
 use ota_testkit as testkit;
 use serde_json::json;
 use uuid::Uuid;
@@ -124,103 +127,31 @@ async fn payment_methods_belong_to_their_user() {
 }
 
 #[tokio::test]
-async fn idempotency_keys_replay_refuse_other_requests_and_lapse() {
-    for (engine, store) in stores().await {
-        let now = Utc::now();
-        let lease = Duration::seconds(60);
-        let (a, b) = (vec![1u8; 32], vec![2u8; 32]);
+async fn the_internal_apis_idempotency_keys_live_in_the_payment_database() {
+    // The key contract itself is ota_platform's suite; this checks the table it runs on.
+    for (engine, db) in testkit::databases(ota_payment::SERVICE, &ota_payment::MIGRATIONS)
+        .await
+        .into_iter()
+        .map(|db| (db.engine(), db))
+    {
+        let keys = IdempotencyStore::new(db, &IdempotencySettings::default());
+        let key = IdempotencyKey::parse("b1:authorize").expect("key");
+        let hash = RequestHash::from_bytes(&[1; 32]);
+        let lease = std::time::Duration::from_secs(30);
         assert_eq!(
-            store.claim_key("k1", &a, now, lease).await.expect(engine),
-            Claim::Started
-        );
-        assert_eq!(
-            store.claim_key("k1", &a, now, lease).await.expect(engine),
-            Claim::InProgress,
-            "{engine}: the first call still runs"
-        );
-        assert_eq!(
-            store.claim_key("k1", &b, now, lease).await.expect(engine),
-            Claim::Mismatch
+            keys.claim("", &key, &hash, lease).await.expect(engine),
+            Claim::New
         );
         let answer = json!({"id": "p1", "status": "authorized"});
-        store.complete_key("k1", 201, &answer).await.expect(engine);
+        keys.complete("", &key, 201, &answer).await.expect(engine);
         assert_eq!(
-            store.claim_key("k1", &a, now, lease).await.expect(engine),
+            keys.claim("", &key, &hash, lease).await.expect(engine),
             Claim::Replay {
                 status: 201,
-                response: answer.clone()
+                body: answer
             },
             "{engine}"
         );
-        assert_eq!(
-            store.claim_key("k1", &b, now, lease).await.expect(engine),
-            Claim::Mismatch
-        );
-        // A finished key is never released.
-        store.release_key("k1").await.expect(engine);
-        assert!(matches!(
-            store.claim_key("k1", &a, now, lease).await.expect(engine),
-            Claim::Replay { .. }
-        ));
-
-        // A transient failure frees the key for a retry.
-        assert_eq!(
-            store.claim_key("k2", &a, now, lease).await.expect(engine),
-            Claim::Started
-        );
-        store.release_key("k2").await.expect(engine);
-        assert_eq!(
-            store.claim_key("k2", &b, now, lease).await.expect(engine),
-            Claim::Started
-        );
-
-        // A call that crashed holding its key: after the lease, a retry takes it over.
-        let short = Duration::milliseconds(-1);
-        assert_eq!(
-            store.claim_key("k3", &a, now, short).await.expect(engine),
-            Claim::Started
-        );
-        assert_eq!(
-            store
-                .claim_key("k3", &a, Utc::now(), lease)
-                .await
-                .expect(engine),
-            Claim::Started,
-            "{engine}: lapsed lease taken over"
-        );
-        assert_eq!(
-            store
-                .claim_key("k3", &a, Utc::now(), lease)
-                .await
-                .expect(engine),
-            Claim::InProgress
-        );
-    }
-}
-
-#[tokio::test]
-async fn concurrent_claims_of_one_key_start_it_once() {
-    for (engine, store) in stores().await {
-        let tasks: Vec<_> = (0..8)
-            .map(|_| {
-                let store = store.clone();
-                tokio::spawn(async move {
-                    store
-                        .claim_key("race", &[7; 32], Utc::now(), Duration::seconds(60))
-                        .await
-                })
-            })
-            .collect();
-        let mut started = 0;
-        for t in tasks {
-            match t.await.expect("task") {
-                Ok(Claim::Started) => started += 1,
-                Ok(Claim::InProgress) => {}
-                Ok(other) => panic!("{engine}: {other:?}"),
-                Err(e) => assert!(e.is_retryable(), "{engine}: {e:?}"),
-            }
-        }
-        assert_eq!(started, 1, "{engine}");
     }
 }
 

@@ -6,6 +6,7 @@ pub mod client;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod idempotency;
 pub mod management;
 pub mod problem;
 pub mod server;

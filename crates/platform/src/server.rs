@@ -56,6 +56,8 @@ pub struct Settings {
     pub http: HttpSettings,
     #[command(flatten)]
     pub peers: PeerSettings,
+    #[command(flatten)]
+    pub idempotency: crate::idempotency::IdempotencySettings,
 }
 
 /// What services are built from: settings and the connections they share.

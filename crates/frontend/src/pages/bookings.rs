@@ -49,10 +49,14 @@ pub(super) async fn booking(
 
 /// The booking page: everything it says comes from the booking as booking-service
 /// answers it.
-fn render_booking(session: &Session, b: &crate::clients::Booking, just_booked: bool) -> Response {
+fn render_booking(
+    session: &Session,
+    b: &ota_contract::booking::BookingView,
+    just_booked: bool,
+) -> Response {
     let view = BookingView::of(b);
     let title = format!("Booking {}", view.reference);
-    let banner = BookingBanner::of(&view, &b.status, just_booked);
+    let banner = BookingBanner::of(&view, b.status, just_booked);
     render(
         session,
         StatusCode::OK,
@@ -192,26 +196,32 @@ pub(super) async fn bookings(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clients::Booking;
     use crate::views::Layout;
     use askama::Template;
+    use ota_contract::booking::{BookingStatus, BookingView as Booking, ContactView};
     use ota_platform::money::Money;
 
-    fn booking(status: &str, refund: Option<Money>) -> Booking {
+    fn booking(status: BookingStatus, refund: Option<Money>) -> Booking {
         Booking {
             reference: "ABC234".into(),
-            status: status.into(),
-            total: Some(Money::new(45_000, "USD")),
+            status,
+            total: Money::new(45_000, "USD"),
             items: Vec::new(),
+            payment: None,
             travellers: Vec::new(),
-            created_at: None,
+            contact: ContactView {
+                email: "ada@example.com".into(),
+            },
+            created_at: String::new(),
+            updated_at: String::new(),
+            failure_reason: None,
             refund,
         }
     }
 
     fn booking_html(b: &Booking, just_booked: bool) -> String {
         let view = BookingView::of(b);
-        let banner = BookingBanner::of(&view, &b.status, just_booked);
+        let banner = BookingBanner::of(&view, b.status, just_booked);
         BookingPage {
             layout: Layout {
                 title: "Booking".into(),
@@ -228,20 +238,29 @@ mod tests {
 
     #[test]
     fn the_booking_page_tells_the_bookings_own_state() {
-        let confirmed = booking_html(&booking("CONFIRMED", None), false);
+        let confirmed = booking_html(&booking(BookingStatus::Confirmed, None), false);
         assert!(!confirmed.contains("cancelled"), "{confirmed}");
         assert!(!confirmed.contains("Refund"), "{confirmed}");
-        let cancelled = booking_html(&booking("CANCELLED", Some(Money::new(1_234, "USD"))), false);
+        let cancelled = booking_html(
+            &booking(BookingStatus::Cancelled, Some(Money::new(1_234, "USD"))),
+            false,
+        );
         assert!(cancelled.contains("Your booking is cancelled. Refund: <strong>$12.34</strong>"));
         // Cancelled without a refund stated: no amount is made up.
-        let no_refund = booking_html(&booking("CANCELLED", None), false);
+        let no_refund = booking_html(&booking(BookingStatus::Cancelled, None), false);
         assert!(no_refund.contains("Your booking is cancelled."));
         assert!(!no_refund.contains("Refund"));
         // "Confirmed" only when it is.
-        let pending = booking_html(&booking("PAYMENT_PENDING", None), true);
+        let pending = booking_html(&booking(BookingStatus::Held, None), true);
         assert!(!pending.contains("Booking confirmed"));
         assert!(pending.contains("still completing this booking"));
-        assert!(booking_html(&booking("CONFIRMED", None), true).contains("Booking confirmed"));
-        assert!(booking_html(&booking("FAILED", None), true).contains("did not go through"));
+        assert!(
+            booking_html(&booking(BookingStatus::Confirmed, None), true)
+                .contains("Booking confirmed")
+        );
+        assert!(
+            booking_html(&booking(BookingStatus::Failed, None), true)
+                .contains("did not go through")
+        );
     }
 }

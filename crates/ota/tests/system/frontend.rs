@@ -832,9 +832,15 @@ fn booking_json(reference: &str, status: &str, refund: Option<i64>) -> serde_jso
     let mut b = json!({
         "reference": reference, "status": status,
         "total": {"amount": 45000, "currency": "USD"},
-        "items": [{"kind": "flight", "summary": "JFK → LAX", "total": {"amount": 45000, "currency": "USD"}}],
-        "travellers": [{"first_name": "Ada", "last_name": "Lovelace"}],
-        "created_at": "2026-01-01T10:00:00Z"
+        "items": [{"offer_id": "k.p.m", "kind": "flight", "summary": "JFK → LAX",
+                   "total": {"amount": 45000, "currency": "USD"},
+                   "passengers": {"adults": 1, "children": 0, "infants": 0}, "rooms": null,
+                   "refundable": false, "refund_until": null, "starts_at": null}],
+        "payment": null,
+        "travellers": [{"first_name": "Ada", "last_name": "Lovelace", "date_of_birth": "1990-12-10"}],
+        "contact": {"email": "ada@example.com"},
+        "created_at": "2026-01-01T10:00:00Z",
+        "updated_at": "2026-01-01T10:00:00Z"
     });
     if let Some(r) = refund {
         b["refund"] = json!({"amount": r, "currency": "USD"});
@@ -1112,7 +1118,7 @@ async fn a_checkout_form_sent_twice_shows_the_booking_the_first_send_made() {
     assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
     assert_eq!(location, "/bookings/WEB789?confirmed=1");
     // ... and that booking's page says it is still being completed, not confirmed.
-    *rig.stand_in.booking.lock().expect("lock") = booking_json("WEB789", "PAYMENT_PENDING", None);
+    *rig.stand_in.booking.lock().expect("lock") = booking_json("WEB789", "HELD", None);
     let (status, _, html) = page(&rig.web, &location, Some(&rig.cookie)).await;
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(!html.contains("Booking confirmed"), "{html}");

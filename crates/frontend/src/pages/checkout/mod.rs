@@ -11,12 +11,14 @@ use axum::extract::{Form, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use chrono::{Datelike, NaiveDate};
+use ota_contract::booking::{CheckoutRequest, ContactInput, TravellerInput};
+use ota_contract::payment::{CardInput, CardSecret};
 use ota_platform::client::PeerError;
 
 use super::common::{layout, message, one, redirect, refusal, render, signed_in, today};
 use super::errors::{forbidden, peer_failure};
 use crate::Web;
-use crate::clients::{CheckoutRequest, Contact, NewCard, Traveller, encode};
+use crate::clients::encode;
 use crate::format;
 use crate::session::Session;
 use crate::views::{CartRow, CheckoutAlert, CheckoutPage, TravellerFields, TravellerKind};
@@ -200,17 +202,20 @@ pub(super) async fn checkout(
         )
         .await;
     };
-    let card = NewCard {
-        number,
-        exp_month,
-        exp_year,
-        cvc,
+    let card = CardInput {
+        number: CardSecret::new(&number),
+        exp_month: i64::from(exp_month),
+        exp_year: i64::from(exp_year),
+        cvc: CardSecret::new(&cvc),
         holder_name: holder,
     };
     let method = web
         .form_cards
         .card_for(&format!("{}:{key}", email_of(&session)), || async {
-            web.api.add_card(&token, &card).await.map(|m| m.id)
+            web.api
+                .add_card(&token, &card)
+                .await
+                .map(|m| m.id.to_string())
         })
         .await;
     let method = match method {
@@ -235,17 +240,19 @@ pub(super) async fn checkout(
         }
     };
     let body = CheckoutRequest {
-        travellers: fields
-            .travellers
-            .iter()
-            .map(|t| Traveller {
-                first_name: t.first.clone(),
-                last_name: t.last.clone(),
-                date_of_birth: t.dob.clone(),
-            })
-            .collect(),
-        contact: Contact { email },
-        payment_method_id: method,
+        travellers: Some(
+            fields
+                .travellers
+                .iter()
+                .map(|t| TravellerInput {
+                    first_name: Some(t.first.clone()),
+                    last_name: Some(t.last.clone()),
+                    date_of_birth: Some(t.dob.clone()),
+                })
+                .collect(),
+        ),
+        contact: Some(ContactInput { email: Some(email) }),
+        payment_method_id: Some(method),
     };
     // A send of a form whose first send is still running waits for its outcome.
     let started = std::time::Instant::now();

@@ -2,8 +2,8 @@
 //! that tells the traveller.
 
 use axum::http::StatusCode;
+use ota_contract::ProblemType;
 use ota_platform::client::PeerError;
-use ota_platform::problem::ProblemType;
 use serde_json::Value;
 
 use crate::pages::common::{problem_type, well_formed_reference};
@@ -73,17 +73,6 @@ pub(super) fn checkout_refusal(e: &PeerError) -> CheckoutRefusal {
     if *status == 401 {
         return CheckoutRefusal::SignedOut;
     }
-    let idempotency_field = || {
-        body.get("errors")
-            .and_then(Value::as_array)
-            .is_some_and(|all| {
-                all.iter().any(|e| {
-                    e.get("field")
-                        .and_then(Value::as_str)
-                        .is_some_and(|f| f.eq_ignore_ascii_case("idempotency-key"))
-                })
-            })
-    };
     use ProblemType as P;
     let Some(kind) = problem_type(body) else {
         return CheckoutRefusal::Unknown;
@@ -113,7 +102,6 @@ pub(super) fn checkout_refusal(e: &PeerError) -> CheckoutRefusal {
         P::SoldOut => CheckoutRefusal::SoldOut,
         P::OfferExpired => CheckoutRefusal::OfferExpired,
         P::RateLimited => CheckoutRefusal::Throttled,
-        P::Validation | P::BadParameter if idempotency_field() => CheckoutRefusal::AlreadySent,
         P::Validation | P::BadParameter => CheckoutRefusal::Invalid,
         P::CheckoutFailed => CheckoutRefusal::Failed,
         _ => CheckoutRefusal::Unknown,

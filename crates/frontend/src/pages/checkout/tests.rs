@@ -113,13 +113,14 @@ fn refusals_are_told_apart_by_their_type_never_by_their_members_or_wording() {
             {"field": "travellers[0].last_name", "message": "Idempotency is not a surname"}]}),
     );
     assert_eq!(checkout_refusal(&e), CheckoutRefusal::Invalid);
-    // The key used with another request: the form was sent before.
+    // Only the type tells a reused key: a validation problem naming the key's header is
+    // still a validation problem.
     let e = problem(
         422,
         json!({"type": slug("validation"), "errors": [
             {"field": "Idempotency-Key", "message": "was already used"}]}),
     );
-    assert_eq!(checkout_refusal(&e), CheckoutRefusal::AlreadySent);
+    assert_eq!(checkout_refusal(&e), CheckoutRefusal::Invalid);
     assert_eq!(
         checkout_refusal(&problem(422, json!({"type": slug("idempotency-mismatch")}))),
         CheckoutRefusal::AlreadySent

@@ -1,172 +1,31 @@
-//! The public booking API of API.md and docs/checkout.md: checkout, the caller's
-//! bookings, cancellation quotes and cancellation.
+//! `POST /api/v1/bookings`: checkout of the caller's cart, once per `Idempotency-Key`
+//! (`ota_platform::idempotency`, scoped by user): the same request replays its answer,
+//! another request under the key is 422 `idempotency-mismatch`, and the same request
+//! while the first still runs is 409 `in-progress`.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
+use ota_contract::ProblemType;
+use ota_contract::booking::{BookingView, CheckoutRequest};
+use ota_contract::passengers::Passengers;
 use ota_platform::client::PeerError;
 use ota_platform::http::Json;
+use ota_platform::idempotency::{Claim, IdempotencyKey, KeyError, RequestHash};
 use ota_platform::money::{Money, MoneyError};
-use ota_platform::passengers::Passengers;
-use ota_platform::problem::{PROBLEM_JSON, ProblemType};
+use ota_platform::problem::PROBLEM_JSON;
 use ota_platform::tokens::AuthUser;
 use ota_platform::{FieldError, Problem};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::domain::{self, BookingReference, Email, ItemKind, Status, Traveller};
-use crate::recovery::RecoveryTiming;
-use crate::saga::{Saga, reason};
-use crate::store::{Booking, BookingStore, Created, Item, KeyClaim, NewBooking};
+use super::{BookingState, MAX_IN_FLIGHT, view};
+use crate::domain::{self, Email, ItemKind, Status, Traveller};
+use crate::saga::reason;
+use crate::store::{Booking, BookingStore, Created, Item, NewBooking};
 
-/// Bookings one user may have checking out at once (PENDING, HELD, AUTHORIZED).
-pub const MAX_IN_FLIGHT: i64 = 3;
-pub const DEFAULT_LIMIT: i64 = 20;
-pub const MAX_LIMIT: i64 = 50;
 const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
-const MAX_KEY_LEN: usize = 255;
-
-#[derive(Clone)]
-pub struct BookingState {
-    pub saga: Saga,
-    pub timing: RecoveryTiming,
-}
-
-impl BookingState {
-    fn store(&self) -> &Arc<dyn BookingStore> {
-        &self.saga.store
-    }
-}
-
-pub fn router(state: BookingState) -> Router {
-    Router::new()
-        .route("/api/v1/bookings", post(checkout).get(list_bookings))
-        .route("/api/v1/bookings/{reference}", get(read_booking))
-        .route(
-            "/api/v1/bookings/{reference}/cancellation-quote",
-            get(cancellation_quote),
-        )
-        .route("/api/v1/bookings/{reference}/cancel", post(cancel_booking))
-        .with_state(state)
-}
-
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(checkout, list_bookings, read_booking, cancellation_quote, cancel_booking),
-    components(schemas(CheckoutRequest, TravellerInput, ContactInput, BookingView, ItemView, PaymentView,
-        ContactView, BookingList, QuoteView, CancellationView, Traveller, Status, ItemKind, Money, Passengers,
-        ota_platform::passengers::PassengerType, Problem, FieldError)),
-    tags((name = "bookings", description = "Checkout, bookings and cancellations"))
-)]
-pub struct ApiDoc;
-
-// ---------------------------------------------------------------------------------------
-// Shapes
-
-/// A checkout: every field is checked here, so each can be named when it is wrong.
-#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
-pub struct CheckoutRequest {
-    #[serde(default)]
-    pub travellers: Option<Vec<TravellerInput>>,
-    #[serde(default)]
-    pub contact: Option<ContactInput>,
-    #[serde(default)]
-    pub payment_method_id: Option<String>,
-}
-
-#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
-pub struct TravellerInput {
-    #[serde(default)]
-    pub first_name: Option<String>,
-    #[serde(default)]
-    pub last_name: Option<String>,
-    /// YYYY-MM-DD, in the past.
-    #[serde(default)]
-    pub date_of_birth: Option<String>,
-}
-
-#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
-pub struct ContactInput {
-    #[serde(default)]
-    pub email: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ItemView {
-    pub offer_id: String,
-    pub kind: ItemKind,
-    pub total: Money,
-    pub summary: String,
-    /// A flight's travellers by type; null for hotels.
-    pub passengers: Option<Passengers>,
-    /// A hotel's rooms; null for flights.
-    #[serde(default)]
-    pub rooms: Option<u8>,
-    /// Whether cancelling refunds this item, as judged when it was sold.
-    pub refundable: bool,
-    /// Until when cancelling refunds this item (RFC 3339, UTC), if ever.
-    pub refund_until: Option<String>,
-    /// First departure or hotel check-in (RFC 3339, UTC): no cancellation after it.
-    pub starts_at: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct PaymentView {
-    pub id: String,
-    pub status: String,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ContactView {
-    pub email: String,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct BookingView {
-    pub reference: String,
-    pub status: Status,
-    pub total: Money,
-    pub items: Vec<ItemView>,
-    pub payment: Option<PaymentView>,
-    pub travellers: Vec<Traveller>,
-    pub contact: ContactView,
-    pub created_at: String,
-    pub updated_at: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failure_reason: Option<String>,
-    /// What the cancellation refunded (or is refunding).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refund: Option<Money>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct BookingList {
-    pub bookings: Vec<BookingView>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct QuoteView {
-    pub refund: Money,
-    /// Until when this quote holds (the next refund deadline), if it ever changes.
-    pub expires_at: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct CancellationView {
-    pub reference: String,
-    pub status: Status,
-    pub refund: Money,
-}
 
 /// An answer as status and JSON, so a replay answers byte for byte what was stored.
 struct Answer {
@@ -202,56 +61,6 @@ impl IntoResponse for Answer {
     }
 }
 
-// ---------------------------------------------------------------------------------------
-// Views
-
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-fn item_view(i: Item) -> ItemView {
-    ItemView {
-        total: Money::of(i.total_amount, i.currency),
-        offer_id: i.offer_id,
-        kind: i.kind,
-        summary: i.summary,
-        passengers: i.passengers,
-        rooms: i.rooms,
-        refundable: i.refundable,
-        refund_until: i.refund_until.map(rfc3339),
-        starts_at: i.starts_at.map(rfc3339),
-    }
-}
-
-async fn view(store: &dyn BookingStore, b: Booking) -> Result<BookingView, Problem> {
-    let items = store.items(b.id).await?;
-    let travellers = store.travellers(b.id).await?;
-    let refund = match b.status {
-        Status::Cancelling | Status::Cancelled => {
-            Some(Money::of(b.refund_amount.unwrap_or(0), b.currency))
-        }
-        _ => None,
-    };
-    Ok(BookingView {
-        total: Money::of(b.total_amount, b.currency),
-        items: items.into_iter().map(item_view).collect(),
-        payment: b.payment_id.map(|id| PaymentView {
-            id,
-            status: b.payment_status.unwrap_or_default(),
-        }),
-        travellers,
-        contact: ContactView {
-            email: b.contact_email.to_string(),
-        },
-        created_at: rfc3339(b.created_at),
-        updated_at: rfc3339(b.updated_at),
-        failure_reason: b.failure_reason,
-        refund,
-        reference: b.reference.to_string(),
-        status: b.status,
-    })
-}
-
 /// The checkout's answer for a booking as it is now: 201 once confirmed, the refusal
 /// once failed, 503 while a peer keeps it mid-saga (recovery will settle it).
 async fn checkout_answer(store: &dyn BookingStore, b: Booking) -> Result<Answer, Problem> {
@@ -277,7 +86,7 @@ async fn checkout_answer(store: &dyn BookingStore, b: Booking) -> Result<Answer,
                     "The payment could not be processed because of a fault on our side or our payment provider's; your card was not refused. Nothing was charged and this booking failed: check out again (with a new Idempotency-Key) in a moment.",
                 )
             }
-            r if reason::DECLINES.contains(&r) => failed(
+            r if reason::is_decline(r) => failed(
                 StatusCode::PAYMENT_REQUIRED,
                 "payment-declined",
                 "The payment was refused; nothing was charged and the booking failed.",
@@ -396,33 +205,28 @@ fn validate(body: &CheckoutRequest) -> Result<Valid, Problem> {
     }
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<String, Problem> {
-    let key = headers
+fn idempotency_key(headers: &HeaderMap) -> Result<IdempotencyKey, Problem> {
+    let raw = headers
         .get(IDEMPOTENCY_KEY)
-        .map(|v| v.to_str().map(str::trim))
+        .map(|v| v.to_str())
         .transpose()
         .map_err(|_| Problem::bad_parameter(IDEMPOTENCY_KEY, "must be printable ASCII"))?
         .unwrap_or_default();
-    if key.is_empty() {
-        return Err(Problem::bad_parameter(
+    IdempotencyKey::parse(raw).map_err(|e| match e {
+        KeyError::Missing => Problem::bad_parameter(
             IDEMPOTENCY_KEY,
             "is required: send a unique key per checkout (a UUID), and the same key when retrying it",
-        ));
-    }
-    if key.len() > MAX_KEY_LEN {
-        return Err(Problem::bad_parameter(
-            IDEMPOTENCY_KEY,
-            "must be at most 255 characters",
-        ));
-    }
-    Ok(key.to_owned())
+        ),
+        other => Problem::bad_parameter(IDEMPOTENCY_KEY, other.to_string()),
+    })
 }
 
-fn request_hash(user_id: Uuid, body: &CheckoutRequest) -> Vec<u8> {
-    let mut h = Sha256::new();
-    h.update(user_id.as_bytes());
-    h.update(serde_json::to_vec(body).unwrap_or_default());
-    h.finalize().to_vec()
+/// What the key stands for: this user's checkout with this body.
+fn request_hash(user_id: Uuid, body: &CheckoutRequest) -> Result<RequestHash, Problem> {
+    RequestHash::of(user_id.as_bytes(), body).map_err(|e| {
+        tracing::error!(error = %e, "a checkout could not be serialised for hashing");
+        Problem::internal()
+    })
 }
 
 fn peer_unavailable(what: &str, e: &PeerError) -> Problem {
@@ -561,13 +365,13 @@ fn offer_expired(offer_id: &str) -> Problem {
     responses((status = 201, body = BookingView, description = "CONFIRMED: inventory sold and payment captured"),
         (status = 400, body = Problem, description = "`bad-parameter`: no Idempotency-Key"),
         (status = 402, body = Problem, description = "`payment-declined`: the card issuer refused (`decline_code`); `reference`, `status: FAILED`; nothing charged"),
-        (status = 409, body = Problem, description = "`sold-out`; `cart-taken` (`reference`, `status` of the booking holding the cart); `conflict`: the same key still running"),
+        (status = 409, body = Problem, description = "`sold-out`; `cart-taken` (`reference`, `status` of the booking holding the cart); `in-progress`: the same key still running"),
         (status = 410, body = Problem, description = "`offer-expired`"),
-        (status = 422, body = Problem, description = "`validation` naming the field (`travellers`, `travellers[i].date_of_birth`, `cart`, …)"),
+        (status = 422, body = Problem, description = "`validation` naming the field (`travellers`, `travellers[i].date_of_birth`, `cart`, …); `idempotency-mismatch`: the key was used with another request"),
         (status = 429, body = Problem, description = "three checkouts already under way"),
         (status = 503, body = Problem, description = "a peer failed or was slow: `unavailable` or `timeout` with the booking's `reference` and current `status` (it settles shortly: retry with the same key), or `payment-unavailable` with `status: FAILED` (payment-service never authorised; nothing charged, check out again). Never a decline. `Retry-After` in seconds")),
     security(("bearer" = [])))]
-async fn checkout(
+pub(super) async fn checkout(
     State(state): State<BookingState>,
     user: AuthUser,
     headers: HeaderMap,
@@ -575,29 +379,31 @@ async fn checkout(
 ) -> Result<Response, Problem> {
     let key = idempotency_key(&headers)?;
     let valid = validate(&body)?;
-    let hash = request_hash(user.id, &body);
+    let hash = request_hash(user.id, &body)?;
     let store = state.store().clone();
-    match store
-        .claim_key(user.id, &key, &hash, state.timing.stale_before_ms())
+    let (keys, scope) = (state.keys.clone(), user.id.to_string());
+    // A key left running without a booking (its request died) is taken over once a
+    // booking would be recovered.
+    match keys
+        .claim(&scope, &key, &hash, state.timing.stuck_after)
         .await?
     {
-        KeyClaim::Claimed => {}
-        KeyClaim::Done { status, body } => {
+        Claim::New => {}
+        Claim::Replay { status, body } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             return Ok(Answer { status, body }.into_response());
         }
-        KeyClaim::Mismatch => {
+        Claim::Mismatch => {
             return Err(Problem::idempotency_mismatch(IDEMPOTENCY_KEY));
         }
-        KeyClaim::Running { booking_id } => {
+        Claim::InProgress { resource } => {
             // Settled by recovery since: record and answer its outcome.
-            if let Some(id) = booking_id
+            if let Some(id) = resource
                 && let Some(b) = store.booking(id).await?
                 && b.status.is_settled()
             {
                 let answer = checkout_answer(store.as_ref(), b).await?;
-                store
-                    .finish_key(user.id, &key, answer.status.as_u16(), &answer.body)
+                keys.complete(&scope, &key, answer.status.as_u16(), &answer.body)
                     .await?;
                 return Ok(answer.into_response());
             }
@@ -613,15 +419,15 @@ async fn checkout(
     let mut new = match prepare(&state, &user, &valid).await {
         Ok(n) => n,
         Err(p) => {
-            store.release_key(user.id, &key).await?;
+            keys.release(&scope, &key).await?;
             return Err(p);
         }
     };
-    new.idempotency_key = Some(key.clone());
+    new.idempotency_key = Some(key.as_str().to_owned());
     let booking = match store.create(&new, MAX_IN_FLIGHT).await {
         Ok(Created::Booked(b)) => b,
         Ok(Created::CartTaken(holder)) => {
-            store.release_key(user.id, &key).await?;
+            keys.release(&scope, &key).await?;
             if matches!(
                 holder.status,
                 Status::Confirmed | Status::Cancelling | Status::Cancelled
@@ -632,7 +438,7 @@ async fn checkout(
             return Err(cart_taken(&holder));
         }
         Ok(Created::TooManyInFlight) => {
-            store.release_key(user.id, &key).await?;
+            keys.release(&scope, &key).await?;
             let mut p = Problem::too_many_requests(5);
             p.detail = format!(
                 "You already have {MAX_IN_FLIGHT} bookings being checked out; wait for them to finish."
@@ -640,7 +446,7 @@ async fn checkout(
             return Err(p);
         }
         Err(e) => {
-            store.release_key(user.id, &key).await?;
+            keys.release(&scope, &key).await?;
             return Err(e.into());
         }
     };
@@ -648,7 +454,6 @@ async fn checkout(
     // The saga runs on its own task: a client hanging up or the request deadline does
     // not stop it half-way.
     let saga = state.saga.clone();
-    let user_id = user.id;
     let (booking_id, reference) = (booking.id, booking.reference.clone());
     // The request's statement bound goes with it: a frozen database fails the saga's
     // step (recovery resumes it) instead of holding a connection for ever.
@@ -662,8 +467,7 @@ async fn checkout(
         let settled = b.status.is_settled();
         let answer = checkout_answer(saga.store.as_ref(), b).await?;
         if settled {
-            saga.store
-                .finish_key(user_id, &key, answer.status.as_u16(), &answer.body)
+            keys.complete(&scope, &key, answer.status.as_u16(), &answer.body)
                 .await?;
         }
         Ok::<Answer, Problem>(answer)
@@ -708,185 +512,4 @@ fn cart_taken(holder: &Booking) -> Problem {
     Problem::new(StatusCode::CONFLICT, "cart-taken", detail)
         .with("reference", &holder.reference)
         .with("status", holder.status)
-}
-
-// ---------------------------------------------------------------------------------------
-// Reads
-
-async fn own_booking(
-    state: &BookingState,
-    user: &AuthUser,
-    reference: &str,
-) -> Result<Booking, Problem> {
-    let not_found = || Problem::not_found("You have no booking with this reference.");
-    let Ok(reference) = BookingReference::parse(reference) else {
-        return Err(not_found());
-    };
-    match state.store().by_reference(&reference).await? {
-        // Someone else's booking answers exactly like a missing one.
-        Some(b) if b.user_id == user.id => Ok(b),
-        _ => Err(not_found()),
-    }
-}
-
-/// The caller's bookings, newest first.
-#[utoipa::path(get, path = "/api/v1/bookings", tag = "bookings",
-    params(("limit" = Option<i64>, Query, description = "1 to 50, default 20"), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = BookingList), (status = 400, body = Problem), (status = 401, body = Problem)),
-    security(("bearer" = [])))]
-async fn list_bookings(
-    State(state): State<BookingState>,
-    user: AuthUser,
-    Query(params): Query<HashMap<String, String>>,
-) -> Result<axum::Json<BookingList>, Problem> {
-    let limit = match params.get("limit").map(|s| s.trim()) {
-        None | Some("") => DEFAULT_LIMIT,
-        Some(s) => s
-            .parse::<i64>()
-            .ok()
-            .filter(|l| (1..=MAX_LIMIT).contains(l))
-            .ok_or_else(|| {
-                Problem::bad_parameter("limit", "must be a whole number from 1 to 50")
-            })?,
-    };
-    let before = match params.get("cursor").map(|s| s.trim()) {
-        None | Some("") => None,
-        Some(c) => Some(
-            Uuid::try_parse(c)
-                .map_err(|_| Problem::bad_parameter("cursor", "is not a cursor of this list"))?,
-        ),
-    };
-    let store = state.store();
-    let mut page = store.list(user.id, before, limit + 1).await?;
-    let more = page.len() as i64 > limit;
-    page.truncate(usize::try_from(limit).unwrap_or(0));
-    let next_cursor = if more {
-        page.last().map(|b| b.id.simple().to_string())
-    } else {
-        None
-    };
-    let mut bookings = Vec::with_capacity(page.len());
-    for b in page {
-        bookings.push(view(store.as_ref(), b).await?);
-    }
-    Ok(axum::Json(BookingList {
-        bookings,
-        next_cursor,
-    }))
-}
-
-/// One of the caller's bookings.
-#[utoipa::path(get, path = "/api/v1/bookings/{reference}", tag = "bookings",
-    params(("reference" = String, Path)),
-    responses((status = 200, body = BookingView), (status = 404, body = Problem)),
-    security(("bearer" = [])))]
-async fn read_booking(
-    State(state): State<BookingState>,
-    user: AuthUser,
-    Path(reference): Path<String>,
-) -> Result<axum::Json<BookingView>, Problem> {
-    let b = own_booking(&state, &user, &reference).await?;
-    Ok(axum::Json(view(state.store().as_ref(), b).await?))
-}
-
-fn not_cancellable(b: &Booking) -> Problem {
-    Problem::conflict(format!(
-        "Only confirmed bookings can be cancelled; this one is {}.",
-        b.status
-    ))
-    .with("reference", &b.reference)
-    .with("status", b.status)
-}
-
-async fn refund_now(
-    state: &BookingState,
-    b: &Booking,
-) -> Result<(i64, Option<DateTime<Utc>>), Problem> {
-    let items = state.store().items(b.id).await?;
-    // One clock for the quote and the refund: the rules are judged at this instant.
-    let now = Utc::now();
-    if let Some(started) = items.iter().filter_map(|i| i.starts_at).min()
-        && started <= now
-    {
-        return Err(Problem::new(
-            StatusCode::CONFLICT,
-            "too-late",
-            "This booking can no longer be cancelled: its first flight has left or its hotel stay has begun. Nothing was changed.",
-        )
-        .with("reference", &b.reference)
-        .with("status", b.status)
-        .with("started_at", rfc3339(started)));
-    }
-    Ok(domain::quote(
-        items
-            .iter()
-            .map(|i| (i.total_amount, i.refundable, i.refund_until)),
-        now,
-    ))
-}
-
-/// What cancelling now would refund, and until when that holds.
-#[utoipa::path(get, path = "/api/v1/bookings/{reference}/cancellation-quote", tag = "bookings",
-    params(("reference" = String, Path)),
-    responses((status = 200, body = QuoteView), (status = 404, body = Problem),
-        (status = 409, body = Problem, description = "not CONFIRMED; or `too-late`: the first flight has left or the hotel stay has begun")),
-    security(("bearer" = [])))]
-async fn cancellation_quote(
-    State(state): State<BookingState>,
-    user: AuthUser,
-    Path(reference): Path<String>,
-) -> Result<axum::Json<QuoteView>, Problem> {
-    let b = own_booking(&state, &user, &reference).await?;
-    let (refund, expires_at) = match b.status {
-        Status::Confirmed => refund_now(&state, &b).await?,
-        Status::Cancelling | Status::Cancelled => (b.refund_amount.unwrap_or(0), None),
-        _ => return Err(not_cancellable(&b)),
-    };
-    Ok(axum::Json(QuoteView {
-        refund: Money::of(refund, b.currency),
-        expires_at: expires_at.map(rfc3339),
-    }))
-}
-
-/// Cancel a confirmed booking: refund by its rates' rules, give the inventory back.
-/// Cancelling again answers the same and changes nothing.
-#[utoipa::path(post, path = "/api/v1/bookings/{reference}/cancel", tag = "bookings",
-    params(("reference" = String, Path)),
-    responses((status = 200, body = CancellationView), (status = 202, body = CancellationView, description = "refund under way"),
-        (status = 404, body = Problem),
-        (status = 409, body = Problem, description = "not CONFIRMED; or `too-late`: the first flight has left or the hotel stay has begun (nothing refunded or released)")),
-    security(("bearer" = [])))]
-async fn cancel_booking(
-    State(state): State<BookingState>,
-    user: AuthUser,
-    Path(reference): Path<String>,
-) -> Result<Response, Problem> {
-    let b = own_booking(&state, &user, &reference).await?;
-    let after = match b.status {
-        Status::Confirmed => {
-            let (refund, _) = refund_now(&state, &b).await?;
-            let saga = state.saga.clone();
-            // On its own task, like checkout: a hang-up does not stop a refund half-way.
-            tokio::spawn(async move { saga.cancel(&b, refund).await })
-                .await
-                .map_err(|e| {
-                    tracing::error!(error = %e, "the cancellation task failed");
-                    Problem::internal()
-                })??
-        }
-        Status::Cancelling => state.saga.checkout(b).await?,
-        Status::Cancelled => b,
-        _ => return Err(not_cancellable(&b)),
-    };
-    let status = if after.status == Status::Cancelled {
-        StatusCode::OK
-    } else {
-        StatusCode::ACCEPTED
-    };
-    let answer = CancellationView {
-        refund: Money::of(after.refund_amount.unwrap_or(0), after.currency),
-        reference: after.reference.to_string(),
-        status: after.status,
-    };
-    Ok((status, axum::Json(answer)).into_response())
 }

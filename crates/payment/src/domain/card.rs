@@ -1,10 +1,10 @@
 //! Validated payment inputs: a card that cannot be built invalid (and never shows its
-//! number or CVC), money amounts, decline codes and payment states.
+//! number or CVC) and money amounts.
 
 use chrono::{Datelike, NaiveDate};
+use ota_contract::money::Money;
+use ota_contract::payment::{Brand, CardInput};
 use ota_platform::FieldError;
-use ota_platform::money::Money;
-use serde::{Deserialize, Deserializer, Serialize};
 
 /// Largest amount one payment may carry, in minor units (10 million in the major unit):
 /// far above any trip, far below where sums of amounts could overflow.
@@ -16,145 +16,6 @@ fn error(field: &str, message: &str) -> FieldError {
     FieldError {
         field: field.to_owned(),
         message: message.to_owned(),
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// What the client sends
-
-/// A string read from JSON that never echoes itself: serde's own errors quote the value
-/// they refused ("invalid type: integer `4242…`"), which for a card number would put it in
-/// the 422 answer. Anything but a JSON string is refused with a fixed message.
-#[derive(Clone, Default)]
-pub struct SecretString(String);
-
-impl SecretString {
-    pub fn new(s: &str) -> Self {
-        Self(s.to_owned())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for SecretString {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("[REDACTED]")
-    }
-}
-
-impl<'de> Deserialize<'de> for SecretString {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match serde_json::Value::deserialize(d)? {
-            serde_json::Value::String(s) => Ok(Self(s)),
-            _ => Err(serde::de::Error::custom("must be a string of digits")),
-        }
-    }
-}
-
-/// An expiry month or year: a JSON integer or a string of digits ("07"), refused with a
-/// fixed message otherwise (a mistaken card number here must not be quoted back either).
-fn whole_number<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-    let refused = || serde::de::Error::custom("must be a whole number");
-    match serde_json::Value::deserialize(d)? {
-        serde_json::Value::Number(n) => n.as_i64().ok_or_else(refused),
-        serde_json::Value::String(s) if !s.is_empty() && s.len() <= 4 => {
-            s.trim().parse().map_err(|_| refused())
-        }
-        _ => Err(refused()),
-    }
-}
-
-/// The card as the client sends it. Its Debug hides the number and the CVC.
-#[derive(Deserialize, Clone, utoipa::ToSchema)]
-pub struct CardInput {
-    /// 12–19 digits; spaces and dashes are ignored.
-    #[schema(value_type = String, example = "4242 4242 4242 4242")]
-    pub number: SecretString,
-    #[serde(deserialize_with = "whole_number")]
-    #[schema(value_type = i64, example = 12)]
-    pub exp_month: i64,
-    #[serde(deserialize_with = "whole_number")]
-    #[schema(value_type = i64, example = 2030)]
-    pub exp_year: i64,
-    /// 3 digits, 4 for American Express.
-    #[schema(value_type = String, example = "123")]
-    pub cvc: SecretString,
-    pub holder_name: String,
-}
-
-impl std::fmt::Debug for CardInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CardInput")
-            .field("number", &self.number)
-            .field("exp_month", &self.exp_month)
-            .field("exp_year", &self.exp_year)
-            .field("cvc", &self.cvc)
-            .field("holder_name", &self.holder_name)
-            .finish()
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// A validated card
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Brand {
-    Visa,
-    Mastercard,
-    Amex,
-    Discover,
-}
-
-impl Brand {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Brand::Visa => "visa",
-            Brand::Mastercard => "mastercard",
-            Brand::Amex => "amex",
-            Brand::Discover => "discover",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Brand> {
-        match s {
-            "visa" => Some(Brand::Visa),
-            "mastercard" => Some(Brand::Mastercard),
-            "amex" => Some(Brand::Amex),
-            "discover" => Some(Brand::Discover),
-            _ => None,
-        }
-    }
-
-    /// The brand from the issuer prefix (IIN ranges as the networks publish them).
-    pub fn detect(digits: &str) -> Option<Brand> {
-        let prefix = |n: usize| digits.get(..n).and_then(|p| p.parse::<u32>().ok());
-        if digits.starts_with('4') {
-            return Some(Brand::Visa);
-        }
-        if matches!(prefix(2), Some(34 | 37)) {
-            return Some(Brand::Amex);
-        }
-        if matches!(prefix(2), Some(51..=55)) || matches!(prefix(4), Some(2221..=2720)) {
-            return Some(Brand::Mastercard);
-        }
-        if prefix(4) == Some(6011)
-            || prefix(2) == Some(65)
-            || matches!(prefix(3), Some(644..=649))
-            || matches!(prefix(6), Some(622_126..=622_925))
-        {
-            return Some(Brand::Discover);
-        }
-        None
-    }
-
-    fn cvc_len(self) -> usize {
-        match self {
-            Brand::Amex => 4,
-            _ => 3,
-        }
     }
 }
 
@@ -357,94 +218,6 @@ impl Card {
     }
 }
 
-// ---------------------------------------------------------------------------------------
-// Payments
-
-/// Why the provider refused a payment (what the 402 answer names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DeclineCode {
-    CardDeclined,
-    InsufficientFunds,
-    ExpiredCard,
-    IncorrectCvc,
-}
-
-impl DeclineCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeclineCode::CardDeclined => "card_declined",
-            DeclineCode::InsufficientFunds => "insufficient_funds",
-            DeclineCode::ExpiredCard => "expired_card",
-            DeclineCode::IncorrectCvc => "incorrect_cvc",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "card_declined" => Some(DeclineCode::CardDeclined),
-            "insufficient_funds" => Some(DeclineCode::InsufficientFunds),
-            "expired_card" => Some(DeclineCode::ExpiredCard),
-            "incorrect_cvc" => Some(DeclineCode::IncorrectCvc),
-            _ => None,
-        }
-    }
-
-    /// What a traveller is told.
-    pub fn explain(self) -> &'static str {
-        match self {
-            DeclineCode::CardDeclined => "The card was declined.",
-            DeclineCode::InsufficientFunds => "The card has insufficient funds.",
-            DeclineCode::ExpiredCard => "The card has expired.",
-            DeclineCode::IncorrectCvc => "The card's security code is incorrect.",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentStatus {
-    Authorized,
-    Declined,
-    Captured,
-    Voided,
-    PartiallyRefunded,
-    Refunded,
-}
-
-impl PaymentStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentStatus::Authorized => "authorized",
-            PaymentStatus::Declined => "declined",
-            PaymentStatus::Captured => "captured",
-            PaymentStatus::Voided => "voided",
-            PaymentStatus::PartiallyRefunded => "partially_refunded",
-            PaymentStatus::Refunded => "refunded",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "authorized" => Some(PaymentStatus::Authorized),
-            "declined" => Some(PaymentStatus::Declined),
-            "captured" => Some(PaymentStatus::Captured),
-            "voided" => Some(PaymentStatus::Voided),
-            "partially_refunded" => Some(PaymentStatus::PartiallyRefunded),
-            "refunded" => Some(PaymentStatus::Refunded),
-            _ => None,
-        }
-    }
-
-    /// Money has been taken (and maybe partly or wholly given back).
-    pub fn is_captured(self) -> bool {
-        matches!(
-            self,
-            PaymentStatus::Captured | PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded
-        )
-    }
-}
-
 /// An amount a payment or refund may carry: positive, bounded, in a currency code of
 /// three capital letters. `field` is the JSON path named on refusal.
 pub fn positive_amount(money: &Money, field: &str) -> Result<(), Vec<FieldError>> {
@@ -473,6 +246,7 @@ pub fn positive_amount(money: &Money, field: &str) -> Result<(), Vec<FieldError>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ota_contract::payment::CardSecret;
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, 25).expect("date")
@@ -480,10 +254,10 @@ mod tests {
 
     fn input(number: &str, month: i64, year: i64, cvc: &str) -> CardInput {
         CardInput {
-            number: SecretString::new(number),
+            number: CardSecret::new(number),
             exp_month: month,
             exp_year: year,
-            cvc: SecretString::new(cvc),
+            cvc: CardSecret::new(cvc),
             holder_name: "Ada Lovelace".to_owned(),
         }
     }

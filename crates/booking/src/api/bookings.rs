@@ -1,0 +1,199 @@
+//! The caller's bookings: `GET /api/v1/bookings`, `GET /api/v1/bookings/{reference}`,
+//! the cancellation quote and the cancellation.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use ota_contract::booking::{BookingList, BookingView, CancellationView, QuoteView};
+use ota_contract::money::Money;
+use ota_platform::Problem;
+use ota_platform::tokens::AuthUser;
+use uuid::Uuid;
+
+use super::{BookingState, DEFAULT_LIMIT, MAX_LIMIT, rfc3339, view};
+use crate::domain::{self, BookingReference, Status};
+use crate::store::Booking;
+
+// ---------------------------------------------------------------------------------------
+// Reads
+
+async fn own_booking(
+    state: &BookingState,
+    user: &AuthUser,
+    reference: &str,
+) -> Result<Booking, Problem> {
+    let not_found = || Problem::not_found("You have no booking with this reference.");
+    let Ok(reference) = BookingReference::parse(reference) else {
+        return Err(not_found());
+    };
+    match state.store().by_reference(&reference).await? {
+        // Someone else's booking answers exactly like a missing one.
+        Some(b) if b.user_id == user.id => Ok(b),
+        _ => Err(not_found()),
+    }
+}
+
+/// The caller's bookings, newest first.
+#[utoipa::path(get, path = "/api/v1/bookings", tag = "bookings",
+    params(("limit" = Option<i64>, Query, description = "1 to 50, default 20"), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = BookingList), (status = 400, body = Problem), (status = 401, body = Problem)),
+    security(("bearer" = [])))]
+pub(super) async fn list_bookings(
+    State(state): State<BookingState>,
+    user: AuthUser,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<axum::Json<BookingList>, Problem> {
+    let limit = match params.get("limit").map(|s| s.trim()) {
+        None | Some("") => DEFAULT_LIMIT,
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|l| (1..=MAX_LIMIT).contains(l))
+            .ok_or_else(|| {
+                Problem::bad_parameter("limit", "must be a whole number from 1 to 50")
+            })?,
+    };
+    let before = match params.get("cursor").map(|s| s.trim()) {
+        None | Some("") => None,
+        Some(c) => Some(
+            Uuid::try_parse(c)
+                .map_err(|_| Problem::bad_parameter("cursor", "is not a cursor of this list"))?,
+        ),
+    };
+    let store = state.store();
+    let mut page = store.list(user.id, before, limit + 1).await?;
+    let more = page.len() as i64 > limit;
+    page.truncate(usize::try_from(limit).unwrap_or(0));
+    let next_cursor = if more {
+        page.last().map(|b| b.id.simple().to_string())
+    } else {
+        None
+    };
+    let mut bookings = Vec::with_capacity(page.len());
+    for b in page {
+        bookings.push(view(store.as_ref(), b).await?);
+    }
+    Ok(axum::Json(BookingList {
+        bookings,
+        next_cursor,
+    }))
+}
+
+/// One of the caller's bookings.
+#[utoipa::path(get, path = "/api/v1/bookings/{reference}", tag = "bookings",
+    params(("reference" = String, Path)),
+    responses((status = 200, body = BookingView), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub(super) async fn read_booking(
+    State(state): State<BookingState>,
+    user: AuthUser,
+    Path(reference): Path<String>,
+) -> Result<axum::Json<BookingView>, Problem> {
+    let b = own_booking(&state, &user, &reference).await?;
+    Ok(axum::Json(view(state.store().as_ref(), b).await?))
+}
+
+fn not_cancellable(b: &Booking) -> Problem {
+    Problem::conflict(format!(
+        "Only confirmed bookings can be cancelled; this one is {}.",
+        b.status
+    ))
+    .with("reference", &b.reference)
+    .with("status", b.status)
+}
+
+async fn refund_now(
+    state: &BookingState,
+    b: &Booking,
+) -> Result<(i64, Option<DateTime<Utc>>), Problem> {
+    let items = state.store().items(b.id).await?;
+    // One clock for the quote and the refund: the rules are judged at this instant.
+    let now = Utc::now();
+    if let Some(started) = items.iter().filter_map(|i| i.starts_at).min()
+        && started <= now
+    {
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "too-late",
+            "This booking can no longer be cancelled: its first flight has left or its hotel stay has begun. Nothing was changed.",
+        )
+        .with("reference", &b.reference)
+        .with("status", b.status)
+        .with("started_at", rfc3339(started)));
+    }
+    Ok(domain::quote(
+        items
+            .iter()
+            .map(|i| (i.total_amount, i.refundable, i.refund_until)),
+        now,
+    ))
+}
+
+/// What cancelling now would refund, and until when that holds.
+#[utoipa::path(get, path = "/api/v1/bookings/{reference}/cancellation-quote", tag = "bookings",
+    params(("reference" = String, Path)),
+    responses((status = 200, body = QuoteView), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "not CONFIRMED; or `too-late`: the first flight has left or the hotel stay has begun")),
+    security(("bearer" = [])))]
+pub(super) async fn cancellation_quote(
+    State(state): State<BookingState>,
+    user: AuthUser,
+    Path(reference): Path<String>,
+) -> Result<axum::Json<QuoteView>, Problem> {
+    let b = own_booking(&state, &user, &reference).await?;
+    let (refund, expires_at) = match b.status {
+        Status::Confirmed => refund_now(&state, &b).await?,
+        Status::Cancelling | Status::Cancelled => (b.refund_amount.unwrap_or(0), None),
+        _ => return Err(not_cancellable(&b)),
+    };
+    Ok(axum::Json(QuoteView {
+        refund: Money::of(refund, b.currency),
+        expires_at: expires_at.map(rfc3339),
+    }))
+}
+
+/// Cancel a confirmed booking: refund by its rates' rules, give the inventory back.
+/// Cancelling again answers the same and changes nothing.
+#[utoipa::path(post, path = "/api/v1/bookings/{reference}/cancel", tag = "bookings",
+    params(("reference" = String, Path)),
+    responses((status = 200, body = CancellationView), (status = 202, body = CancellationView, description = "refund under way"),
+        (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "not CONFIRMED; or `too-late`: the first flight has left or the hotel stay has begun (nothing refunded or released)")),
+    security(("bearer" = [])))]
+pub(super) async fn cancel_booking(
+    State(state): State<BookingState>,
+    user: AuthUser,
+    Path(reference): Path<String>,
+) -> Result<Response, Problem> {
+    let b = own_booking(&state, &user, &reference).await?;
+    let after = match b.status {
+        Status::Confirmed => {
+            let (refund, _) = refund_now(&state, &b).await?;
+            let saga = state.saga.clone();
+            // On its own task, like checkout: a hang-up does not stop a refund half-way.
+            tokio::spawn(async move { saga.cancel(&b, refund).await })
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "the cancellation task failed");
+                    Problem::internal()
+                })??
+        }
+        Status::Cancelling => state.saga.checkout(b).await?,
+        Status::Cancelled => b,
+        _ => return Err(not_cancellable(&b)),
+    };
+    let status = if after.status == Status::Cancelled {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    let answer = CancellationView {
+        refund: Money::of(after.refund_amount.unwrap_or(0), after.currency),
+        reference: after.reference.to_string(),
+        status: after.status,
+    };
+    Ok((status, axum::Json(answer)).into_response())
+}

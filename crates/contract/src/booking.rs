@@ -1,0 +1,304 @@
+//! booking-service's wire types: the checkout request, the booking with its items,
+//! travellers and payment, the list of a traveller's bookings, the cancellation quote
+//! and the cancellation's answer (API.md, docs/checkout.md). Amounts are [`Money`]:
+//! integer minor units of an ISO 4217 currency. Instants are RFC 3339 in UTC, dates
+//! `YYYY-MM-DD`.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::money::Money;
+use crate::passengers::{PassengerType, Passengers};
+use crate::payment::PaymentStatus;
+
+// ---------------------------------------------------------------------------------------
+// States
+
+/// Where a booking is in its saga. Transitions only move forward:
+/// PENDING → HELD → AUTHORIZED → CONFIRMED → CANCELLING → CANCELLED, any step before
+/// CONFIRMED may end in FAILED.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[schema(as = Status)]
+pub enum BookingStatus {
+    Pending,
+    Held,
+    Authorized,
+    Confirmed,
+    Failed,
+    Cancelling,
+    Cancelled,
+}
+
+impl BookingStatus {
+    pub const ALL: [BookingStatus; 7] = [
+        BookingStatus::Pending,
+        BookingStatus::Held,
+        BookingStatus::Authorized,
+        BookingStatus::Confirmed,
+        BookingStatus::Failed,
+        BookingStatus::Cancelling,
+        BookingStatus::Cancelled,
+    ];
+
+    /// The JSON (and stored) string: `PENDING`, `CONFIRMED`, …
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BookingStatus::Pending => "PENDING",
+            BookingStatus::Held => "HELD",
+            BookingStatus::Authorized => "AUTHORIZED",
+            BookingStatus::Confirmed => "CONFIRMED",
+            BookingStatus::Failed => "FAILED",
+            BookingStatus::Cancelling => "CANCELLING",
+            BookingStatus::Cancelled => "CANCELLED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<BookingStatus> {
+        BookingStatus::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// CONFIRMED, FAILED and CANCELLED: the saga has nothing left to do.
+    pub fn is_settled(self) -> bool {
+        matches!(
+            self,
+            BookingStatus::Confirmed | BookingStatus::Failed | BookingStatus::Cancelled
+        )
+    }
+
+    /// Statuses the checkout saga passes through; at most a few per user at once.
+    pub fn is_checking_out(self) -> bool {
+        matches!(
+            self,
+            BookingStatus::Pending | BookingStatus::Held | BookingStatus::Authorized
+        )
+    }
+}
+
+impl std::fmt::Display for BookingStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a cart or booking item sells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemKind {
+    Flight,
+    Hotel,
+}
+
+impl ItemKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemKind::Flight => "flight",
+            ItemKind::Hotel => "hotel",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ItemKind> {
+        match s {
+            "flight" => Some(ItemKind::Flight),
+            "hotel" => Some(ItemKind::Hotel),
+            _ => None,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Checkout
+
+/// `POST /api/v1/bookings` with an `Idempotency-Key` header: checks out the caller's
+/// whole cart. Every member is optional on the wire so the server can name each one
+/// that is missing (422 naming the field).
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"travellers": [{"first_name": "Ada", "last_name": "Lovelace", "date_of_birth": "1990-12-10"}],
+    "contact": {"email": "ada@example.com"}, "payment_method_id": "0193a0b2-7c4e-7d21-9a55-2f8e4b1c6d70"}))]
+pub struct CheckoutRequest {
+    /// 1 to 18 travellers; a flight item needs one per passenger of its offer, by type.
+    #[serde(default)]
+    pub travellers: Option<Vec<TravellerInput>>,
+    #[serde(default)]
+    pub contact: Option<ContactInput>,
+    /// The `id` of one of the caller's payment methods.
+    #[serde(default)]
+    pub payment_method_id: Option<String>,
+}
+
+/// A traveller as the checkout names them.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"first_name": "Ada", "last_name": "Lovelace", "date_of_birth": "1990-12-10"}))]
+pub struct TravellerInput {
+    /// Letters, spaces, hyphens, apostrophes and dots, 1–100 characters.
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    /// YYYY-MM-DD, in the past.
+    #[serde(default)]
+    pub date_of_birth: Option<String>,
+}
+
+/// Where the booking's confirmation goes.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"email": "ada@example.com"}))]
+pub struct ContactInput {
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Bookings
+
+/// One item of a booking, priced when it was sold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"offer_id": "k1.eyJ.mac", "kind": "flight", "total": {"amount": 45800, "currency": "USD"},
+    "summary": "JFK → LAX, 1 Dec 08:05", "passengers": {"adults": 1, "children": 0, "infants": 0}, "rooms": null,
+    "refundable": true, "refund_until": "2026-11-30T13:05:00Z", "starts_at": "2026-12-01T13:05:00Z"}))]
+pub struct ItemView {
+    pub offer_id: String,
+    pub kind: ItemKind,
+    /// The item's price, minor units.
+    pub total: Money,
+    pub summary: String,
+    /// A flight's travellers by type; null for hotels.
+    pub passengers: Option<Passengers>,
+    /// A hotel's rooms; null for flights.
+    #[serde(default)]
+    pub rooms: Option<u8>,
+    /// Whether cancelling refunds this item, as judged when it was sold.
+    pub refundable: bool,
+    /// Until when cancelling refunds this item (RFC 3339, UTC), if ever.
+    pub refund_until: Option<String>,
+    /// First departure or hotel check-in (RFC 3339, UTC): no cancellation after it.
+    pub starts_at: Option<String>,
+}
+
+/// The booking's payment at payment-service (`GET /api/v1/payments/{id}` tells more).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": "0193a0b2-7c4e-7d21-9a55-2f8e4b1c6d71", "status": "captured"}))]
+pub struct PaymentView {
+    pub id: String,
+    pub status: PaymentStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ContactView {
+    pub email: String,
+}
+
+/// A traveller of a booking, with the fare type the booking gave them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = Traveller, example = json!({"first_name": "Ada", "last_name": "Lovelace", "date_of_birth": "1990-12-10", "type": "adult"}))]
+pub struct BookedTraveller {
+    pub first_name: String,
+    pub last_name: String,
+    /// YYYY-MM-DD.
+    pub date_of_birth: NaiveDate,
+    /// Fare type on the date of the first departure (the check-in date for hotel-only
+    /// bookings): `adult` 12+, `child` 2–11, `infant` under 2.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub passenger_type: Option<PassengerType>,
+}
+
+/// A booking: `GET /api/v1/bookings/{reference}`, and a checkout's 201.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"reference": "K7M2QX", "status": "CONFIRMED", "total": {"amount": 45800, "currency": "USD"},
+    "items": [], "payment": {"id": "0193a0b2-7c4e-7d21-9a55-2f8e4b1c6d71", "status": "captured"},
+    "travellers": [{"first_name": "Ada", "last_name": "Lovelace", "date_of_birth": "1990-12-10", "type": "adult"}],
+    "contact": {"email": "ada@example.com"}, "created_at": "2026-11-25T10:00:00Z", "updated_at": "2026-11-25T10:00:02Z"}))]
+pub struct BookingView {
+    /// Six characters of `ABCDEFGHJKLMNPQRSTUVWXYZ23456789`.
+    pub reference: String,
+    pub status: BookingStatus,
+    /// Sum of the items, minor units.
+    pub total: Money,
+    pub items: Vec<ItemView>,
+    /// Null until payment-service was asked.
+    pub payment: Option<PaymentView>,
+    pub travellers: Vec<BookedTraveller>,
+    pub contact: ContactView,
+    /// RFC 3339, UTC, seconds.
+    pub created_at: String,
+    /// RFC 3339, UTC, seconds.
+    pub updated_at: String,
+    /// Why a FAILED booking failed (`sold_out`, `card_declined`, `payment_unavailable`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+    /// What the cancellation refunded (or is refunding), minor units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund: Option<Money>,
+}
+
+/// `GET /api/v1/bookings`: the caller's bookings, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BookingList {
+    pub bookings: Vec<BookingView>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /api/v1/bookings/{reference}/cancellation-quote`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"refund": {"amount": 45800, "currency": "USD"}, "expires_at": "2026-11-30T13:05:00Z"}))]
+pub struct QuoteView {
+    /// What cancelling now refunds, minor units.
+    pub refund: Money,
+    /// Until when this quote holds (the next refund deadline, RFC 3339, UTC), if it ever
+    /// changes.
+    pub expires_at: Option<String>,
+}
+
+/// `POST /api/v1/bookings/{reference}/cancel`: 200 `CANCELLED`, or 202 `CANCELLING`
+/// while the refund is under way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"reference": "K7M2QX", "status": "CANCELLED", "refund": {"amount": 45800, "currency": "USD"}}))]
+pub struct CancellationView {
+    pub reference: String,
+    pub status: BookingStatus,
+    /// What was (or is being) refunded, minor units.
+    pub refund: Money,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_keep_their_json_strings() {
+        for s in BookingStatus::ALL {
+            assert_eq!(BookingStatus::parse(s.as_str()), Some(s));
+            assert_eq!(serde_json::to_value(s).ok(), Some(s.as_str().into()));
+        }
+        assert_eq!(BookingStatus::parse("pending"), None);
+        assert_eq!(ItemKind::parse("hotel"), Some(ItemKind::Hotel));
+        assert_eq!(
+            serde_json::to_value(ItemKind::Flight).ok(),
+            Some("flight".into())
+        );
+    }
+
+    #[test]
+    fn a_checkout_as_the_web_site_sends_it_is_what_the_server_reads() {
+        let sent = CheckoutRequest {
+            travellers: Some(vec![TravellerInput {
+                first_name: Some("Ada".into()),
+                last_name: Some("Lovelace".into()),
+                date_of_birth: Some("1990-12-10".into()),
+            }]),
+            contact: Some(ContactInput {
+                email: Some("ada@example.com".into()),
+            }),
+            payment_method_id: Some("pm".into()),
+        };
+        let json = serde_json::to_value(&sent).expect("json");
+        assert_eq!(json["travellers"][0]["date_of_birth"], "1990-12-10");
+        assert_eq!(json["contact"]["email"], "ada@example.com");
+        let read: CheckoutRequest = serde_json::from_value(json).expect("read");
+        assert_eq!(read, sent);
+        let empty: CheckoutRequest = serde_json::from_str("{}").expect("members may be missing");
+        assert_eq!(empty, CheckoutRequest::default());
+    }
+}
