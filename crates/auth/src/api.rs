@@ -126,7 +126,10 @@ async fn open_session(state: &AuthState, user: UserView) -> Result<Session, Prob
 
 /// Create an account and sign in.
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
-    responses((status = 201, body = Session), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses(
+        (status = 201, body = Session, description = "Account created and signed in: the user, an access token valid `expires_in` seconds (900) and a refresh token valid 30 days"),
+        (status = 409, body = Problem, description = "An account with this e-mail address exists already (problem `conflict`; `errors` names `email`)"),
+        (status = 422, body = Problem, description = "An invalid e-mail address, name or password (problem `validation`; `errors` names each field)")))]
 async fn register(
     State(state): State<AuthState>,
     Json(body): Json<RegisterRequest>,
@@ -187,7 +190,10 @@ fn address_key(address: &str) -> String {
 
 /// Sign in with e-mail and password.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = Session), (status = 401, body = Problem), (status = 429, body = Problem)))]
+    responses(
+        (status = 200, body = Session, description = "Signed in: the user, an access token valid `expires_in` seconds (900) and a refresh token valid 30 days"),
+        (status = 401, body = Problem, description = "Wrong e-mail address or password; neither says which (problem `unauthorized`)"),
+        (status = 429, body = Problem, description = "Too many failed logins for this account (5) or from this address (30) within 15 minutes (problem `rate-limited`; `Retry-After` in seconds)")))]
 async fn login(
     State(state): State<AuthState>,
     ClientAddress(address): ClientAddress,
@@ -243,7 +249,9 @@ async fn login(
 /// Exchange a refresh token for a new pair. The old token is spent; presenting a spent
 /// token again revokes its whole family.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
-    responses((status = 200, body = Session), (status = 401, body = Problem)))]
+    responses(
+        (status = 200, body = Session, description = "A new session: a new access token and a new refresh token; the one presented is spent"),
+        (status = 401, body = Problem, description = "The refresh token is unknown, expired or revoked, or was spent already, which signs out every session it started (problem `unauthorized`)")))]
 async fn refresh(
     State(state): State<AuthState>,
     Json(body): Json<RefreshRequest>,
@@ -275,7 +283,7 @@ async fn refresh(
 
 /// Sign out: revokes the refresh token's family. Always 204.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
-    responses((status = 204)))]
+    responses((status = 204, description = "Signed out: the refresh token's family is revoked; also answered for an unknown or empty token")))]
 async fn logout(
     State(state): State<AuthState>,
     Json(body): Json<RefreshRequest>,
@@ -292,7 +300,9 @@ async fn logout(
 
 /// The signed-in user.
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth",
-    responses((status = 200, body = UserView), (status = 401, body = Problem)),
+    responses(
+        (status = 200, body = UserView, description = "The signed-in user: id, e-mail address and name"),
+        (status = 401, body = Problem, description = "No token, a bad one or an expired one, or the account no longer exists (problem `unauthorized`)")),
     security(("bearer" = [])))]
 async fn me(
     State(state): State<AuthState>,

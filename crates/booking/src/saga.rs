@@ -13,6 +13,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use ota_contract::booking::FailureReason;
 use ota_contract::money::Money;
 use ota_contract::payment::{AuthorizeRequest, DeclineCode, PaymentStatus, PaymentView};
 use ota_platform::StoreError;
@@ -27,30 +28,6 @@ use crate::store::{Booking, BookingStore, Patch};
 
 /// How long a hold lasts: long enough for a stuck saga to be recovered and committed.
 pub const HOLD_TTL_SECONDS: i64 = 900;
-
-/// Why a checkout failed, as kept in `failure_reason`.
-pub mod reason {
-    pub const SOLD_OUT: &str = "sold_out";
-    pub const OFFER_EXPIRED: &str = "offer_expired";
-    pub const HOLD_REFUSED: &str = "hold_refused";
-    pub const HOLD_EXPIRED: &str = "hold_expired";
-    pub const PAYMENT_METHOD: &str = "payment_method_not_found";
-    pub const PAYMENT_REFUSED: &str = "payment_refused";
-    /// payment-service failed or did not answer, and no authorisation was made: not
-    /// the traveller's fault, nothing charged. (Bookings failed before this reason
-    /// existed say `processing_error`.)
-    pub const PAYMENT_UNAVAILABLE: &str = "payment_unavailable";
-    pub const PROCESSING_ERROR: &str = "processing_error";
-    pub const PAYMENT_VOIDED: &str = "payment_voided";
-    /// Left mid-saga (a crash, a dead peer) and undone by the recovery worker.
-    pub const ABANDONED: &str = "abandoned";
-    /// A refusal by the card issuer is kept as payment-service's decline code
-    /// (`ota_contract::payment::DeclineCode`), and only those are (a provider failure is
-    /// never the traveller's card).
-    pub fn is_decline(reason: &str) -> bool {
-        super::DeclineCode::parse(reason).is_some()
-    }
-}
 
 #[derive(Clone)]
 pub struct Saga {
@@ -115,7 +92,7 @@ impl Saga {
     /// cancellation is finished.
     pub async fn recover(&self, b: Booking) -> Result<Booking, StoreError> {
         let next = match b.status {
-            Status::Pending => self.undo(&b, reason::ABANDONED).await?,
+            Status::Pending => self.undo(&b, FailureReason::Abandoned).await?,
             // Authorisation may have been asked for: settle what payment-service did.
             Status::Held => self.settle_authorization(&b).await?,
             Status::Authorized => self.confirm(&b).await?,
@@ -145,7 +122,7 @@ impl Saga {
                         _ => "cancelled",
                     };
                     metrics::counter!("bookings_total", "outcome" => outcome).increment(1);
-                    tracing::info!(booking_id = %n.id, reference = %n.reference, status = %n.status, reason = ?n.failure_reason, "booking settled");
+                    tracing::info!(booking_id = %n.id, reference = %n.reference, status = %n.status, reason = ?n.failure_reason.map(FailureReason::as_str), "booking settled");
                 }
                 Ok(if n.status.is_settled() {
                     Next::Stop(n)
@@ -185,11 +162,11 @@ impl Saga {
         match held {
             Ok(()) => self.advance(b, Status::Held, Patch::default(), None).await,
             Err(e) => match status_of(&e) {
-                Some(409) => self.undo(b, reason::SOLD_OUT).await,
-                Some(410) => self.undo(b, reason::OFFER_EXPIRED).await,
+                Some(409) => self.undo(b, FailureReason::SoldOut).await,
+                Some(410) => self.undo(b, FailureReason::OfferExpired).await,
                 Some(400..=499) => {
                     tracing::error!(booking_id = %b.id, error = %e, body = %body_of(&e), "search-service refused a hold");
-                    self.undo(b, reason::HOLD_REFUSED).await
+                    self.undo(b, FailureReason::HoldRefused).await
                 }
                 _ => Ok(Self::blocked(b, "hold", &e)),
             },
@@ -241,12 +218,12 @@ impl Saga {
                         .as_str()
                         .and_then(DeclineCode::parse)
                         .unwrap_or(DeclineCode::CardDeclined);
-                    self.undo(b, code.as_str()).await
+                    self.undo(b, code.into()).await
                 }
-                Some(404) => self.undo(b, reason::PAYMENT_METHOD).await,
+                Some(404) => self.undo(b, FailureReason::PaymentMethodNotFound).await,
                 Some(400..=499) => {
                     tracing::error!(booking_id = %b.id, error = %e, body = %body_of(&e), "payment-service refused an authorisation");
-                    self.undo(b, reason::PAYMENT_REFUSED).await
+                    self.undo(b, FailureReason::PaymentRefused).await
                 }
                 // A provider failure or no answer: whether it authorised is unknown.
                 // Settle it now if payment-service answers; otherwise recovery will.
@@ -263,8 +240,8 @@ impl Saga {
     /// abandoned because payment-service failed (never the card's fault).
     async fn not_authorized(&self, b: &Booking, p: PaymentView) -> Result<Next, StoreError> {
         let why = match p.status {
-            PaymentStatus::Declined => p.decline_code.unwrap_or(DeclineCode::CardDeclined).as_str(),
-            _ => reason::PAYMENT_UNAVAILABLE,
+            PaymentStatus::Declined => p.decline_code.unwrap_or(DeclineCode::CardDeclined).into(),
+            _ => FailureReason::PaymentUnavailable,
         };
         self.undo(b, why).await
     }
@@ -285,28 +262,28 @@ impl Saga {
                 ) =>
             {
                 match self.authorized(b, p, Some("authorisation found")).await? {
-                    Next::Go(n) => self.confirm_or(&n, reason::PAYMENT_UNAVAILABLE).await,
+                    Next::Go(n) => self.confirm_or(&n, FailureReason::PaymentUnavailable).await,
                     stop => Ok(stop),
                 }
             }
             Ok(p) => self.not_authorized(b, p).await,
             Err(e) => match status_of(&e) {
-                Some(404) => self.undo(b, reason::PAYMENT_METHOD).await,
+                Some(404) => self.undo(b, FailureReason::PaymentMethodNotFound).await,
                 _ => Ok(Self::blocked(b, "settle_authorization", &e)),
             },
         }
     }
 
     async fn confirm(&self, b: &Booking) -> Result<Next, StoreError> {
-        self.confirm_or(b, reason::HOLD_EXPIRED).await
+        self.confirm_or(b, FailureReason::HoldExpired).await
     }
 
     /// Commits the hold and captures; `hold_lost` is why the booking fails when the hold
     /// can no longer be committed (the payment is then voided).
-    async fn confirm_or(&self, b: &Booking, hold_lost: &str) -> Result<Next, StoreError> {
+    async fn confirm_or(&self, b: &Booking, hold_lost: FailureReason) -> Result<Next, StoreError> {
         let Some(payment_id) = b.payment_id.clone() else {
             tracing::error!(booking_id = %b.id, "an authorised booking without a payment id");
-            return self.undo(b, reason::PAYMENT_REFUSED).await;
+            return self.undo(b, FailureReason::PaymentRefused).await;
         };
         let started = Instant::now();
         let committed = self.inventory.commit(b.id).await;
@@ -331,10 +308,10 @@ impl Saga {
                 self.advance(b, Status::Confirmed, patch, None).await
             }
             Err(e) => match status_of(&e) {
-                Some(409) => self.undo(b, reason::PAYMENT_VOIDED).await,
+                Some(409) => self.undo(b, FailureReason::PaymentVoided).await,
                 Some(400..=499) => {
                     tracing::error!(booking_id = %b.id, error = %e, body = %body_of(&e), "payment-service refused a capture");
-                    self.undo(b, reason::PAYMENT_REFUSED).await
+                    self.undo(b, FailureReason::PaymentRefused).await
                 }
                 _ => Ok(Self::blocked(b, "capture", &e)),
             },
@@ -358,7 +335,7 @@ impl Saga {
 
     /// Gives back whatever the booking took (money first, then inventory) and ends it
     /// FAILED. Blocked when a peer cannot be reached: recovery comes back.
-    async fn undo(&self, b: &Booking, why: &str) -> Result<Next, StoreError> {
+    async fn undo(&self, b: &Booking, why: FailureReason) -> Result<Next, StoreError> {
         // Which payments might exist: the one we know, or (if authorisation was ever
         // attempted and its answer lost) any made for the reference.
         let payments: Vec<PaymentView> = match (&b.payment_id, b.status) {
@@ -400,7 +377,7 @@ impl Saga {
         &self,
         b: &Booking,
         payment: Option<PaymentView>,
-        why: &str,
+        why: FailureReason,
     ) -> Result<Next, StoreError> {
         let patch = Patch {
             payment_status: payment.as_ref().map(|p| p.status),
@@ -409,10 +386,11 @@ impl Saga {
             } else {
                 None
             },
-            failure_reason: Some(why.to_owned()),
+            failure_reason: Some(why),
             ..Patch::default()
         };
-        self.advance(b, Status::Failed, patch, Some(why)).await
+        self.advance(b, Status::Failed, patch, Some(why.as_str()))
+            .await
     }
 
     /// Releases the booking's inventory; no hold at all is fine.

@@ -12,6 +12,7 @@ use ota_booking::payment::Payments;
 use ota_booking::saga::Saga;
 use ota_booking::search::{Inventory, OfferTerms};
 use ota_booking::store::{Booking, BookingStore, Created, SqlBookingStore, now_ms};
+use ota_contract::booking::FailureReason;
 use ota_contract::payment::{
     AuthorizeRequest as Authorization, DeclineCode, PaymentStatus, PaymentView as Payment,
 };
@@ -445,7 +446,10 @@ async fn a_declined_card_releases_the_hold_and_fails_without_charge() {
         let b = w.pending().await;
         let done = w.saga.checkout(b.clone()).await.expect(l);
         assert_eq!(done.status, Status::Failed, "{l}");
-        assert_eq!(done.failure_reason.as_deref(), Some("insufficient_funds"));
+        assert_eq!(
+            done.failure_reason.map(FailureReason::as_str),
+            Some("insufficient_funds")
+        );
         assert_eq!(w.inventory.hold_of(b.id), Some("released"), "{l}");
         assert_eq!(w.payments.get(|t| t.captures), 0, "{l}");
         assert!(
@@ -463,7 +467,10 @@ async fn sold_out_fails_before_any_payment() {
         let b = w.pending().await;
         let done = w.saga.checkout(b.clone()).await.expect(l);
         assert_eq!(done.status, Status::Failed, "{l}");
-        assert_eq!(done.failure_reason.as_deref(), Some("sold_out"));
+        assert_eq!(
+            done.failure_reason.map(FailureReason::as_str),
+            Some("sold_out")
+        );
         assert!(w.payments.get(|t| t.payments.is_empty()), "{l}");
     }
 }
@@ -526,7 +533,7 @@ async fn payment_service_down_is_never_a_decline_and_recovery_fails_it_as_unavai
         let after = w.store.booking(b.id).await.expect(l).expect("there");
         assert_eq!(after.status, Status::Failed, "{l}");
         assert_eq!(
-            after.failure_reason.as_deref(),
+            after.failure_reason.map(FailureReason::as_str),
             Some("payment_unavailable"),
             "{l}"
         );
@@ -558,12 +565,14 @@ async fn a_provider_failure_settles_at_once_as_payment_unavailable_not_declined(
         let done = w.saga.checkout(b.clone()).await.expect(l);
         assert_eq!(done.status, Status::Failed, "{l}");
         assert_eq!(
-            done.failure_reason.as_deref(),
+            done.failure_reason.map(FailureReason::as_str),
             Some("payment_unavailable"),
             "{l}"
         );
         assert!(
-            !ota_booking::saga::reason::is_decline("payment_unavailable"),
+            done.failure_reason
+                .and_then(FailureReason::decline)
+                .is_none(),
             "{l}"
         );
         assert_eq!(w.payments.get(|t| (t.captures, t.abandoned)), (0, 1), "{l}");
@@ -608,7 +617,10 @@ async fn an_authorised_booking_whose_hold_expired_is_voided_and_failed() {
         w.inventory.set(|s| s.expire_holds = true);
         let done = w.saga.checkout(b.clone()).await.expect(l);
         assert_eq!(done.status, Status::Failed, "{l}");
-        assert_eq!(done.failure_reason.as_deref(), Some("hold_expired"));
+        assert_eq!(
+            done.failure_reason.map(FailureReason::as_str),
+            Some("hold_expired")
+        );
         assert_eq!(done.payment_status, Some(PaymentStatus::Voided), "{l}");
         assert_eq!(w.payments.get(|t| t.captures), 0, "{l}");
         assert_eq!(w.inventory.hold_of(b.id), Some("released"), "{l}");

@@ -405,3 +405,46 @@ async fn lists_are_newest_first_and_per_user() {
         assert_eq!(ids, made[3..], "{engine}");
     }
 }
+
+#[tokio::test]
+async fn a_failure_reason_is_stored_as_its_string_and_an_unknown_one_still_reads() {
+    use ota_contract::booking::FailureReason;
+    for (engine, store) in stores().await {
+        let b = booked(&store, &new_booking(Uuid::now_v7())).await;
+        let failed = store
+            .advance(
+                &b,
+                Status::Failed,
+                &Patch {
+                    failure_reason: Some(FailureReason::InsufficientFunds),
+                    ..Patch::default()
+                },
+                Some("insufficient_funds"),
+            )
+            .await
+            .expect(engine)
+            .expect("moved");
+        assert_eq!(
+            failed.failure_reason,
+            Some(FailureReason::InsufficientFunds)
+        );
+        let update = "UPDATE bookings SET failure_reason = $2 WHERE id = $1";
+        let stored: (Option<String>,) = ota_platform::on_pool!(store.db(), pool => {
+            sqlx::query_as("SELECT failure_reason FROM bookings WHERE id = $1")
+                .bind(b.id).fetch_one(pool).await.expect(engine)
+        });
+        assert_eq!(stored.0.as_deref(), Some("insufficient_funds"), "{engine}");
+        // A reason this version does not know (a newer version's) reads as unknown.
+        let updated = ota_platform::on_pool!(store.db(), pool => {
+            sqlx::query(update).bind(b.id).bind("fraud_suspected").execute(pool).await.expect(engine).rows_affected()
+        });
+        assert_eq!(updated, 1, "{engine}");
+        let read = store.booking(b.id).await.expect(engine).expect("there");
+        assert_eq!(
+            read.failure_reason,
+            Some(FailureReason::Unknown),
+            "{engine}"
+        );
+        assert_eq!(read.status, Status::Failed, "{engine}");
+    }
+}

@@ -131,7 +131,10 @@ fn refusal_outcome(r: &Refusal) -> &'static str {
 
 /// The caller's cart.
 #[utoipa::path(get, path = "/api/v1/cart", tag = "cart",
-    responses((status = 200, body = CartView), (status = 401, body = Problem), (status = 503, body = Problem)),
+    responses(
+        (status = 200, body = CartView, description = "The caller's cart (empty if none), its 30-minute expiry renewed; amounts in minor units"),
+        (status = 401, body = Problem, description = "No token, a bad one or an expired one (problem `unauthorized`)"),
+        (status = 503, body = Problem, description = "The cart store failed (problem `unavailable`; `Retry-After`)")),
     security(("bearer" = [])))]
 async fn read_cart(
     State(state): State<CartState>,
@@ -143,11 +146,13 @@ async fn read_cart(
 
 /// Adds an offer, revalidated with search-service, to the caller's cart.
 #[utoipa::path(post, path = "/api/v1/cart/items", tag = "cart", request_body = AddItemRequest,
-    responses((status = 201, body = CartItemView), (status = 401, body = Problem),
-        (status = 409, body = Problem, description = "sold out, or the offer is already in the cart"),
-        (status = 410, body = Problem, description = "the offer has expired: search again"),
-        (status = 422, body = Problem, description = "invalid offer id, another currency than the cart's, or the cart is full"),
-        (status = 503, body = Problem)),
+    responses(
+        (status = 201, body = CartItemView, description = "The item added, priced as search-service vouched for it; total in minor units"),
+        (status = 401, body = Problem, description = "No token, a bad one or an expired one (problem `unauthorized`)"),
+        (status = 409, body = Problem, description = "Not enough seats or rooms are left (problem `sold-out`, with `offer_id`), or the offer is in the cart already (problem `already-in-cart`, with `item_id`)"),
+        (status = 410, body = Problem, description = "The offer's price guarantee ended or it is no longer for sale (problem `offer-expired`, with `offer_id`): search again"),
+        (status = 422, body = Problem, description = "`offer_id` missing or not a valid offer id, priced in another currency than the cart's, or the cart holds 10 items already (problem `validation`; `errors` names `offer_id`)"),
+        (status = 503, body = Problem, description = "The cart store or search-service failed, or the cart is being changed by other requests (problem `unavailable`; `Retry-After`): retry")),
     security(("bearer" = [])))]
 async fn add_item(
     State(state): State<CartState>,
@@ -196,7 +201,11 @@ async fn add_item(
 /// Removes one item from the caller's cart.
 #[utoipa::path(delete, path = "/api/v1/cart/items/{item_id}", tag = "cart",
     params(("item_id" = Uuid, Path)),
-    responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem), (status = 503, body = Problem)),
+    responses(
+        (status = 204, description = "The item is removed from the caller's cart"),
+        (status = 401, body = Problem, description = "No token, a bad one or an expired one (problem `unauthorized`)"),
+        (status = 404, body = Problem, description = "No item with this id in the caller's cart (problem `not-found`)"),
+        (status = 503, body = Problem, description = "The cart store failed (problem `unavailable`; `Retry-After`)")),
     security(("bearer" = [])))]
 async fn remove_item(
     State(state): State<CartState>,
@@ -216,7 +225,10 @@ async fn remove_item(
 
 /// Empties the caller's cart.
 #[utoipa::path(delete, path = "/api/v1/cart", tag = "cart",
-    responses((status = 204), (status = 401, body = Problem), (status = 503, body = Problem)),
+    responses(
+        (status = 204, description = "The caller's cart is empty (also when it was already)"),
+        (status = 401, body = Problem, description = "No token, a bad one or an expired one (problem `unauthorized`)"),
+        (status = 503, body = Problem, description = "The cart store failed (problem `unavailable`; `Retry-After`)")),
     security(("bearer" = [])))]
 async fn clear_cart(State(state): State<CartState>, user: AuthUser) -> Result<StatusCode, Problem> {
     state.store.clear(user.id).await?;
@@ -230,7 +242,11 @@ fn user_id(raw: &str) -> Result<Uuid, Problem> {
 /// A traveller's cart, for checkout: a cart with items always carries its `cart_id`.
 #[utoipa::path(get, path = "/internal/v1/carts/{user_id}", tag = "internal",
     params(("user_id" = Uuid, Path)),
-    responses((status = 200, body = CartView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 503, body = Problem)),
+    responses(
+        (status = 200, body = CartView, description = "The traveller's cart, with its `cart_id` when it has items; amounts in minor units"),
+        (status = 400, body = Problem, description = "`user_id` is not a UUID (problem `bad-parameter`)"),
+        (status = 401, body = Problem, description = "No service token, a bad one or an expired one (problem `unauthorized`)"),
+        (status = 503, body = Problem, description = "The cart store failed (problem `unavailable`; `Retry-After`)")),
     security(("service_token" = [])))]
 async fn read_cart_internal(
     State(state): State<CartState>,
@@ -250,7 +266,11 @@ async fn read_cart_internal(
 /// already another one.
 #[utoipa::path(post, path = "/internal/v1/carts/{user_id}/checked-out", tag = "internal",
     params(("user_id" = Uuid, Path)), request_body = CheckedOutRequest,
-    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem), (status = 503, body = Problem)),
+    responses(
+        (status = 204, description = "The bought offers left the cart and it has a new `cart_id`; nothing changed if the cart is another one already"),
+        (status = 400, body = Problem, description = "`user_id` is not a UUID (problem `bad-parameter`)"),
+        (status = 401, body = Problem, description = "No service token, a bad one or an expired one (problem `unauthorized`)"),
+        (status = 503, body = Problem, description = "The cart store failed (problem `unavailable`; `Retry-After`)")),
     security(("service_token" = [])))]
 async fn checked_out_internal(
     State(state): State<CartState>,
@@ -271,7 +291,11 @@ async fn checked_out_internal(
 /// Empties a traveller's cart (booking-service, after a checkout).
 #[utoipa::path(delete, path = "/internal/v1/carts/{user_id}", tag = "internal",
     params(("user_id" = Uuid, Path)),
-    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem), (status = 503, body = Problem)),
+    responses(
+        (status = 204, description = "The traveller's cart is empty (also when it was already)"),
+        (status = 400, body = Problem, description = "`user_id` is not a UUID (problem `bad-parameter`)"),
+        (status = 401, body = Problem, description = "No service token, a bad one or an expired one (problem `unauthorized`)"),
+        (status = 503, body = Problem, description = "The cart store failed (problem `unavailable`; `Retry-After`)")),
     security(("service_token" = [])))]
 async fn clear_cart_internal(
     State(state): State<CartState>,

@@ -184,8 +184,11 @@ pub struct PaymentView {
     pub status: PaymentStatus,
 }
 
+/// Where the booking's messages go.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"email": "ada@example.com"}))]
 pub struct ContactView {
+    /// The contact e-mail the checkout gave, lower-cased.
     pub email: String,
 }
 
@@ -226,7 +229,7 @@ pub struct BookingView {
     pub updated_at: String,
     /// Why a FAILED booking failed (`sold_out`, `card_declined`, `payment_unavailable`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failure_reason: Option<String>,
+    pub failure_reason: Option<FailureReason>,
     /// What the cancellation refunded (or is refunding), minor units.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refund: Option<Money>,
@@ -234,6 +237,10 @@ pub struct BookingView {
 
 /// `GET /api/v1/bookings`: the caller's bookings, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"bookings": [{"reference": "K7M2QX", "status": "CONFIRMED",
+    "total": {"amount": 45800, "currency": "USD"}, "items": [], "travellers": [],
+    "contact": {"email": "ada@example.com"}, "created_at": "2026-11-25T10:00:00Z",
+    "updated_at": "2026-11-25T10:00:02Z"}], "next_cursor": null}))]
 pub struct BookingList {
     pub bookings: Vec<BookingView>,
     /// Pass as `cursor` for the next page; null on the last page.
@@ -260,6 +267,128 @@ pub struct CancellationView {
     pub status: BookingStatus,
     /// What was (or is being) refunded, minor units.
     pub refund: Money,
+}
+
+// ---------------------------------------------------------------------------------------
+// Failure reasons
+
+/// Why a FAILED booking failed: its `failure_reason`, as booking-service stores it.
+/// Nothing was charged for any of them (an authorisation is voided, a capture refunded).
+///
+/// - `sold_out`: not enough seats or rooms were left to hold.
+/// - `offer_expired`: an offer expired before it could be held.
+/// - `hold_refused`: search-service refused the hold for another reason.
+/// - `hold_expired`: the hold expired or was released before it could be committed.
+/// - `payment_method_not_found`: the payment method is not one of the traveller's.
+/// - `payment_refused`: payment-service refused the payment for a reason other than a
+///   decline (a bad request, a missing payment id).
+/// - `payment_unavailable`: payment-service failed or did not answer and no
+///   authorisation was made; not the card's fault.
+/// - `processing_error`: what `payment_unavailable` was called before it existed.
+/// - `payment_voided`: the authorisation was voided before it could be captured.
+/// - `abandoned`: left mid-checkout (a crash, a service away) and undone by recovery.
+/// - `card_declined`, `insufficient_funds`, `expired_card`, `incorrect_cvc`: the card
+///   issuer refused the payment, with payment-service's decline code.
+/// - `unknown`: a reason this version does not know (a newer service's, or an
+///   unreadable stored one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureReason {
+    SoldOut,
+    OfferExpired,
+    HoldRefused,
+    HoldExpired,
+    PaymentMethodNotFound,
+    PaymentRefused,
+    PaymentUnavailable,
+    ProcessingError,
+    PaymentVoided,
+    Abandoned,
+    CardDeclined,
+    InsufficientFunds,
+    ExpiredCard,
+    IncorrectCvc,
+    /// Any other string: reading a reason never fails.
+    #[serde(other)]
+    Unknown,
+}
+
+impl FailureReason {
+    /// Every reason booking-service writes (not [`FailureReason::Unknown`]).
+    pub const ALL: [FailureReason; 14] = [
+        FailureReason::SoldOut,
+        FailureReason::OfferExpired,
+        FailureReason::HoldRefused,
+        FailureReason::HoldExpired,
+        FailureReason::PaymentMethodNotFound,
+        FailureReason::PaymentRefused,
+        FailureReason::PaymentUnavailable,
+        FailureReason::ProcessingError,
+        FailureReason::PaymentVoided,
+        FailureReason::Abandoned,
+        FailureReason::CardDeclined,
+        FailureReason::InsufficientFunds,
+        FailureReason::ExpiredCard,
+        FailureReason::IncorrectCvc,
+    ];
+
+    /// The JSON (and stored) string: `sold_out`, `card_declined`, …
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureReason::SoldOut => "sold_out",
+            FailureReason::OfferExpired => "offer_expired",
+            FailureReason::HoldRefused => "hold_refused",
+            FailureReason::HoldExpired => "hold_expired",
+            FailureReason::PaymentMethodNotFound => "payment_method_not_found",
+            FailureReason::PaymentRefused => "payment_refused",
+            FailureReason::PaymentUnavailable => "payment_unavailable",
+            FailureReason::ProcessingError => "processing_error",
+            FailureReason::PaymentVoided => "payment_voided",
+            FailureReason::Abandoned => "abandoned",
+            FailureReason::CardDeclined => "card_declined",
+            FailureReason::InsufficientFunds => "insufficient_funds",
+            FailureReason::ExpiredCard => "expired_card",
+            FailureReason::IncorrectCvc => "incorrect_cvc",
+            FailureReason::Unknown => "unknown",
+        }
+    }
+
+    /// A reason booking-service writes; `None` for any other string (callers reading
+    /// stored or received text map that to [`FailureReason::Unknown`]).
+    pub fn parse(s: &str) -> Option<FailureReason> {
+        FailureReason::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// The card issuer's refusal, when this is one.
+    pub fn decline(self) -> Option<crate::payment::DeclineCode> {
+        use crate::payment::DeclineCode;
+        match self {
+            FailureReason::CardDeclined => Some(DeclineCode::CardDeclined),
+            FailureReason::InsufficientFunds => Some(DeclineCode::InsufficientFunds),
+            FailureReason::ExpiredCard => Some(DeclineCode::ExpiredCard),
+            FailureReason::IncorrectCvc => Some(DeclineCode::IncorrectCvc),
+            _ => None,
+        }
+    }
+}
+
+/// A decline is kept as its decline code.
+impl From<crate::payment::DeclineCode> for FailureReason {
+    fn from(code: crate::payment::DeclineCode) -> Self {
+        use crate::payment::DeclineCode;
+        match code {
+            DeclineCode::CardDeclined => FailureReason::CardDeclined,
+            DeclineCode::InsufficientFunds => FailureReason::InsufficientFunds,
+            DeclineCode::ExpiredCard => FailureReason::ExpiredCard,
+            DeclineCode::IncorrectCvc => FailureReason::IncorrectCvc,
+        }
+    }
+}
+
+impl std::fmt::Display for FailureReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[cfg(test)]
@@ -300,5 +429,55 @@ mod tests {
         assert_eq!(read, sent);
         let empty: CheckoutRequest = serde_json::from_str("{}").expect("members may be missing");
         assert_eq!(empty, CheckoutRequest::default());
+    }
+
+    #[test]
+    fn failure_reasons_keep_their_json_and_stored_strings() {
+        for r in FailureReason::ALL {
+            assert_eq!(FailureReason::parse(r.as_str()), Some(r));
+            assert_eq!(serde_json::to_value(r).ok(), Some(r.as_str().into()));
+            let read: FailureReason =
+                serde_json::from_value(r.as_str().into()).expect("a known reason");
+            assert_eq!(read, r);
+        }
+        for code in crate::payment::DeclineCode::ALL {
+            let r = FailureReason::from(code);
+            assert_eq!(r.as_str(), code.as_str());
+            assert_eq!(r.decline(), Some(code));
+        }
+        assert_eq!(FailureReason::PaymentUnavailable.decline(), None);
+        assert_eq!(FailureReason::parse("unknown"), None);
+        assert_eq!(FailureReason::parse("Sold_Out"), None);
+        // A reason this version does not know is read, not refused.
+        let read: BookingView = serde_json::from_value(serde_json::json!({
+            "reference": "K7M2QX", "status": "FAILED", "total": {"amount": 100, "currency": "USD"},
+            "items": [], "payment": null, "travellers": [], "contact": {"email": "a@b.c"},
+            "created_at": "2026-11-25T10:00:00Z", "updated_at": "2026-11-25T10:00:00Z",
+            "failure_reason": "fraud_suspected"}))
+        .expect("an unknown reason is read");
+        assert_eq!(read.failure_reason, Some(FailureReason::Unknown));
+    }
+
+    #[test]
+    fn the_failure_reason_schema_lists_and_describes_every_reason() {
+        use utoipa::PartialSchema;
+        let schema = serde_json::to_value(FailureReason::schema()).expect("schema");
+        let values: Vec<&str> = schema["enum"]
+            .as_array()
+            .expect("a string enum")
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        let description = schema["description"].as_str().unwrap_or_default();
+        for r in FailureReason::ALL
+            .into_iter()
+            .chain([FailureReason::Unknown])
+        {
+            assert!(values.contains(&r.as_str()), "{r} in {schema}");
+            assert!(
+                description.contains(&format!("`{r}`")),
+                "{r} described in {description}"
+            );
+        }
     }
 }

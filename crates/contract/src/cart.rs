@@ -11,6 +11,7 @@ pub use crate::search::OfferKind;
 
 /// `POST /api/v1/cart/items`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"offer_id": "k1.eyJrIjoiZiJ9.c2lnbmF0dXJl"}))]
 pub struct AddItemRequest {
     /// An `offer_id` from a flight or hotel search.
     #[schema(example = "k1.eyJrIjoiZiJ9.c2lnbmF0dXJl")]

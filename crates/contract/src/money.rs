@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{Currency, CurrencyError};
 
+/// An amount of money: `amount` in minor units of `currency` (cents for USD, yen for
+/// JPY, fils for KWD), never a float.
 // The fields stay public while payment-service still builds amounts from its own rows'
 // text; `Money::of` and `currency_code` are the typed way in and out.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]

@@ -285,6 +285,7 @@ pub struct PaymentMethodView {
 
 /// `GET /api/v1/payment-methods`: the caller's cards, newest first.
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+#[schema(example = json!({"payment_methods": [{"id": "0193a0b2-7c4e-7d21-9a55-2f8e4b1c6d70", "brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2030}]}))]
 pub struct PaymentMethodsAnswer {
     pub payment_methods: Vec<PaymentMethodView>,
 }
@@ -302,11 +303,11 @@ pub struct PaymentMethodsAnswer {
 pub struct OwnPaymentView {
     pub id: Uuid,
     pub status: PaymentStatus,
-    /// What was authorised.
+    /// What was authorised, minor units of its currency.
     pub amount: Money,
-    /// What was taken: the whole amount once captured, else 0.
+    /// What was taken: the whole amount once captured, else 0 (minor units).
     pub captured: Money,
-    /// What was given back so far.
+    /// What was given back so far, minor units.
     pub refunded: Money,
     pub booking_reference: String,
     /// Set when `status` is `declined`.

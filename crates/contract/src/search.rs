@@ -48,6 +48,7 @@ pub struct AirportView {
 
 /// Airport suggestions, best match first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"airports": [{"iata": "LHR", "name": "London Heathrow", "city": "London", "country": "GB", "time_zone": "Europe/London", "kind": "airport"}]}))]
 pub struct AirportsAnswer {
     pub airports: Vec<AirportView>,
 }
@@ -257,6 +258,7 @@ impl FlightOffer {
 
 /// `GET /api/v1/flights/search`: one page of offers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = FlightsAnswer::example)]
 pub struct FlightsAnswer {
     pub offers: Vec<FlightOffer>,
     /// Pass as `cursor` for the next page; null on the last one.
@@ -364,6 +366,7 @@ impl HotelOffer {
 
 /// `GET /api/v1/hotels/search`: one page of offers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = HotelsAnswer::example)]
 pub struct HotelsAnswer {
     pub offers: Vec<HotelOffer>,
     /// Pass as `cursor` for the next page; null on the last one.
@@ -373,12 +376,38 @@ pub struct HotelsAnswer {
 /// `GET /api/v1/offers/{offer_id}`: a flight or a hotel offer, told apart by its `kind`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(untagged)]
+#[schema(example = AnyOffer::example)]
 pub enum AnyOffer {
     Flight(FlightOffer),
     Hotel(HotelOffer),
 }
 
+impl FlightsAnswer {
+    /// One offer and no further page (the document's example).
+    pub fn example() -> FlightsAnswer {
+        FlightsAnswer {
+            offers: vec![FlightOffer::example()],
+            next_cursor: None,
+        }
+    }
+}
+
+impl HotelsAnswer {
+    /// One offer and no further page (the document's example).
+    pub fn example() -> HotelsAnswer {
+        HotelsAnswer {
+            offers: vec![HotelOffer::example()],
+            next_cursor: None,
+        }
+    }
+}
+
 impl AnyOffer {
+    /// A flight offer, revalidated (the document's example).
+    pub fn example() -> AnyOffer {
+        AnyOffer::Flight(FlightOffer::example())
+    }
+
     pub fn kind(&self) -> OfferKind {
         match self {
             AnyOffer::Flight(_) => OfferKind::Flight,

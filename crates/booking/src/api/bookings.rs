@@ -39,7 +39,10 @@ async fn own_booking(
 /// The caller's bookings, newest first.
 #[utoipa::path(get, path = "/api/v1/bookings", tag = "bookings",
     params(("limit" = Option<i64>, Query, description = "1 to 50, default 20"), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = BookingList), (status = 400, body = Problem), (status = 401, body = Problem)),
+    responses(
+        (status = 200, body = BookingList, description = "One page of the caller's bookings, newest first, and the `next_cursor`; amounts in minor units"),
+        (status = 400, body = Problem, description = "`limit` not 1 to 50, or `cursor` not one of this list (problem `bad-parameter`; `errors` names it)"),
+        (status = 401, body = Problem, description = "No token, a bad one or an expired one (problem `unauthorized`)")),
     security(("bearer" = [])))]
 pub(super) async fn list_bookings(
     State(state): State<BookingState>,
@@ -85,7 +88,10 @@ pub(super) async fn list_bookings(
 /// One of the caller's bookings.
 #[utoipa::path(get, path = "/api/v1/bookings/{reference}", tag = "bookings",
     params(("reference" = String, Path)),
-    responses((status = 200, body = BookingView), (status = 404, body = Problem)),
+    responses(
+        (status = 200, body = BookingView, description = "The booking in its current status, with its items, travellers and payment; amounts in minor units"),
+        (status = 401, body = Problem, description = "No token, a bad one or an expired one (problem `unauthorized`)"),
+        (status = 404, body = Problem, description = "The caller has no booking with this reference; another traveller's answers the same (problem `not-found`)")),
     security(("bearer" = [])))]
 pub(super) async fn read_booking(
     State(state): State<BookingState>,
@@ -135,8 +141,11 @@ async fn refund_now(
 /// What cancelling now would refund, and until when that holds.
 #[utoipa::path(get, path = "/api/v1/bookings/{reference}/cancellation-quote", tag = "bookings",
     params(("reference" = String, Path)),
-    responses((status = 200, body = QuoteView), (status = 404, body = Problem),
-        (status = 409, body = Problem, description = "not CONFIRMED; or `too-late`: the first flight has left or the hotel stay has begun")),
+    responses(
+        (status = 200, body = QuoteView, description = "What cancelling now would refund, in minor units, and `expires_at`, until when that holds; for a booking already CANCELLING or CANCELLED, its refund"),
+        (status = 401, body = Problem, description = "No token, a bad one or an expired one (problem `unauthorized`)"),
+        (status = 404, body = Problem, description = "The caller has no booking with this reference; another traveller's answers the same (problem `not-found`)"),
+        (status = 409, body = Problem, description = "The booking is not CONFIRMED (problem `conflict`, with `reference` and `status`), or its first flight has left or its hotel stay has begun (problem `too-late`, with `started_at`)")),
     security(("bearer" = [])))]
 pub(super) async fn cancellation_quote(
     State(state): State<BookingState>,
@@ -159,9 +168,12 @@ pub(super) async fn cancellation_quote(
 /// Cancelling again answers the same and changes nothing.
 #[utoipa::path(post, path = "/api/v1/bookings/{reference}/cancel", tag = "bookings",
     params(("reference" = String, Path)),
-    responses((status = 200, body = CancellationView), (status = 202, body = CancellationView, description = "refund under way"),
-        (status = 404, body = Problem),
-        (status = 409, body = Problem, description = "not CONFIRMED; or `too-late`: the first flight has left or the hotel stay has begun (nothing refunded or released)")),
+    responses(
+        (status = 200, body = CancellationView, description = "The booking, CANCELLED: inventory given back and `refund` (minor units) paid; also the answer to a repeated cancel"),
+        (status = 202, body = CancellationView, description = "The booking, CANCELLING: the refund (minor units) is under way; cancel again to see it finish"),
+        (status = 401, body = Problem, description = "No token, a bad one or an expired one (problem `unauthorized`)"),
+        (status = 404, body = Problem, description = "The caller has no booking with this reference; another traveller's answers the same (problem `not-found`)"),
+        (status = 409, body = Problem, description = "The booking is not CONFIRMED (problem `conflict`, with `reference` and `status`), or its first flight has left or its hotel stay has begun (problem `too-late`, with `started_at`); nothing refunded or released")),
     security(("bearer" = [])))]
 pub(super) async fn cancel_booking(
     State(state): State<BookingState>,

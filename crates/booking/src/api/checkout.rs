@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use ota_contract::ProblemType;
-use ota_contract::booking::{BookingView, CheckoutRequest};
+use ota_contract::booking::{BookingView, CheckoutRequest, FailureReason};
 use ota_contract::passengers::Passengers;
 use ota_platform::client::PeerError;
 use ota_platform::http::Json;
@@ -22,7 +22,6 @@ use uuid::Uuid;
 
 use super::{BookingState, MAX_IN_FLIGHT, view};
 use crate::domain::{self, Email, ItemKind, Status, Traveller};
-use crate::saga::reason;
 use crate::store::{Booking, BookingStore, Created, Item, NewBooking};
 
 const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
@@ -78,32 +77,32 @@ async fn checkout_answer(store: &dyn BookingStore, b: Booking) -> Result<Answer,
                 body: serde_json::to_value(v).unwrap_or(Value::Null),
             });
         }
-        Status::Failed => match b.failure_reason.as_deref().unwrap_or_default() {
-            reason::PAYMENT_UNAVAILABLE | reason::PROCESSING_ERROR => {
+        Status::Failed => match b.failure_reason {
+            Some(FailureReason::PaymentUnavailable | FailureReason::ProcessingError) => {
                 failed(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "payment-unavailable",
                     "The payment could not be processed because of a fault on our side or our payment provider's; your card was not refused. Nothing was charged and this booking failed: check out again (with a new Idempotency-Key) in a moment.",
                 )
             }
-            r if reason::is_decline(r) => failed(
+            Some(r) if let Some(code) = r.decline() => failed(
                 StatusCode::PAYMENT_REQUIRED,
                 "payment-declined",
                 "The payment was refused; nothing was charged and the booking failed.",
             )
-            .with("decline_code", r),
-            reason::PAYMENT_METHOD => failed(
+            .with("decline_code", code.as_str()),
+            Some(FailureReason::PaymentMethodNotFound) => failed(
                 StatusCode::PAYMENT_REQUIRED,
                 "payment-declined",
                 "The payment method is unknown; nothing was charged and the booking failed.",
             )
             .with("decline_code", "unknown_payment_method"),
-            reason::SOLD_OUT => failed(
+            Some(FailureReason::SoldOut) => failed(
                 StatusCode::CONFLICT,
                 "sold-out",
                 "Not enough seats or rooms are left for this booking; nothing was charged.",
             ),
-            reason::OFFER_EXPIRED | reason::HOLD_EXPIRED => failed(
+            Some(FailureReason::OfferExpired | FailureReason::HoldExpired) => failed(
                 StatusCode::GONE,
                 "offer-expired",
                 "An offer expired before the booking completed; nothing was charged.",
@@ -362,14 +361,16 @@ fn offer_expired(offer_id: &str) -> Problem {
 /// Amounts are minor units of the cart's currency.
 #[utoipa::path(post, path = "/api/v1/bookings", tag = "bookings", request_body = CheckoutRequest,
     params(("Idempotency-Key" = String, Header, description = "unique per checkout; resend it when retrying")),
-    responses((status = 201, body = BookingView, description = "CONFIRMED: inventory sold and payment captured"),
-        (status = 400, body = Problem, description = "`bad-parameter`: no Idempotency-Key"),
-        (status = 402, body = Problem, description = "`payment-declined`: the card issuer refused (`decline_code`); `reference`, `status: FAILED`; nothing charged"),
-        (status = 409, body = Problem, description = "`sold-out`; `cart-taken` (`reference`, `status` of the booking holding the cart); `in-progress`: the same key still running"),
-        (status = 410, body = Problem, description = "`offer-expired`"),
-        (status = 422, body = Problem, description = "`validation` naming the field (`travellers`, `travellers[i].date_of_birth`, `cart`, …); `idempotency-mismatch`: the key was used with another request"),
-        (status = 429, body = Problem, description = "three checkouts already under way"),
-        (status = 503, body = Problem, description = "a peer failed or was slow: `unavailable` or `timeout` with the booking's `reference` and current `status` (it settles shortly: retry with the same key), or `payment-unavailable` with `status: FAILED` (payment-service never authorised; nothing charged, check out again). Never a decline. `Retry-After` in seconds")),
+    responses(
+        (status = 201, body = BookingView, description = "The booking, CONFIRMED: inventory sold and its payment captured; amounts in minor units. A retry with the same key answers the same"),
+        (status = 401, body = Problem, description = "No token, a bad one or an expired one (problem `unauthorized`)"),
+        (status = 400, body = Problem, description = "No Idempotency-Key header, or an invalid one (problem `bad-parameter`)"),
+        (status = 402, body = Problem, description = "The card issuer refused the payment, or the payment method is unknown (problem `payment-declined`, with `decline_code`, `reference` and `status: FAILED`); nothing charged"),
+        (status = 409, body = Problem, description = "Not enough seats or rooms are left (problem `sold-out`); another checkout holds this cart (problem `cart-taken`, with `reference` and `status`); the booking failed for another reason (problem `checkout-failed`, `status: FAILED`); or a checkout with this key is still running (problem `in-progress`): retry shortly. Nothing charged"),
+        (status = 410, body = Problem, description = "An offer in the cart expired, before or during the checkout (problem `offer-expired`, with `offer_id`, or `reference` and `status: FAILED`); nothing charged: search again"),
+        (status = 422, body = Problem, description = "Invalid or mismatched fields: travellers, contact, payment method, an empty cart or one in several currencies (problem `validation`; `errors` names each, such as `travellers[0].date_of_birth` or `cart`), or the key was used before with a different request (problem `idempotency-mismatch`)"),
+        (status = 429, body = Problem, description = "The caller has three checkouts under way already (problem `rate-limited`; `Retry-After`)"),
+        (status = 503, body = Problem, description = "A peer failed or was slow: problem `unavailable` or `timeout` with the booking's `reference` and current `status` (it settles shortly: retry with the same key), or problem `payment-unavailable` with `status: FAILED` (nothing authorised or charged: check out again with a new key). Never a decline; `Retry-After` in seconds")),
     security(("bearer" = [])))]
 pub(super) async fn checkout(
     State(state): State<BookingState>,

@@ -12,7 +12,8 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use ota_contract::booking::{
     BookedTraveller, BookingList, BookingStatus, BookingView, CancellationView, CheckoutRequest,
-    ContactInput, ContactView, ItemKind, ItemView, PaymentView, QuoteView, TravellerInput,
+    ContactInput, ContactView, FailureReason, ItemKind, ItemView, PaymentView, QuoteView,
+    TravellerInput,
 };
 use ota_contract::money::Money;
 use ota_contract::passengers::{PassengerType, Passengers};
@@ -50,7 +51,7 @@ impl BookingState {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     components(schemas(CheckoutRequest, TravellerInput, ContactInput, BookingView, ItemView, PaymentView,
-        ContactView, BookingList, QuoteView, CancellationView, BookedTraveller, BookingStatus, ItemKind, Money, Passengers,
+        ContactView, BookingList, QuoteView, CancellationView, BookedTraveller, BookingStatus, FailureReason, ItemKind, Money, Passengers,
         PassengerType, PaymentStatus, Problem, FieldError)),
     tags((name = "bookings", description = "Checkout, bookings and cancellations"))
 )]

@@ -129,22 +129,184 @@ async fn errors_are_problem_json_with_security_headers() {
     app.stop().await;
 }
 
+/// Every endpoint of the public contract (API.md), as its method and path.
+const CONTRACT: &[(&str, &str)] = &[
+    ("post", "/api/v1/auth/register"),
+    ("post", "/api/v1/auth/login"),
+    ("post", "/api/v1/auth/refresh"),
+    ("post", "/api/v1/auth/logout"),
+    ("get", "/api/v1/auth/me"),
+    ("get", "/api/v1/airports"),
+    ("get", "/api/v1/flights/search"),
+    ("get", "/api/v1/hotels/search"),
+    ("get", "/api/v1/offers/{offer_id}"),
+    ("get", "/api/v1/cart"),
+    ("delete", "/api/v1/cart"),
+    ("post", "/api/v1/cart/items"),
+    ("delete", "/api/v1/cart/items/{item_id}"),
+    ("post", "/api/v1/payment-methods"),
+    ("get", "/api/v1/payments/{id}"),
+    ("post", "/api/v1/bookings"),
+    ("get", "/api/v1/bookings"),
+    ("get", "/api/v1/bookings/{reference}"),
+    ("get", "/api/v1/bookings/{reference}/cancellation-quote"),
+    ("post", "/api/v1/bookings/{reference}/cancel"),
+];
+
+/// The component schemas a value refers to, followed through the components.
+fn referenced(doc: &Value, from: &Value, seen: &mut std::collections::BTreeSet<String>) {
+    match from {
+        Value::Object(map) => {
+            if let Some(name) = map
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                && seen.insert(name.to_owned())
+            {
+                referenced(doc, &doc["components"]["schemas"][name], seen);
+            }
+            for v in map.values() {
+                referenced(doc, v, seen);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| referenced(doc, v, seen)),
+        _ => {}
+    }
+}
+
 #[tokio::test]
-async fn the_openapi_document_lists_the_api() {
+async fn the_openapi_document_is_the_route_list_with_descriptions_units_and_examples() {
     let backend = backends().await.remove(0);
     let app = TestApp::spawn(&backend).await;
     let (status, doc) = app.get("/api/v1/openapi.json", None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
-    for path in [
-        "/api/v1/auth/register",
-        "/api/v1/auth/login",
-        "/api/v1/auth/refresh",
-        "/api/v1/auth/logout",
-        "/api/v1/auth/me",
-    ] {
-        assert!(doc["paths"][path].is_object(), "{path} missing");
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut missing: Vec<String> = Vec::new();
+    let mut check = |ok: bool, what: String| {
+        if !ok {
+            missing.push(what);
+        }
+    };
+
+    // Every endpoint of the contract is documented.
+    for (method, path) in CONTRACT {
+        assert!(
+            paths.get(*path).and_then(|p| p.get(*method)).is_some(),
+            "{method} {path} is not documented"
+        );
     }
+
+    let mut public = std::collections::BTreeSet::new();
+    let mut bodies = Vec::new();
+    for (path, operations) in paths {
+        for (method, op) in operations.as_object().expect("operations") {
+            let what = format!("{method} {path}");
+            // Every documented operation is routed: its path and method reach a handler
+            // (which may refuse the made-up parameters), never the router's 404 or a 405.
+            let url = path
+                .split('/')
+                .map(|s| if s.starts_with('{') { "x0" } else { s })
+                .collect::<Vec<_>>()
+                .join("/");
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+            let res = app
+                .http
+                .request(method.clone(), format!("{}{url}", app.api))
+                .json(&json!({}))
+                .send()
+                .await
+                .expect("answer");
+            let status = res.status();
+            let body: Value = res.json().await.unwrap_or(Value::Null);
+            assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{what}: {body}");
+            assert!(
+                !(status == StatusCode::NOT_FOUND && body["detail"] == "No such resource."),
+                "{what} is documented but not routed"
+            );
+            // Every operation says what it does and what each answer means.
+            check(
+                op["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                format!("{what}: no summary"),
+            );
+            // An operation that takes a token says what happens without one.
+            let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
+            check(
+                !secured || op["responses"].get("401").is_some(),
+                format!("{what}: takes a token but lists no 401"),
+            );
+            for (code, response) in op["responses"].as_object().expect("responses") {
+                check(
+                    response["description"]
+                        .as_str()
+                        .is_some_and(|s| !s.is_empty()),
+                    format!("{what} {code}: no description"),
+                );
+            }
+            if path.starts_with("/api/v1/") {
+                referenced(&doc, op, &mut public);
+                // The request and the success answer of a public operation show an example.
+                for body in [
+                    &op["requestBody"]["content"]["application/json"]["schema"],
+                    &op["responses"]["200"]["content"]["application/json"]["schema"],
+                    &op["responses"]["201"]["content"]["application/json"]["schema"],
+                ] {
+                    if let Some(name) = body["$ref"]
+                        .as_str()
+                        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                    {
+                        bodies.push((what.clone(), name.to_owned()));
+                    }
+                }
+            }
+        }
+    }
+    let schemas = &doc["components"]["schemas"];
+    for (what, name) in bodies {
+        let schema = &schemas[name.as_str()];
+        check(
+            schema.get("example").is_some() || schema.get("examples").is_some(),
+            format!("{what}: {name} has no example"),
+        );
+    }
+    // Every public type says what it is; amounts name their unit, instants their zone.
+    for name in &public {
+        let schema = &schemas[name.as_str()];
+        check(
+            schema["description"]
+                .as_str()
+                .is_some_and(|s| !s.is_empty()),
+            format!("{name} has no description"),
+        );
+        for (field, property) in schema["properties"].as_object().into_iter().flatten() {
+            let said = property["description"]
+                .as_str()
+                .unwrap_or_default()
+                .to_lowercase();
+            if field.contains("amount") {
+                check(
+                    said.contains("minor unit"),
+                    format!("{name}.{field}: amount without its unit"),
+                );
+            }
+            if property["format"] == "date-time"
+                || field.ends_with("_at")
+                || field.ends_with("_until")
+            {
+                check(
+                    ["utc", "local", "offset", "rfc 3339"]
+                        .iter()
+                        .any(|z| said.contains(z)),
+                    format!("{name}.{field}: an instant without its zone: {said:?}"),
+                );
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "the document lacks:\n{}",
+        missing.join("\n")
+    );
     app.stop().await;
 }
 

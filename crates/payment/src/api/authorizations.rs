@@ -25,10 +25,14 @@ use crate::store::{NewPayment, Payment, PaymentMethod};
 /// Authorise an amount (minor units) on a user's payment method. A refusal by the card
 /// issuer is recorded as a `declined` payment and answered 402 with its `decline_code`.
 #[utoipa::path(post, path = "/internal/v1/payments/authorize", tag = "internal", request_body = AuthorizeRequest,
-    responses((status = 201, body = PaymentView), (status = 402, body = Problem, description = "declined: `decline_code`, `payment_id`"),
-        (status = 404, body = Problem, description = "unknown payment method, or another user's"),
-        (status = 422, body = Problem, description = "invalid, or the idempotency key was used with another request"),
-        (status = 503, body = Problem, description = "the provider failed (`processing_error`), or the same key is still running (`in-progress`): retry")),
+    responses(
+        (status = 201, body = PaymentView, description = "The payment, `authorized` for the whole amount (minor units); a repeat with the same key answers the same payment"),
+        (status = 401, body = Problem, description = "No service token, a bad one or an expired one (problem `unauthorized`)"),
+        (status = 403, body = Problem, description = "A traveller's token: internal APIs take service tokens only (problem `forbidden`)"),
+        (status = 402, body = Problem, description = "The card issuer refused, or the stored card has expired; recorded as a `declined` payment, nothing taken (problem `payment-declined`, with `decline_code`, `payment_id` and `status`)"),
+        (status = 404, body = Problem, description = "The payment method is unknown or not this user's (problem `not-found`; `errors` names `payment_method_id`)"),
+        (status = 422, body = Problem, description = "An invalid `idempotency_key`, `amount` or `booking_reference` (problem `validation`; `errors` names each), or the key was used before with a different request (problem `idempotency-mismatch`)"),
+        (status = 503, body = Problem, description = "The payment provider failed (problem `unavailable`, `decline_code: processing_error`), or a request with the same key is still running (problem `in-progress`); `Retry-After`: retry with the same key")),
     security(("service_token" = [])))]
 pub(super) async fn authorize(
     State(state): State<PaymentState>,
@@ -96,9 +100,13 @@ pub(super) async fn authorize(
 /// one; otherwise records a `voided` payment under it, so a late or retried
 /// authorisation with that key can never take money. Safe to repeat.
 #[utoipa::path(post, path = "/internal/v1/payments/abandon", tag = "internal", request_body = AuthorizeRequest,
-    responses((status = 200, body = PaymentView, description = "the payment under the key: `authorized`, `declined`, or `voided` (abandoned: no money taken)"),
-        (status = 404, body = Problem, description = "unknown payment method, or another user's"),
-        (status = 422, body = Problem), (status = 503, body = Problem)),
+    responses(
+        (status = 200, body = PaymentView, description = "The payment under the key: `authorized`, `declined`, or `voided` when none was made (abandoned: no money taken); amounts in minor units"),
+        (status = 401, body = Problem, description = "No service token, a bad one or an expired one (problem `unauthorized`)"),
+        (status = 403, body = Problem, description = "A traveller's token: internal APIs take service tokens only (problem `forbidden`)"),
+        (status = 404, body = Problem, description = "No payment under the key, and the payment method is unknown or not this user's (problem `not-found`; `errors` names `payment_method_id`)"),
+        (status = 422, body = Problem, description = "An invalid `idempotency_key`, `amount` or `booking_reference` (problem `validation`; `errors` names each)"),
+        (status = 503, body = Problem, description = "The payment store failed; nothing was recorded (problem `unavailable`; `Retry-After`): retry")),
     security(("service_token" = [])))]
 pub(super) async fn abandon(
     State(state): State<PaymentState>,

@@ -13,7 +13,10 @@ use super::PaymentState;
 /// The ledger's balances, per account and in total (operators and reconciliation).
 /// Amounts are minor units; every currency's total is zero while the ledger balances.
 #[utoipa::path(get, path = "/internal/v1/ledger/balances", tag = "internal",
-    responses((status = 200, body = LedgerBalances)),
+    responses(
+        (status = 200, body = LedgerBalances, description = "Every ledger account's balance and each currency's total, in minor units; every total is 0 while the ledger balances"),
+        (status = 401, body = Problem, description = "No service token, a bad one or an expired one (problem `unauthorized`)"),
+        (status = 403, body = Problem, description = "A traveller's token: internal APIs take service tokens only (problem `forbidden`)")),
     security(("service_token" = [])))]
 pub(super) async fn ledger_balances(
     State(state): State<PaymentState>,

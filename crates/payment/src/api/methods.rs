@@ -17,7 +17,11 @@ use crate::store::PaymentMethod;
 /// Store a card: it is tokenised by the payment provider; only the brand, last 4 digits
 /// and expiry are kept.
 #[utoipa::path(post, path = "/api/v1/payment-methods", tag = "payment", request_body = CreateMethodRequest,
-    responses((status = 201, body = PaymentMethodView), (status = 401, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    responses(
+        (status = 201, body = PaymentMethodView, description = "The stored card: brand, last 4 digits and expiry; its `id` is the `payment_method_id` a checkout names"),
+        (status = 401, body = Problem, description = "No token, a bad one or an expired one (problem `unauthorized`)"),
+        (status = 409, body = Problem, description = "The caller keeps 20 cards already (problem `conflict`)"),
+        (status = 422, body = Problem, description = "Invalid card details: number, expiry (past), CVC or holder name (problem `validation`; `errors` names each field)")),
     security(("bearer" = [])))]
 pub(super) async fn create_method(
     State(state): State<PaymentState>,
@@ -57,7 +61,9 @@ pub(super) async fn create_method(
 
 /// The caller's payment methods, newest first.
 #[utoipa::path(get, path = "/api/v1/payment-methods", tag = "payment",
-    responses((status = 200, body = PaymentMethodsAnswer), (status = 401, body = Problem)),
+    responses(
+        (status = 200, body = PaymentMethodsAnswer, description = "The caller's cards, newest first (brand, last 4 digits, expiry; never the number); possibly none"),
+        (status = 401, body = Problem, description = "No token, a bad one or an expired one (problem `unauthorized`)")),
     security(("bearer" = [])))]
 pub(super) async fn list_methods(
     State(state): State<PaymentState>,

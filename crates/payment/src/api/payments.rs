@@ -16,7 +16,10 @@ use super::{
 /// One of the caller's payments; anyone else's is 404.
 #[utoipa::path(get, path = "/api/v1/payments/{id}", tag = "payment",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = OwnPaymentView), (status = 401, body = Problem), (status = 404, body = Problem)),
+    responses(
+        (status = 200, body = OwnPaymentView, description = "The caller's payment: its status, and what was authorised, captured and refunded, in minor units"),
+        (status = 401, body = Problem, description = "No token, a bad one or an expired one (problem `unauthorized`)"),
+        (status = 404, body = Problem, description = "The caller has no payment with this id; another traveller's answers the same (problem `not-found`)")),
     security(("bearer" = [])))]
 pub(super) async fn read_own_payment(
     State(state): State<PaymentState>,
@@ -33,7 +36,11 @@ pub(super) async fn read_own_payment(
 /// A payment, whoever's it is.
 #[utoipa::path(get, path = "/internal/v1/payments/{id}", tag = "internal",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = PaymentView), (status = 404, body = Problem)),
+    responses(
+        (status = 200, body = PaymentView, description = "The payment: its status, and what was authorised, captured and refunded, in minor units"),
+        (status = 401, body = Problem, description = "No service token, a bad one or an expired one (problem `unauthorized`)"),
+        (status = 403, body = Problem, description = "A traveller's token: internal APIs take service tokens only (problem `forbidden`)"),
+        (status = 404, body = Problem, description = "No payment with this id (problem `not-found`)")),
     security(("service_token" = [])))]
 pub(super) async fn read_payment(
     State(state): State<PaymentState>,
@@ -52,7 +59,11 @@ pub(super) async fn read_payment(
 /// The payments of one booking, oldest first: recovery finds a payment it lost track of.
 #[utoipa::path(get, path = "/internal/v1/payments", tag = "internal",
     params(("booking_reference" = String, Query)),
-    responses((status = 200, body = PaymentsAnswer), (status = 400, body = Problem)),
+    responses(
+        (status = 200, body = PaymentsAnswer, description = "The booking's payments, oldest first (possibly none); amounts in minor units"),
+        (status = 401, body = Problem, description = "No service token, a bad one or an expired one (problem `unauthorized`)"),
+        (status = 403, body = Problem, description = "A traveller's token: internal APIs take service tokens only (problem `forbidden`)"),
+        (status = 400, body = Problem, description = "`booking_reference` missing or longer than 64 characters (problem `bad-parameter`)")),
     security(("service_token" = [])))]
 pub(super) async fn payments_for_booking(
     State(state): State<PaymentState>,

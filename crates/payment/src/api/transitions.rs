@@ -24,8 +24,14 @@ use crate::store::{self, NewRefund, Payment, RefundOutcome, RefundStatus};
 /// payment cannot be captured (409).
 #[utoipa::path(post, path = "/internal/v1/payments/{id}/capture", tag = "internal", request_body = KeyRequest,
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = PaymentView), (status = 404, body = Problem), (status = 409, body = Problem),
-        (status = 422, body = Problem), (status = 503, body = Problem)),
+    responses(
+        (status = 200, body = PaymentView, description = "The payment, `captured`: the whole authorised amount taken (minor units); also the answer when it was captured already"),
+        (status = 401, body = Problem, description = "No service token, a bad one or an expired one (problem `unauthorized`)"),
+        (status = 403, body = Problem, description = "A traveller's token: internal APIs take service tokens only (problem `forbidden`)"),
+        (status = 404, body = Problem, description = "No payment with this id (problem `not-found`)"),
+        (status = 409, body = Problem, description = "The payment was voided or declined; nothing can be captured (problem `conflict`, with the payment's `status`)"),
+        (status = 422, body = Problem, description = "An invalid `idempotency_key` (problem `validation`), or the key was used before with a different request (problem `idempotency-mismatch`)"),
+        (status = 503, body = Problem, description = "The payment provider failed (problem `unavailable`, `decline_code: processing_error`), or a request with the same key is still running (problem `in-progress`); `Retry-After`: retry with the same key")),
     security(("service_token" = [])))]
 pub(super) async fn capture(
     State(state): State<PaymentState>,
@@ -40,8 +46,14 @@ pub(super) async fn capture(
 /// captured payment cannot be voided (409: refund it instead).
 #[utoipa::path(post, path = "/internal/v1/payments/{id}/void", tag = "internal", request_body = KeyRequest,
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = PaymentView), (status = 404, body = Problem), (status = 409, body = Problem),
-        (status = 422, body = Problem), (status = 503, body = Problem)),
+    responses(
+        (status = 200, body = PaymentView, description = "The payment, `voided`: the authorisation released, nothing taken; also the answer when it was voided already"),
+        (status = 401, body = Problem, description = "No service token, a bad one or an expired one (problem `unauthorized`)"),
+        (status = 403, body = Problem, description = "A traveller's token: internal APIs take service tokens only (problem `forbidden`)"),
+        (status = 404, body = Problem, description = "No payment with this id (problem `not-found`)"),
+        (status = 409, body = Problem, description = "The payment was captured (refund it instead) or declined (problem `conflict`, with the payment's `status`)"),
+        (status = 422, body = Problem, description = "An invalid `idempotency_key` (problem `validation`), or the key was used before with a different request (problem `idempotency-mismatch`)"),
+        (status = 503, body = Problem, description = "The payment provider failed (problem `unavailable`, `decline_code: processing_error`), or a request with the same key is still running (problem `in-progress`); `Retry-After`: retry with the same key")),
     security(("service_token" = [])))]
 pub(super) async fn void(
     State(state): State<PaymentState>,
@@ -124,9 +136,14 @@ async fn transition(
 /// captured (409). `amount` is in minor units of the payment's currency.
 #[utoipa::path(post, path = "/internal/v1/payments/{id}/refund", tag = "internal", request_body = RefundRequest,
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = PaymentView), (status = 404, body = Problem),
-        (status = 409, body = Problem, description = "not captured, or more than captured minus refunded (`refundable`)"),
-        (status = 422, body = Problem), (status = 503, body = Problem)),
+    responses(
+        (status = 200, body = PaymentView, description = "The payment with the refund counted in `refunded` (minor units): `partially_refunded` or `refunded`; a repeat with the same key answers the same"),
+        (status = 401, body = Problem, description = "No service token, a bad one or an expired one (problem `unauthorized`)"),
+        (status = 403, body = Problem, description = "A traveller's token: internal APIs take service tokens only (problem `forbidden`)"),
+        (status = 404, body = Problem, description = "No payment with this id (problem `not-found`)"),
+        (status = 409, body = Problem, description = "The payment was never captured, or the amount exceeds what is left to refund (problem `conflict`, with the payment's `status` and `refundable`)"),
+        (status = 422, body = Problem, description = "An invalid `idempotency_key` or `amount`, or `amount` not in the payment's currency (problem `validation`; `errors` names each), or the key was used before with a different request (problem `idempotency-mismatch`)"),
+        (status = 503, body = Problem, description = "The payment provider failed (problem `unavailable`, `decline_code: processing_error`), or a request with the same key is still running (problem `in-progress`); `Retry-After`: retry with the same key")),
     security(("service_token" = [])))]
 pub(super) async fn refund(
     State(state): State<PaymentState>,

@@ -41,7 +41,9 @@ fn view(s: airports::Suggestion<'_>) -> Option<AirportView> {
 /// as one entry under its metropolitan code (`kind: "city"`).
 #[utoipa::path(get, path = "/api/v1/airports", tag = "search",
     params(("q" = String, Query, description = "What the traveller typed"), ("limit" = Option<usize>, Query, description = "1 to 20 (default 8)")),
-    responses((status = 200, body = AirportsAnswer), (status = 400, body = Problem)))]
+    responses(
+        (status = 200, body = AirportsAnswer, description = "Up to `limit` airports and metropolitan codes, best match first; possibly none"),
+        (status = 400, body = Problem, description = "`q` missing or longer than 60 characters, or `limit` not 1 to 20 (problem `bad-parameter`; `errors` names it)")))]
 pub(super) async fn suggest_airports(
     State(state): State<SearchState>,
     Query(p): Params,

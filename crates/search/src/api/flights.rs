@@ -202,7 +202,9 @@ pub fn flight_query(
         ("departure_before" = Option<String>, Query, description = "HH:MM, local time at the origin"),
         ("max_price" = Option<i64>, Query, description = "highest total for all passengers, minor units"),
         ("limit" = Option<usize>, Query, description = "1 to 50 (default 20)"), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = FlightsAnswer), (status = 400, body = Problem, description = "a bad parameter, named in `errors[].field`")))]
+    responses(
+        (status = 200, body = FlightsAnswer, description = "One page of flight offers (possibly none) and the `next_cursor`; totals for all passengers in minor units, times RFC 3339 with each airport's offset"),
+        (status = 400, body = Problem, description = "A missing or invalid parameter or cursor (problem `bad-parameter`; `errors[].field` names it)")))]
 pub(super) async fn search_flights(
     State(state): State<SearchState>,
     Query(p): Params,

@@ -113,8 +113,14 @@ fn merge(items: impl IntoIterator<Item = InventoryItem>) -> Vec<InventoryItem> {
 
 /// Holds the inventory of a booking's offers, all or nothing; idempotent by booking id.
 #[utoipa::path(post, path = "/internal/v1/holds", tag = "internal", request_body = HoldRequest,
-    responses((status = 201, body = HoldView), (status = 200, body = HoldView, description = "the existing hold of this booking"),
-        (status = 409, body = Problem), (status = 410, body = Problem), (status = 422, body = Problem)),
+    responses(
+        (status = 201, body = HoldView, description = "The inventory is held for the booking (`held`) until `expires_at`"),
+        (status = 200, body = HoldView, description = "This booking has a hold already: that hold, as it stands (nothing more is held)"),
+        (status = 401, body = Problem, description = "No service token, a bad one or an expired one (problem `unauthorized`)"),
+        (status = 403, body = Problem, description = "A traveller's token: internal APIs take service tokens only (problem `forbidden`)"),
+        (status = 409, body = Problem, description = "Not enough seats or rooms are left for an offer; nothing is held (problem `sold-out`, with `offer_id`)"),
+        (status = 410, body = Problem, description = "An offer is no longer for sale: expired, departed or past check-in (problem `offer-expired`, with `offer_id`)"),
+        (status = 422, body = Problem, description = "Not 1 to 10 offers, an invalid offer id, or `ttl_seconds` not 60 to 1800 (problem `validation`; `errors` names each field)")),
     security(("service_token" = [])))]
 pub(super) async fn create_hold(
     State(state): State<SearchState>,
@@ -165,7 +171,12 @@ pub(super) async fn create_hold(
 
 /// A booking's hold.
 #[utoipa::path(get, path = "/internal/v1/holds/{booking_id}", tag = "internal",
-    params(("booking_id" = Uuid, Path)), responses((status = 200, body = HoldView), (status = 404, body = Problem)),
+    params(("booking_id" = Uuid, Path)),
+    responses(
+        (status = 200, body = HoldView, description = "The booking's hold: `held`, `committed` or `released`, and `expires_at`"),
+        (status = 401, body = Problem, description = "No service token, a bad one or an expired one (problem `unauthorized`)"),
+        (status = 403, body = Problem, description = "A traveller's token: internal APIs take service tokens only (problem `forbidden`)"),
+        (status = 404, body = Problem, description = "This booking has no hold (problem `not-found`)")),
     security(("service_token" = [])))]
 pub(super) async fn read_hold(
     State(state): State<SearchState>,
@@ -182,7 +193,13 @@ pub(super) async fn read_hold(
 
 /// Turns the held inventory into sold inventory (idempotent).
 #[utoipa::path(post, path = "/internal/v1/holds/{booking_id}/commit", tag = "internal",
-    params(("booking_id" = Uuid, Path)), responses((status = 200, body = HoldView), (status = 404, body = Problem), (status = 409, body = Problem)),
+    params(("booking_id" = Uuid, Path)),
+    responses(
+        (status = 200, body = HoldView, description = "The hold, `committed`: its inventory is sold; also the answer to a repeated commit"),
+        (status = 401, body = Problem, description = "No service token, a bad one or an expired one (problem `unauthorized`)"),
+        (status = 403, body = Problem, description = "A traveller's token: internal APIs take service tokens only (problem `forbidden`)"),
+        (status = 404, body = Problem, description = "This booking has no hold (problem `not-found`)"),
+        (status = 409, body = Problem, description = "The hold was released or expired before it was committed; nothing is sold (problem `conflict`, with the hold's `status`)")),
     security(("service_token" = [])))]
 pub(super) async fn commit_hold(
     State(state): State<SearchState>,
@@ -198,7 +215,12 @@ pub(super) async fn commit_hold(
 
 /// Gives the inventory back, held or sold (idempotent).
 #[utoipa::path(post, path = "/internal/v1/holds/{booking_id}/release", tag = "internal",
-    params(("booking_id" = Uuid, Path)), responses((status = 200, body = HoldView), (status = 404, body = Problem)),
+    params(("booking_id" = Uuid, Path)),
+    responses(
+        (status = 200, body = HoldView, description = "The hold, `released`: its inventory, held or sold, is back on sale; also the answer to a repeated release"),
+        (status = 401, body = Problem, description = "No service token, a bad one or an expired one (problem `unauthorized`)"),
+        (status = 403, body = Problem, description = "A traveller's token: internal APIs take service tokens only (problem `forbidden`)"),
+        (status = 404, body = Problem, description = "This booking has no hold (problem `not-found`)")),
     security(("service_token" = [])))]
 pub(super) async fn release_hold(
     State(state): State<SearchState>,

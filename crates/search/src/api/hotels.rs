@@ -143,7 +143,9 @@ pub fn hotel_query(
         ("sort" = Option<String>, Query, description = "price | stars"),
         ("stars" = Option<String>, Query, description = "comma-separated star ratings"), ("max_price" = Option<i64>, Query, description = "highest total for the stay, minor units"),
         ("limit" = Option<usize>, Query, description = "1 to 50 (default 20)"), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = HotelsAnswer), (status = 400, body = Problem, description = "a bad parameter, named in `errors[].field`")))]
+    responses(
+        (status = 200, body = HotelsAnswer, description = "One page of hotel offers (none for a known city without our hotels) and the `next_cursor`; totals for the stay in minor units, times RFC 3339 with the hotel's offset"),
+        (status = 400, body = Problem, description = "A missing or invalid parameter or cursor, or an unknown city (problem `bad-parameter`; `errors[].field` names it)")))]
 pub(super) async fn search_hotels(
     State(state): State<SearchState>,
     Query(p): Params,

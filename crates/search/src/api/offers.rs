@@ -96,7 +96,11 @@ pub(super) fn sold_out(offer_id: &str) -> Problem {
 /// cancellation, 409 no longer available.
 #[utoipa::path(get, path = "/api/v1/offers/{offer_id}", tag = "search",
     params(("offer_id" = String, Path)),
-    responses((status = 200, body = AnyOffer, description = "a flight Offer or a HotelOffer, told apart by `kind`"), (status = 409, body = Problem), (status = 410, body = Problem), (status = 422, body = Problem)))]
+    responses(
+        (status = 200, body = AnyOffer, description = "The offer, still for sale: a flight or a hotel offer told apart by `kind`, fare rules as they stand now; prices in minor units"),
+        (status = 409, body = Problem, description = "Not enough seats or rooms are left (problem `sold-out`, with `offer_id`)"),
+        (status = 410, body = Problem, description = "The price guarantee ended, the flight left, check-in passed or a flexible rate's free cancellation ended (problem `offer-expired`, with `offer_id`): search again"),
+        (status = 422, body = Problem, description = "Not an offer id of ours: malformed or tampered with (problem `validation`; `errors` names `offer_id`)")))]
 pub(super) async fn revalidate_offer(
     State(state): State<SearchState>,
     Path(offer_id): Path<String>,
