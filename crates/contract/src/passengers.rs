@@ -267,4 +267,53 @@ mod tests {
         };
         assert_eq!(family.to_string(), "2 adults, 1 child, 2 infants");
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn check_holds_exactly_the_rules(adults in 0u8..=20, children in 0u8..=20, infants in 0u8..=20) {
+                let p = Passengers { adults, children, infants };
+                let sellable = adults >= 1
+                    && u16::from(adults) + u16::from(children) <= u16::from(MAX_SEATED)
+                    && infants <= adults;
+                prop_assert_eq!(p.check().is_ok(), sellable, "{:?}", p);
+            }
+
+            #[test]
+            fn a_count_or_an_object_reads_the_same_and_anything_else_is_refused_without_panic(
+                adults in 0u8..=255, children in 0u8..=255, infants in 0u8..=255, junk in "\\PC{0,12}",
+            ) {
+                #[derive(Deserialize)]
+                struct Item {
+                    #[serde(default, deserialize_with = "typed_or_adults")]
+                    passengers: Option<Passengers>,
+                }
+                let read = |v: serde_json::Value| serde_json::from_value::<Item>(v).map(|i| i.passengers);
+                let typed = serde_json::json!({"passengers": {"adults": adults, "children": children, "infants": infants}});
+                prop_assert_eq!(read(typed).ok(), Some(Some(Passengers { adults, children, infants })));
+                prop_assert_eq!(read(serde_json::json!({"passengers": adults})).ok(), Some(Some(Passengers::adults(adults))));
+                // Text, negative or oversized counts are refused, never read as something else.
+                let text = read(serde_json::json!({"passengers": junk}));
+                let negative = read(serde_json::json!({"passengers": -i64::from(adults) - 1}));
+                let oversized = read(serde_json::json!({"passengers": {"adults": 256 + u32::from(adults)}}));
+                prop_assert!(text.is_err());
+                prop_assert!(negative.is_err());
+                prop_assert!(oversized.is_err());
+            }
+
+            #[test]
+            fn every_age_has_one_fare_type(days in 0i64..40_000) {
+                let on = NaiveDate::from_ymd_opt(2026, 12, 1).expect("date");
+                let born = on - chrono::Duration::days(days);
+                let age = age_on(born, on).expect("born before");
+                let expected = if age >= ADULT_FARE_FROM { PassengerType::Adult }
+                    else if age >= CHILD_FARE_FROM { PassengerType::Child }
+                    else { PassengerType::Infant };
+                prop_assert_eq!(type_on(born, on), Some(expected));
+            }
+        }
+    }
 }
