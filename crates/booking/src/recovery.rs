@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use ota_platform::config::positive_duration;
+
 use crate::saga::Saga;
 use crate::store::now_ms;
 
@@ -24,14 +26,6 @@ pub struct RecoveryTiming {
     /// would be taken over.
     #[arg(long = "booking-stuck-after", env = "OTA_BOOKING_STUCK_AFTER", default_value = "30s", value_parser = positive_duration)]
     pub stuck_after: Duration,
-}
-
-fn positive_duration(s: &str) -> Result<Duration, String> {
-    let d = ota_platform::config::parse_duration(s)?;
-    if d.is_zero() {
-        return Err("must be positive".to_owned());
-    }
-    Ok(d)
 }
 
 impl RecoveryTiming {

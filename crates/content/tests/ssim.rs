@@ -145,7 +145,14 @@ fn malformed_records_are_refused_with_their_line_and_columns() {
             damaged(leg, 15, "01DEC26"),
             "columns 15-28 (period of operation): ends before",
         ),
-        (damaged(leg, 193, "X"), "column"),
+        (
+            damaged(leg, 193, "X"),
+            "column 193 (departure date variation)",
+        ),
+        (
+            damaged(leg, 10, "00"),
+            "columns 10-11 (itinerary variation identifier): is 0",
+        ),
         (damaged(leg, 1, "7"), "is not a record type"),
         (damaged(leg, 3, "XX"), "in the block of carrier OT"),
     ];
@@ -179,6 +186,14 @@ fn records_out_of_place_are_refused() {
     assert_eq!(err.line(), leg);
     let err = parse(&damaged(leg, 101, "é")).expect_err("non-ASCII");
     assert_eq!(err.line(), leg);
+    // A trailer whose last column is neither C nor E.
+    let trailer = line_of('5', 0);
+    let err = parse(&damaged(trailer, 194, "Z")).expect_err("end code");
+    assert!(
+        err.to_string()
+            .contains("column 194 (continuation/end code)"),
+        "{err}"
+    );
     // Segment data that does not follow its leg.
     let segment = line_of('4', 0);
     let err = parse(&damaged(segment, 6, " 201")).expect_err("segment of another flight");
@@ -227,6 +242,17 @@ fn checks_name_the_line_of_what_contradicts_the_world() {
             damaged(first, 15, "01SEP26"),
             first,
             "outside the carrier's period",
+        ),
+        (
+            damaged(first, 173, "GARBAGE!"),
+            first,
+            "columns 173-192 (aircraft configuration)",
+        ),
+        (damaged(first, 173, "       "), first, "gives no seats"),
+        (
+            damaged(first, 173, "X40Q250"),
+            first,
+            "X is not a cabin we sell",
         ),
     ];
     for (text, line, expected) in cases {

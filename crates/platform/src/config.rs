@@ -109,29 +109,68 @@ pub struct JwtSettings {
     pub jwt_secret_file: Option<PathBuf>,
 }
 
-/// Parses `250ms`, `5s`, `2m`, `1h` or a bare number of seconds.
+/// Parses `250ms`, `5s`, `2m`, `1h` or a bare number of seconds (whole numbers; at most
+/// about 500 million years, more is refused rather than wrapped).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (number, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
         Some(i) => s.split_at(i),
         None => (s, "s"),
     };
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration such as 500ms, 5s, 2m or 1h"))?;
+    let n: u64 = number.parse().map_err(|_| {
+        if number.is_empty() || unit.starts_with('.') {
+            format!("`{s}` is not a duration such as 500ms, 5s, 2m or 1h (whole numbers)")
+        } else {
+            format!("`{s}` is too long")
+        }
+    })?;
+    let too_long = || format!("`{s}` is too long");
     match unit {
         "ms" => Ok(Duration::from_millis(n)),
         "s" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        "h" => Ok(Duration::from_secs(n * 3600)),
+        "m" => n
+            .checked_mul(60)
+            .map(Duration::from_secs)
+            .ok_or_else(too_long),
+        "h" => n
+            .checked_mul(3600)
+            .map(Duration::from_secs)
+            .ok_or_else(too_long),
+        _ if unit.starts_with('.') => Err(format!(
+            "`{s}` is not a duration such as 500ms, 5s, 2m or 1h (whole numbers)"
+        )),
         _ => Err(format!("`{s}` has an unknown unit (use ms, s, m or h)")),
     }
+}
+
+/// [`parse_duration`] for settings that must not be zero (a period, a timeout, a key's
+/// lifetime).
+pub fn positive_duration(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d.is_zero() {
+        return Err("must be positive".to_owned());
+    }
+    Ok(d)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::Parser;
+
+    #[test]
+    fn durations_refuse_fractions_overflow_and_zero_where_it_must_be_positive() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("15"), Ok(Duration::from_secs(15)));
+        assert!(parse_duration("99999999999999999h").is_err_and(|e| e.contains("too long")));
+        assert!(parse_duration("99999999999999999999999").is_err_and(|e| e.contains("too long")));
+        assert!(parse_duration("1.5s").is_err_and(|e| e.contains("whole numbers")));
+        assert!(parse_duration("5d").is_err_and(|e| e.contains("unknown unit")));
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        assert_eq!(positive_duration("0s"), Err("must be positive".to_owned()));
+        assert_eq!(positive_duration("1ms"), Ok(Duration::from_millis(1)));
+    }
 
     #[derive(Parser, Debug)]
     struct Cli {

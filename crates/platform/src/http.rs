@@ -317,7 +317,7 @@ pub fn with_statement_bound(router: Router, bound: Duration) -> Router {
 pub struct HttpSettings {
     /// Longest a request may take before it is abandoned with 503 (problem type
     /// `timeout`, with Retry-After).
-    #[arg(long = "request-timeout", env = "OTA_REQUEST_TIMEOUT", default_value = "15s", value_parser = crate::config::parse_duration)]
+    #[arg(long = "request-timeout", env = "OTA_REQUEST_TIMEOUT", default_value = "15s", value_parser = crate::config::positive_duration)]
     pub request_timeout: Duration,
     /// Largest request body accepted, in bytes.
     #[arg(long = "max-body-bytes", env = "OTA_MAX_BODY_BYTES", default_value_t = 64 * 1024)]

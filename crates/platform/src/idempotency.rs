@@ -20,7 +20,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::config::parse_duration;
+use crate::config::positive_duration;
 use crate::db::Db;
 use crate::{StoreError, in_write_tx, on_pool};
 
@@ -38,7 +38,7 @@ pub struct IdempotencySettings {
         long = "idempotency-key-ttl",
         env = "OTA_IDEMPOTENCY_KEY_TTL",
         default_value = "24h",
-        value_parser = parse_duration
+        value_parser = positive_duration
     )]
     pub key_ttl: Duration,
 }

@@ -172,7 +172,7 @@ impl Server {
         });
         doc.info = utoipa::openapi::Info::new("OTA Travel API", build.version);
         doc.info.description = Some(crate::problem::problem_types_markdown());
-        let doc = Arc::new(doc);
+        let doc = Arc::new(published(&doc));
         routes = routes.route(
             "/api/v1/openapi.json",
             get(move || {
@@ -286,4 +286,67 @@ pub async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
+}
+
+/// The merged OpenAPI document as served: one tag per name (the services' descriptions
+/// joined), the security schemes the operations name (`bearer`: a traveller's access
+/// token; `service_token`: a service token, audience `ota-internal`), and problem answers
+/// under `application/problem+json`, as the server sends them.
+pub fn published(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
+    use serde_json::{Value, json};
+    let mut v = serde_json::to_value(doc).unwrap_or(Value::Null);
+    if let Some(tags) = v.get_mut("tags").and_then(Value::as_array_mut) {
+        let mut merged: Vec<Value> = Vec::new();
+        for tag in tags.drain(..) {
+            match merged.iter_mut().find(|m| m["name"] == tag["name"]) {
+                Some(m) => {
+                    let joined = [&m["description"], &tag["description"]]
+                        .iter()
+                        .filter_map(|d| d.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    m["description"] = Value::String(joined);
+                }
+                None => merged.push(tag),
+            }
+        }
+        *tags = merged;
+    }
+    v["components"]["securitySchemes"] = json!({
+        "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+            "description": "A traveller's access token from /api/v1/auth/register, /login or /refresh (15 minutes)."},
+        "service_token": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+            "description": "A service token (audience ota-internal) that the services mint for each other; internal APIs take nothing else."}
+    });
+    let problem = json!("#/components/schemas/Problem");
+    for operations in v["paths"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|p| p.values_mut())
+    {
+        for op in operations
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|o| o.values_mut())
+        {
+            for response in op["responses"]
+                .as_object_mut()
+                .into_iter()
+                .flat_map(|r| r.values_mut())
+            {
+                let Some(content) = response.get_mut("content").and_then(Value::as_object_mut)
+                else {
+                    continue;
+                };
+                if content
+                    .get("application/json")
+                    .is_some_and(|c| c["schema"]["$ref"] == problem)
+                    && let Some(body) = content.remove("application/json")
+                {
+                    content.insert("application/problem+json".to_owned(), body);
+                }
+            }
+        }
+    }
+    v
 }

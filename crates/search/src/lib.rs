@@ -37,14 +37,14 @@ pub struct SearchSettings {
     #[arg(long = "auto-seed", env = "OTA_AUTO_SEED", default_value = "demo")]
     pub auto_seed: AutoSeed,
     /// How often the search index reads back inventory changes.
-    #[arg(long = "index-refresh", env = "OTA_INDEX_REFRESH", default_value = "2s", value_parser = ota_platform::config::parse_duration)]
+    #[arg(long = "index-refresh", env = "OTA_INDEX_REFRESH", default_value = "2s", value_parser = ota_platform::config::positive_duration)]
     pub index_refresh: Duration,
     /// How long whole search answers stay in the cache (0s: no answer cache, for
     /// measuring the search itself).
     #[arg(long = "answer-cache-ttl", env = "OTA_ANSWER_CACHE_TTL", default_value = "30s", value_parser = ota_platform::config::parse_duration)]
     pub answer_cache_ttl: Duration,
     /// How often expired inventory holds are released.
-    #[arg(long = "hold-sweep", env = "OTA_HOLD_SWEEP", default_value = "5s", value_parser = ota_platform::config::parse_duration)]
+    #[arg(long = "hold-sweep", env = "OTA_HOLD_SWEEP", default_value = "5s", value_parser = ota_platform::config::positive_duration)]
     pub hold_sweep: Duration,
 }
 

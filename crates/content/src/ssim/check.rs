@@ -86,6 +86,7 @@ fn check_leg(block: &CarrierSchedule, leg: &Leg, stations: &dyn Stations) -> Res
         ));
     }
     days_within_period(leg, last)?;
+    seats(leg)?;
     let mode = carrier.time_mode;
     let first = leg
         .dates(until)
@@ -115,6 +116,34 @@ fn check_leg(block: &CarrierSchedule, leg: &Leg, stations: &dyn Stations) -> Res
         variation_holds(leg, date, mode, false, to_zone)?;
     }
     Ok(())
+}
+
+/// The aircraft configuration must give seats in cabins we sell (`J12Y150`).
+fn seats(leg: &Leg) -> Result<(), Error> {
+    let field = |problem: String| Error::Field {
+        line: leg.line,
+        from: 173,
+        to: 192,
+        field: "aircraft configuration",
+        problem,
+    };
+    if leg.cabins.is_empty() || leg.cabins.iter().all(|c| c.seats == 0) {
+        return Err(field(format!(
+            "{:?} gives no seats: a class letter and its seat count, such as J12Y150",
+            leg.configuration
+        )));
+    }
+    match leg
+        .cabins
+        .iter()
+        .find(|c| crate::CabinClass::of_letter(c.class).is_none())
+    {
+        Some(c) => Err(field(format!(
+            "{:?}: {} is not a cabin we sell (F first, C or J business, W premium economy, Y economy)",
+            leg.configuration, c.class
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Every day of operation must fall in the period at least once (a 3-day period cannot

@@ -35,7 +35,10 @@ pub use write::Writer;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// A field that cannot be read.
-    #[error("line {line}, columns {from}-{to} ({field}): {problem}")]
+    #[error(
+        "line {line}, {} ({field}): {problem}",
+        if from == to { format!("column {from}") } else { format!("columns {from}-{to}") }
+    )]
     Field {
         line: usize,
         from: usize,

@@ -187,6 +187,15 @@ impl Reader {
 
     fn trailer(&mut self, r: &Record<'_>) -> Result<(), Error> {
         self.open_carrier(r, "trailer record")?;
+        let end = r.char(194);
+        if !matches!(end, 'C' | 'E') {
+            return Err(r.error(
+                194,
+                194,
+                "continuation/end code",
+                format!("{end:?} is neither C (another carrier follows) nor E (end)"),
+            ));
+        }
         let done = self.open.take();
         self.schedule.carriers.extend(done);
         Ok(())
@@ -275,7 +284,16 @@ fn itinerary_variation(r: &Record<'_>, overflow: usize) -> Result<u16, Error> {
             ));
         }
     };
-    Ok(high * 100 + low)
+    let variation = high * 100 + low;
+    if variation == 0 {
+        return Err(r.error(
+            10,
+            11,
+            "itinerary variation identifier",
+            "is 0 (1-999)".into(),
+        ));
+    }
+    Ok(variation)
 }
 
 fn station(r: &Record<'_>, at: usize, departure: bool) -> Result<Station, Error> {

@@ -261,6 +261,43 @@ async fn the_openapi_document_is_the_route_list_with_descriptions_units_and_exam
             }
         }
     }
+    // A valid document: tag names once each, every security scheme it names declared,
+    // problems under the media type the server sends.
+    let tags: Vec<&Value> = doc["tags"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| &t["name"])
+        .collect();
+    let unique: std::collections::BTreeSet<String> = tags.iter().map(|t| t.to_string()).collect();
+    check(
+        unique.len() == tags.len(),
+        format!("tag names repeat: {tags:?}"),
+    );
+    for (path, operations) in paths {
+        for (method, op) in operations.as_object().expect("operations") {
+            for scheme in op["security"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|s| s.as_object())
+                .flat_map(|s| s.keys())
+            {
+                check(
+                    doc["components"]["securitySchemes"][scheme].is_object(),
+                    format!("{method} {path}: security scheme {scheme} is not declared"),
+                );
+            }
+            for (code, response) in op["responses"].as_object().expect("responses") {
+                if code.starts_with('4') || code.starts_with('5') {
+                    check(
+                        response["content"].get("application/json").is_none(),
+                        format!("{method} {path} {code}: a problem documented as application/json"),
+                    );
+                }
+            }
+        }
+    }
     let schemas = &doc["components"]["schemas"];
     for (what, name) in bodies {
         let schema = &schemas[name.as_str()];

@@ -17,7 +17,7 @@ pub struct HealthCheckArgs {
     )]
     pub urls: Vec<String>,
     /// Time between the two metrics scrapes: rates and p99 describe this window.
-    #[arg(long, default_value = "5s", value_parser = ota_platform::config::parse_duration)]
+    #[arg(long, default_value = "5s", value_parser = ota_platform::config::positive_duration)]
     pub interval: Duration,
     /// `table` for people, `json` for scripts; both carry the same checks.
     #[arg(long, value_enum, default_value = "table")]
