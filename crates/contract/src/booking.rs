@@ -209,7 +209,9 @@ pub struct BookedTraveller {
 /// A booking: `GET /api/v1/bookings/{reference}`, and a checkout's 201.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"reference": "K7M2QX", "status": "CONFIRMED", "total": {"amount": 45800, "currency": "USD"},
-    "items": [], "payment": {"id": "0193a0b2-7c4e-7d21-9a55-2f8e4b1c6d71", "status": "captured"},
+    "items": [{"offer_id": "k1.eyJ.mac", "kind": "flight", "total": {"amount": 45800, "currency": "USD"},
+    "summary": "JFK → LAX, 1 Dec 08:05", "passengers": {"adults": 1, "children": 0, "infants": 0}, "rooms": null,
+    "refundable": true, "refund_until": "2026-11-30T13:05:00Z", "starts_at": "2026-12-01T13:05:00Z"}], "payment": {"id": "0193a0b2-7c4e-7d21-9a55-2f8e4b1c6d71", "status": "captured"},
     "travellers": [{"first_name": "Ada", "last_name": "Lovelace", "date_of_birth": "1990-12-10", "type": "adult"}],
     "contact": {"email": "ada@example.com"}, "created_at": "2026-11-25T10:00:00Z", "updated_at": "2026-11-25T10:00:02Z"}))]
 pub struct BookingView {
@@ -238,7 +240,11 @@ pub struct BookingView {
 /// `GET /api/v1/bookings`: the caller's bookings, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"bookings": [{"reference": "K7M2QX", "status": "CONFIRMED",
-    "total": {"amount": 45800, "currency": "USD"}, "items": [], "travellers": [],
+    "total": {"amount": 45800, "currency": "USD"}, "items": [{"offer_id": "k1.eyJ.mac", "kind": "flight", "total": {"amount": 45800, "currency": "USD"},
+    "summary": "JFK → LAX, 1 Dec 08:05", "passengers": {"adults": 1, "children": 0, "infants": 0}, "rooms": null,
+    "refundable": true, "refund_until": "2026-11-30T13:05:00Z", "starts_at": "2026-12-01T13:05:00Z"}],
+    "payment": {"id": "0193a0b2-7c4e-7d21-9a55-2f8e4b1c6d71", "status": "captured"},
+    "travellers": [{"first_name": "Ada", "last_name": "Lovelace", "date_of_birth": "1990-12-10", "type": "adult"}],
     "contact": {"email": "ada@example.com"}, "created_at": "2026-11-25T10:00:00Z",
     "updated_at": "2026-11-25T10:00:02Z"}], "next_cursor": null}))]
 pub struct BookingList {

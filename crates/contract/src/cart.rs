@@ -68,7 +68,7 @@ pub struct CartItemView {
         "passengers": {"adults": 2, "children": 0, "infants": 0}
     }],
     "total": {"amount": 60000, "currency": "USD"},
-    "expires_at": "2026-12-08T10:00:00+00:00",
+    "expires_at": "2026-12-01T10:30:00+00:00",
     "currency": "USD"
 }))]
 pub struct CartView {
