@@ -590,13 +590,15 @@ async fn an_authorised_booking_left_by_a_crash_is_confirmed_once_by_recovery() {
         let stuck = w.saga.checkout(b.clone()).await.expect(l);
         assert_eq!(stuck.status, Status::Authorized, "{l}");
         assert_eq!(w.payments.get(|t| t.captures), 0, "{l}");
-        // Two workers recover at once: one claims, one capture, CONFIRMED.
+        // Two workers recover at once: one claims, one capture, CONFIRMED. A claim is
+        // fresh for `stuck_after` (in production 30 s, far longer than a step), so the
+        // booking must be older than that and the first worker's claim younger.
         w.inventory.set(|s| s.commit_down = false);
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         let timing = ota_booking::recovery::RecoveryTiming {
             period: std::time::Duration::from_secs(1),
-            stuck_after: std::time::Duration::from_millis(0),
+            stuck_after: std::time::Duration::from_millis(500),
         };
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
         let (a, c) = tokio::join!(
             ota_booking::recovery::sweep(&w.saga, timing),
             ota_booking::recovery::sweep(&w.saga, timing)
