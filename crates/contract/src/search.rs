@@ -477,6 +477,103 @@ pub struct HoldView {
     pub expires_at: String,
 }
 
+// ---------------------------------------------------------------------------------------
+// Catalog imports (internal, service tokens only)
+
+/// `POST /internal/v1/catalog/imports`: an airline schedule and/or fares to import, as a
+/// job. What `ota catalog import` takes as files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CatalogImportRequest {
+    /// An IATA SSIM chapter 7 file (200-byte records; zero-filled padding records and
+    /// CRLF are read).
+    pub ssim: Option<String>,
+    /// A fare CSV whose header starts `carrier,origin,destination,cabin,fare,currency,refundable`.
+    pub fares: Option<String>,
+    /// Replace only the flights the schedule has (default: the carrier's whole schedule
+    /// over the file's period of validity).
+    #[serde(default)]
+    pub merge: bool,
+    /// Where the files came from, for the import log.
+    pub source: Option<String>,
+}
+
+/// Where an import job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportStatus {
+    Running,
+    Done,
+    /// Refused (nothing was imported): `errors` says why, naming lines.
+    Failed,
+}
+
+/// How an import changed one dated leg that had seats sold or held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LegChange {
+    /// The flight no longer operates on that date.
+    Cancelled,
+    /// It operates at other times or to another airport.
+    Retimed,
+    /// It has fewer seats than are sold and held (capacity stays at what is taken until
+    /// staff move passengers).
+    Oversold,
+}
+
+/// A dated leg an import changed under sold or held seats, and the bookings on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AffectedLeg {
+    /// Carrier and number, such as `OT101`.
+    #[schema(example = "OT101")]
+    pub flight: String,
+    /// The flight date (local at the flight's origin), YYYY-MM-DD.
+    #[schema(value_type = String, example = "2026-12-14")]
+    pub flight_date: chrono::NaiveDate,
+    /// The leg's board point (IATA).
+    #[schema(example = "LHR")]
+    pub origin: String,
+    pub change: LegChange,
+    /// Seats sold and held on it, all cabins.
+    pub sold: i32,
+    pub held: i32,
+    /// Bookings holding or owning seats on it.
+    pub bookings: Vec<Uuid>,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ImportReport {
+    pub import_id: i64,
+    /// Carrier designators imported.
+    pub carriers: Vec<String>,
+    /// Flight-leg records written.
+    pub legs: usize,
+    /// Records of earlier imports replaced (whole, or cut at the window's edges).
+    pub replaced_legs: usize,
+    /// Fares written (`null`: the fares were left as they were).
+    pub fares: Option<usize>,
+    /// Dated legs with seats sold or held that the import cancelled, retimed or downsized.
+    pub affected: Vec<AffectedLeg>,
+}
+
+/// An import job (`202` answer and `GET /internal/v1/catalog/imports/{id}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CatalogImportView {
+    pub import_id: i64,
+    pub status: ImportStatus,
+    /// Where to ask how it went.
+    #[schema(example = "/internal/v1/catalog/imports/7")]
+    pub status_url: String,
+    pub source: String,
+    /// When it started and finished: RFC 3339, UTC.
+    pub created_at: String,
+    pub finished_at: Option<String>,
+    /// The report, once done.
+    pub report: Option<ImportReport>,
+    /// Why nothing was imported, once failed: each names its line (and columns).
+    pub errors: Vec<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,6 +36,9 @@ pub enum Command {
     Migrate(MigrateArgs),
     /// Seed the catalog (airports, flights, hotels, inventory) relative to today.
     Seed(SeedArgs),
+    /// Load content: airline schedules (IATA SSIM) and fares (CSV).
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
     /// Operator commands.
     #[command(subcommand)]
     Ops(ops::OpsCommand),
@@ -157,6 +160,48 @@ pub struct SeedArgs {
     /// Replace an existing catalog, dropping its inventory and holds.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CatalogCommand {
+    /// Import an airline schedule (IATA SSIM chapter 7, record types 1-5) and/or a fare
+    /// file (CSV, see docs/content.md) in one transaction: each carrier's schedule is
+    /// replaced over the file's period of validity (or, with --merge, only the flights
+    /// the file has). A file that fails a check is refused whole, naming each line;
+    /// dated legs with seats sold whose flight is cancelled, retimed or downsized are
+    /// listed with their bookings. Running search pods pick the import up within
+    /// OTA_INDEX_REFRESH.
+    Import(CatalogImportArgs),
+    /// The latest imports, newest first.
+    Imports(CatalogImportsArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CatalogImportArgs {
+    /// The schedule: an SSIM chapter 7 file (200-byte records; padding and CRLF read).
+    #[arg(long, value_name = "FILE")]
+    pub ssim: Option<std::path::PathBuf>,
+    /// The fares: CSV with header `carrier,origin,destination,cabin,fare,currency,refundable`
+    /// (optional further columns in docs/content.md); replaces each named carrier's fares.
+    #[arg(long, value_name = "FILE")]
+    pub fares: Option<std::path::PathBuf>,
+    /// Replace only the flights the schedule has, keeping the carrier's others.
+    #[arg(long)]
+    pub merge: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CatalogImportsArgs {
+    /// How many.
+    #[arg(long, default_value_t = 20)]
+    pub limit: i64,
     #[command(flatten)]
     pub settings: Settings,
 }
@@ -346,6 +391,151 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<()> {
     eprintln!("{} catalog seeded", args.size.as_str());
     db.close().await;
     Ok(())
+}
+
+async fn search_store(settings: &Settings) -> anyhow::Result<ota_search::store::SearchStore> {
+    let db = ota_platform::db::Db::open(
+        &settings.db,
+        &settings.data_dir,
+        ota_search::SERVICE,
+        &ota_search::MIGRATIONS,
+    )
+    .await
+    .context("opening the search-service database")?;
+    Ok(ota_search::store::SearchStore::new(db))
+}
+
+/// `ota catalog …`.
+pub async fn catalog(command: CatalogCommand) -> anyhow::Result<i32> {
+    match command {
+        CatalogCommand::Import(args) => catalog_import(args).await,
+        CatalogCommand::Imports(args) => {
+            let store = search_store(&args.settings).await?;
+            for i in store.imports(args.limit).await? {
+                println!(
+                    "{:>5}  {}  {:7}  {:>8} legs  {:>7} fares  {}  ({})",
+                    i.id,
+                    i.created_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    i.status,
+                    i.legs,
+                    i.fares,
+                    i.carriers,
+                    i.source
+                );
+            }
+            store.db().close().await;
+            Ok(0)
+        }
+    }
+}
+
+async fn catalog_import(args: CatalogImportArgs) -> anyhow::Result<i32> {
+    use std::io::IsTerminal as _;
+    let read = |path: &Option<std::path::PathBuf>| -> anyhow::Result<Option<String>> {
+        path.as_ref()
+            .map(|p| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display())))
+            .transpose()
+    };
+    let files = ota_search::import::Files {
+        source: [&args.ssim, &args.fares]
+            .into_iter()
+            .flatten()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" + "),
+        ssim: read(&args.ssim)?,
+        fares: read(&args.fares)?,
+        merge: args.merge,
+    };
+    anyhow::ensure!(
+        files.ssim.is_some() || files.fares.is_some(),
+        "give --ssim FILE, --fares FILE or both"
+    );
+    let store = search_store(&args.settings).await?;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg:8} [{bar:40}] {percent:>3}% {pos}/{len}, {eta} left",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let mut on_read = |done: usize, total: usize| {
+        if let Some(bar) = &bar {
+            bar.set_message("reading");
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        }
+    };
+    let writing = std::sync::atomic::AtomicBool::new(false);
+    let on_write = |n: u64| {
+        if let Some(bar) = &bar {
+            if !writing.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                bar.set_message("writing");
+                bar.set_position(0);
+            }
+            bar.inc(n);
+        }
+    };
+    let result = ota_search::import::import(&store, &files, &mut on_read, &on_write).await;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    store.db().close().await;
+    match result {
+        Ok(report) => {
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!(
+                    "import {}: {} schedule records for {} (replacing {}), {}",
+                    report.import_id,
+                    report.legs,
+                    if report.carriers.is_empty() {
+                        "no carrier".to_owned()
+                    } else {
+                        report.carriers.join(", ")
+                    },
+                    report.replaced_legs,
+                    match report.fares {
+                        Some(n) => format!("{n} fares"),
+                        None => "fares unchanged".to_owned(),
+                    }
+                );
+                if report.affected.is_empty() {
+                    println!("no sold or held seats are affected");
+                }
+                for a in &report.affected {
+                    println!(
+                        "affected: {} {} from {}: {:?}, {} sold, {} held, bookings {}",
+                        a.flight,
+                        a.flight_date,
+                        a.origin,
+                        a.change,
+                        a.sold,
+                        a.held,
+                        a.bookings
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    );
+                }
+            }
+            Ok(0)
+        }
+        Err(ota_search::import::ImportError::Store(e)) => Err(e.into()),
+        Err(e) => {
+            eprintln!("nothing was imported:");
+            for line in e.lines() {
+                eprintln!("  {line}");
+            }
+            Ok(1)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ async fn main() -> std::process::ExitCode {
         Command::Serve(args) => serve(args).await.map(|()| 0),
         Command::Migrate(args) => ota::migrate(args).await.map(|()| 0),
         Command::Seed(args) => ota::seed(args).await.map(|()| 0),
+        Command::Catalog(command) => ota::catalog(command).await,
         Command::Ops(command) => ota::ops::run(command).await,
     };
     match result {

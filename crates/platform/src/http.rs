@@ -13,7 +13,6 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tracing::Instrument;
@@ -322,6 +321,10 @@ pub struct HttpSettings {
     /// Largest request body accepted, in bytes.
     #[arg(long = "max-body-bytes", env = "OTA_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
     pub max_body_bytes: usize,
+    /// Largest content import accepted (`/internal/v1/catalog/...`: a whole airline
+    /// schedule), in bytes.
+    #[arg(long = "max-import-body-bytes", env = "OTA_MAX_IMPORT_BODY_BYTES", default_value_t = 512 * 1024 * 1024)]
+    pub max_import_body_bytes: usize,
     /// How long in-flight requests may drain after SIGTERM before the process exits.
     #[arg(long = "drain-timeout", env = "OTA_DRAIN_TIMEOUT", default_value = "20s", value_parser = crate::config::parse_duration)]
     pub drain_timeout: Duration,
@@ -384,7 +387,13 @@ pub fn api_stack(
             .layer(middleware::from_fn(trace_context))
             .layer(axum::Extension(verifier))
             .layer(axum::Extension(ClientAddressPolicy(trusted_proxies)))
-            .layer(RequestBodyLimitLayer::new(settings.max_body_bytes)),
+            .layer(middleware::from_fn_with_state(
+                BodyLimits {
+                    default: settings.max_body_bytes,
+                    imports: settings.max_import_body_bytes,
+                },
+                limit_body,
+            )),
     );
     // Outermost, so every answer carries them, errors included.
     for (name, value) in headers {
@@ -489,6 +498,7 @@ mod tests {
         HttpSettings {
             request_timeout,
             max_body_bytes: 1024,
+            max_import_body_bytes: 4096,
             drain_timeout: Duration::from_secs(1),
             trusted_proxies: 0,
         }
@@ -578,4 +588,44 @@ mod tests {
         let p = parse_json::<Register>(br#"{"email": "#).expect_err("invalid");
         assert_eq!(p.status, 400);
     }
+}
+
+/// Request body limits: content imports take whole files, everything else is small.
+#[derive(Clone, Copy, Debug)]
+struct BodyLimits {
+    default: usize,
+    imports: usize,
+}
+
+/// Paths that take content files, with their own body limit.
+pub const IMPORT_PATH_PREFIX: &str = "/internal/v1/catalog/";
+
+/// Refuses a body over its path's limit with 413 (a declared length at once, a streamed
+/// one when it passes the limit: the extractors answer `too-large`).
+async fn limit_body(
+    axum::extract::State(limits): axum::extract::State<BodyLimits>,
+    req: Request,
+    next: middleware::Next,
+) -> Response {
+    let limit = if req.uri().path().starts_with(IMPORT_PATH_PREFIX) {
+        limits.imports
+    } else {
+        limits.default
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            "The request body is too large.",
+        )
+        .into_response();
+    }
+    let (parts, body) = req.into_parts();
+    let body = axum::body::Body::new(http_body_util::Limited::new(body, limit));
+    next.run(Request::from_parts(parts, body)).await
 }

@@ -53,10 +53,10 @@ pub struct FlightQuery {
     pub max_price: Option<i64>,
 }
 
-/// One direction: flights in order.
+/// One direction: dated legs in order.
 #[derive(Debug, Clone)]
 pub struct Journey {
-    pub legs: Vec<u32>,
+    pub legs: Vec<Flight>,
     /// Per passenger.
     pub fare: i64,
     pub seats: i32,
@@ -155,13 +155,14 @@ pub fn journeys(
     now: DateTime<Utc>,
 ) -> Vec<Journey> {
     let seated = i32::from(q.passengers.seated());
+    let seat_map = index.seats.read().unwrap_or_else(|e| e.into_inner());
     let usable = |f: &Flight| -> Option<(i64, i32)> {
-        if !q.carriers.is_empty() && !q.carriers.iter().any(|c| c.as_str() == f.carrier) {
+        let leg = &index.legs[f.leg as usize];
+        if !q.carriers.is_empty() && !q.carriers.iter().any(|c| c.as_str() == leg.carrier) {
             return None;
         }
-        let cabin = f.cabin(q.cabin)?;
-        let seats = cabin.remaining();
-        (seats >= seated).then_some((cabin.fare(), seats))
+        let offer = index.cabin_offer_in(&seat_map, f, q.cabin)?;
+        (offer.remaining >= seated).then_some((offer.fare, offer.remaining))
     };
     let first_leg_ok = |f: &Flight| -> bool {
         // A flight that has left is never sold.
@@ -176,44 +177,38 @@ pub fn journeys(
             && q.departure_before.is_none_or(|t| local <= t)
     };
     // Connections may leave on the next local day.
-    let onward = |at: u16, to: u16, after: &Flight| -> Vec<u32> {
-        let d = after
+    let arrival_day = |at: u16, after: &Flight| {
+        after
             .arrival
             .with_timezone(&index.airports[at as usize].tz)
-            .date_naive();
+            .date_naive()
+    };
+    let onward = |at: u16, to: u16, after: &Flight| -> Vec<Flight> {
+        let d = arrival_day(at, after);
         [d, d + Duration::days(1)]
-            .iter()
-            .filter_map(|day| index.direct.get(&(at, to, *day)))
-            .flatten()
-            .copied()
+            .into_iter()
+            .flat_map(|day| index.route(at, to, day))
             .collect()
     };
-    let leaving = |at: u16, after: &Flight| -> Vec<u32> {
-        let d = after
-            .arrival
-            .with_timezone(&index.airports[at as usize].tz)
-            .date_naive();
+    let leaving = |at: u16, after: &Flight| -> Vec<Flight> {
+        let d = arrival_day(at, after);
         [d, d + Duration::days(1)]
-            .iter()
-            .filter_map(|day| index.departures.get(&(at, *day)))
-            .flatten()
-            .copied()
+            .into_iter()
+            .flat_map(|day| index.leaving(at, day))
             .collect()
     };
     let mut out: Vec<Journey> = Vec::new();
-    let priced = |legs: Vec<u32>| -> Option<Journey> {
+    let priced = |legs: Vec<Flight>| -> Option<Journey> {
         let mut fare = 0;
         let mut seats = i32::MAX;
-        for &l in &legs {
-            let (f, s) = usable(&index.flights[l as usize])?;
+        for l in &legs {
+            let (f, s) = usable(l)?;
             fare += f;
             seats = seats.min(s);
         }
-        let first = &index.flights[*legs.first()? as usize];
-        let last = &index.flights[*legs.last()? as usize];
         Some(Journey {
-            departure: first.departure,
-            arrival: last.arrival,
+            departure: legs.first()?.departure,
+            arrival: legs.last()?.arrival,
             legs,
             fare,
             seats,
@@ -221,18 +216,13 @@ pub fn journeys(
     };
     // Connections never pass through either end's airports (no JFK-LGA-LHR for NYC).
     let end = |a: u16| from.contains(&a) || to.contains(&a);
-    let first_legs = from
-        .iter()
-        .filter_map(|o| index.departures.get(&(*o, date)))
-        .flatten()
-        .copied();
-    'first: for a in first_legs {
-        let fa = &index.flights[a as usize];
-        if !first_leg_ok(fa) || usable(fa).is_none() {
+    let first_legs: Vec<Flight> = from.iter().flat_map(|o| index.leaving(*o, date)).collect();
+    'first: for fa in first_legs {
+        if !first_leg_ok(&fa) || usable(&fa).is_none() {
             continue;
         }
         if to.contains(&fa.destination) {
-            out.extend(priced(vec![a]));
+            out.extend(priced(vec![fa]));
             continue;
         }
         if q.max_stops == 0 || end(fa.destination) {
@@ -240,25 +230,24 @@ pub fn journeys(
         }
         let x = fa.destination;
         for &d in to {
-            for b in onward(x, d, fa) {
-                if connects(index, fa, &index.flights[b as usize]) {
-                    out.extend(priced(vec![a, b]));
+            for fb in onward(x, d, &fa) {
+                if connects(index, &fa, &fb) {
+                    out.extend(priced(vec![fa, fb]));
                 }
             }
         }
         if q.max_stops < 2 {
             continue;
         }
-        for b in leaving(x, fa) {
-            let fb = &index.flights[b as usize];
+        for fb in leaving(x, &fa) {
             let y = fb.destination;
-            if end(y) || y == x || !connects(index, fa, fb) || usable(fb).is_none() {
+            if end(y) || y == x || !connects(index, &fa, &fb) || usable(&fb).is_none() {
                 continue;
             }
             for &d in to {
-                for c in onward(y, d, fb) {
-                    if connects(index, fb, &index.flights[c as usize]) {
-                        out.extend(priced(vec![a, b, c]));
+                for fc in onward(y, d, &fb) {
+                    if connects(index, &fb, &fc) {
+                        out.extend(priced(vec![fa, fb, fc]));
                     }
                 }
             }
@@ -277,13 +266,9 @@ pub fn journeys(
 /// Whether a return journey may follow an outbound one: it leaves at least the
 /// minimum connection time after the outbound lands, as a connection would.
 fn turns_around(index: &Index, outbound: &Journey, back: &Journey) -> bool {
-    let (Some(&landing), Some(&leaving)) = (outbound.legs.last(), back.legs.first()) else {
+    let (Some(landing), Some(leaving)) = (outbound.legs.last(), back.legs.first()) else {
         return false;
     };
-    let (landing, leaving) = (
-        &index.flights[landing as usize],
-        &index.flights[leaving as usize],
-    );
     let gap = (leaving.departure - landing.arrival).num_minutes();
     gap >= mct(index, landing.destination, landing, leaving)
 }
@@ -342,7 +327,7 @@ pub fn local(index: &Index, airport: u16, at: DateTime<Utc>) -> String {
 }
 
 fn slice(index: &Index, legs: &[i64]) -> Option<Slice> {
-    let flights: Vec<&Flight> = legs
+    let flights: Vec<Flight> = legs
         .iter()
         .map(|id| index.flight(*id))
         .collect::<Option<_>>()?;
@@ -357,15 +342,22 @@ fn slice(index: &Index, legs: &[i64]) -> Option<Slice> {
         stops: flights.len() - 1,
         segments: flights
             .iter()
-            .map(|f| Segment {
-                carrier: f.carrier.clone(),
-                carrier_name: index.carriers.get(&f.carrier).cloned().unwrap_or_default(),
-                flight_number: format!("{}{}", f.carrier, f.flight_number),
-                origin: code(f.origin),
-                destination: code(f.destination),
-                departure_at: local(index, f.origin, f.departure),
-                arrival_at: local(index, f.destination, f.arrival),
-                duration_minutes: (f.arrival - f.departure).num_minutes(),
+            .map(|f| {
+                let leg = &index.legs[f.leg as usize];
+                Segment {
+                    carrier: leg.carrier.clone(),
+                    carrier_name: index
+                        .carriers
+                        .get(&leg.carrier)
+                        .cloned()
+                        .unwrap_or_default(),
+                    flight_number: format!("{}{}", leg.carrier, leg.flight_number),
+                    origin: code(f.origin),
+                    destination: code(f.destination),
+                    departure_at: local(index, f.origin, f.departure),
+                    arrival_at: local(index, f.destination, f.arrival),
+                    duration_minutes: (f.arrival - f.departure).num_minutes(),
+                }
             })
             .collect(),
     })
@@ -394,18 +386,17 @@ pub fn render(
         .iter()
         .map(|legs| slice(index, legs))
         .collect::<Option<_>>()?;
-    let seats = s
+    let cabins: Vec<Option<crate::index::CabinOffer>> = s
         .iter()
         .flatten()
-        .filter_map(|id| index.flight(*id)?.cabin(*c).map(|x| x.remaining()))
+        .map(|id| index.cabin_offer(&index.flight(*id)?, *c))
+        .collect();
+    let seats = cabins
+        .iter()
+        .map(|o| o.map_or(0, |o| o.remaining))
         .min()
         .unwrap_or(0);
-    let refundable_fare = s.iter().flatten().all(|id| {
-        index
-            .flight(*id)
-            .and_then(|f| f.cabin(*c))
-            .is_some_and(|x| x.refundable)
-    });
+    let refundable_fare = cabins.iter().all(|o| o.is_some_and(|o| o.refundable));
     let first = index.flight(*s.first()?.first()?)?;
     let window = refund_until(first.departure, now).filter(|_| refundable_fare);
     let fare_rules = match window {
@@ -470,12 +461,7 @@ pub fn offer(
         s: it
             .journeys
             .iter()
-            .map(|j| {
-                j.legs
-                    .iter()
-                    .map(|&l| index.flights[l as usize].id)
-                    .collect()
-            })
+            .map(|j| j.legs.iter().map(|l| l.id).collect())
             .collect(),
         c: q.cabin,
         a: p.adults,

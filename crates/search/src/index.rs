@@ -1,8 +1,15 @@
 //! The in-memory index searches are answered from: built from the database at start-up
 //! and kept fresh by polling changed inventory rows (availability may trail holds by a
-//! few seconds; holds, in the database, are the truth).
+//! few seconds; holds, in the database, are the truth), and rebuilt when a schedule
+//! import moves the schedule version.
+//!
+//! Flights are kept as schedules (one [`Leg`] per flight-leg record) and expanded into
+//! dated [`Flight`]s only for the dates a search asks about; seats are a sparse map of
+//! the dated legs where anything was sold, held or changed. Memory and start-up time
+//! follow the number of schedule records, not records × days.
 
 use std::collections::HashMap;
+use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, Ordering};
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -10,7 +17,8 @@ use chrono_tz::Tz;
 use ota_contract::AirportCode;
 
 use crate::catalog::{Cabin, fold};
-use crate::store::{CabinRecord, Changes, RoomNightRecord, SearchStore};
+use crate::schedule::{DatedLeg, ScheduledLeg};
+use crate::store::{Changes, RoomNightRecord, SearchStore, SeatRecord};
 
 pub struct AirportInfo {
     pub iata: String,
@@ -25,66 +33,112 @@ pub struct AirportInfo {
     pub folded_city: String,
 }
 
-/// Seats of one cabin as last seen: `taken` is sold + held; capacity, fare and
-/// stop-sell follow the changes the refresh reads back.
-pub struct CabinInventory {
-    pub cabin: Cabin,
-    pub capacity: AtomicI32,
-    pub taken: AtomicI32,
-    pub fare: AtomicI64,
-    pub stop_sell: AtomicBool,
-    pub refundable: bool,
+/// Seats of one cabin of one dated leg where anything happened to them, as last seen:
+/// `taken` is sold + held. Every other dated leg has its scheduled capacity, nothing taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeatState {
+    pub capacity: i32,
+    pub taken: i32,
+    pub stop_sell: bool,
+    /// The adult fare staff set for this dated leg (minor units), over the published one.
+    pub fare: Option<i64>,
 }
 
-impl CabinInventory {
-    pub fn new(cabin: Cabin, r: &CabinRecord) -> Self {
-        Self {
-            cabin,
-            capacity: AtomicI32::new(r.capacity),
-            taken: AtomicI32::new(r.sold + r.held),
-            fare: AtomicI64::new(r.fare_amount),
-            stop_sell: AtomicBool::new(r.stop_sell),
-            refundable: r.refundable,
+impl SeatState {
+    fn of(r: &SeatRecord) -> Self {
+        SeatState {
+            capacity: r.capacity,
+            taken: r.sold + r.held,
+            stop_sell: r.stop_sell,
+            fare: r.fare_amount,
         }
     }
 
     /// Seats still for sale (none while stop-sold).
     pub fn remaining(&self) -> i32 {
-        if self.stop_sell.load(Ordering::Relaxed) {
+        if self.stop_sell {
             return 0;
         }
-        (self.capacity.load(Ordering::Relaxed) - self.taken.load(Ordering::Relaxed)).max(0)
-    }
-
-    /// The adult fare, minor units.
-    pub fn fare(&self) -> i64 {
-        self.fare.load(Ordering::Relaxed)
-    }
-
-    fn update(&self, r: &CabinRecord) {
-        self.capacity.store(r.capacity, Ordering::Relaxed);
-        self.taken.store(r.sold + r.held, Ordering::Relaxed);
-        self.fare.store(r.fare_amount, Ordering::Relaxed);
-        self.stop_sell.store(r.stop_sell, Ordering::Relaxed);
+        (self.capacity - self.taken).max(0)
     }
 }
 
-pub struct Flight {
-    pub id: i64,
+/// A published fare as the index prices with it.
+#[derive(Debug, Clone, Copy)]
+pub struct FareEntry {
+    /// Minor units per adult.
+    pub adult: i64,
+    pub refundable: bool,
+    pub refund_deadline_hours: u32,
+    pub valid_from: Option<NaiveDate>,
+    pub valid_to: Option<NaiveDate>,
+}
+
+impl FareEntry {
+    fn applies_on(&self, date: NaiveDate) -> bool {
+        self.valid_from.is_none_or(|f| date >= f) && self.valid_to.is_none_or(|t| date <= t)
+    }
+}
+
+/// One cabin of a flight-leg record: its seats and where its fares are.
+#[derive(Debug, Clone, Copy)]
+pub struct LegCabin {
+    pub cabin: Cabin,
+    pub capacity: i32,
+    /// Index into [`Index::fares`], if the route and cabin has any.
+    pub fares: Option<u32>,
+}
+
+/// A flight-leg record: what a flight does on every date of its period.
+pub struct Leg {
     pub carrier: String,
-    pub flight_number: i32,
+    pub flight_number: u16,
     pub origin: u16,
     pub destination: u16,
-    pub departure_date: NaiveDate,
-    pub departure: DateTime<Utc>,
-    pub arrival: DateTime<Utc>,
-    pub cabins: Vec<CabinInventory>,
+    pub schedule: ScheduledLeg,
+    /// The dated-leg id of this leg with flight date 1970-01-01 (add the day count).
+    key_base: i64,
+    pub cabins: Vec<LegCabin>,
 }
 
-impl Flight {
-    pub fn cabin(&self, cabin: Cabin) -> Option<&CabinInventory> {
+impl Leg {
+    /// The flight date whose departure is on this local date at the origin.
+    pub fn flight_date_leaving_on(&self, local: NaiveDate) -> NaiveDate {
+        local - chrono::Duration::days(i64::from(self.schedule.departure_day))
+    }
+
+    pub fn cabin(&self, cabin: Cabin) -> Option<&LegCabin> {
         self.cabins.iter().find(|c| c.cabin == cabin)
     }
+
+    /// The dated-leg id of a flight date.
+    pub fn flight_id(&self, flight_date: NaiveDate) -> i64 {
+        self.key_base | (flight_date - EPOCH).num_days() << 15
+    }
+}
+
+const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date");
+
+/// One leg of one flight on one date, as a search finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flight {
+    pub id: i64,
+    pub leg: u32,
+    pub flight_date: NaiveDate,
+    pub origin: u16,
+    pub destination: u16,
+    pub departure: DateTime<Utc>,
+    pub arrival: DateTime<Utc>,
+}
+
+/// Where a dated leg's cabin stands: seats for sale and the adult fare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CabinOffer {
+    pub remaining: i32,
+    /// Minor units per adult.
+    pub fare: i64,
+    pub refundable: bool,
+    pub refund_deadline_hours: u32,
 }
 
 /// Rooms of one room type on one night as last seen (the flexible rate's price).
@@ -150,12 +204,20 @@ pub struct Index {
     pub airports: Vec<AirportInfo>,
     pub airport_by_code: HashMap<String, u16>,
     pub carriers: HashMap<String, String>,
-    pub flights: Vec<Flight>,
-    pub flight_by_id: HashMap<i64, u32>,
-    /// Departures of an airport on a local date, by departure time.
-    pub departures: HashMap<(u16, NaiveDate), Vec<u32>>,
-    /// Direct flights of a route on a local date, by departure time.
-    pub direct: HashMap<(u16, u16, NaiveDate), Vec<u32>>,
+    /// Every flight-leg record still flying.
+    pub legs: Vec<Leg>,
+    /// Legs by airport and local weekday of departure (Monday 0), by local time.
+    pub departures: Vec<[Vec<u32>; 7]>,
+    /// Legs of a route, by local departure time.
+    pub direct: HashMap<(u16, u16), Vec<u32>>,
+    /// Legs of a flight at a board point: (carrier, number, origin).
+    pub leg_by_flight: HashMap<(String, u16, u16), Vec<u32>>,
+    /// Published fares per carrier, route and cabin.
+    pub fares: Vec<Vec<FareEntry>>,
+    /// The last local date any leg departs on.
+    pub flights_until: Option<NaiveDate>,
+    /// Seats of dated legs where anything happened to them, by (dated-leg id, cabin).
+    pub seats: RwLock<HashMap<(i64, Cabin), SeatState>>,
     /// Airports of each metropolitan code, where the catalog has any.
     pub metros: HashMap<String, Vec<u16>>,
     pub hotels: Vec<Hotel>,
@@ -209,53 +271,101 @@ impl Index {
             .collect();
         let carriers = store.carriers().await?.into_iter().collect();
 
-        let mut flights = Vec::new();
-        let mut flight_by_id = HashMap::new();
-        for f in store.flights(from).await? {
-            let (Some(&origin), Some(&destination)) = (
+        let mut fare_keys: HashMap<(String, u16, u16, Cabin), u32> = HashMap::new();
+        let mut fares: Vec<Vec<FareEntry>> = Vec::new();
+        for f in store.fares().await? {
+            let (Some(&o), Some(&d)) = (
                 airport_by_code.get(&f.origin),
                 airport_by_code.get(&f.destination),
             ) else {
                 continue;
             };
-            flight_by_id.insert(f.id, flights.len() as u32);
-            flights.push(Flight {
-                id: f.id,
-                carrier: f.carrier,
-                flight_number: f.flight_number,
-                origin,
-                destination,
-                departure_date: f.departure_date,
-                departure: f.departure_at,
-                arrival: f.arrival_at,
-                cabins: Vec::new(),
+            let slot = *fare_keys
+                .entry((f.carrier.clone(), o, d, f.cabin))
+                .or_insert_with(|| {
+                    fares.push(Vec::new());
+                    (fares.len() - 1) as u32
+                });
+            fares[slot as usize].push(FareEntry {
+                adult: f.adult,
+                refundable: f.refundable,
+                refund_deadline_hours: f.refund_deadline_hours,
+                valid_from: f.valid_from,
+                valid_to: f.valid_to,
             });
         }
-        for c in store.cabins(from).await? {
-            let (Some(&i), Some(cabin)) = (flight_by_id.get(&c.flight_id), Cabin::parse(&c.cabin))
-            else {
+        let mut legs: Vec<Leg> = Vec::new();
+        for l in store.legs(today - chrono::Duration::days(1)).await? {
+            let (Some(&origin), Some(&destination)) = (
+                airport_by_code.get(&l.origin),
+                airport_by_code.get(&l.destination),
+            ) else {
                 continue;
             };
-            flights[i as usize]
+            let Some(key_base) = l.dated(EPOCH).id() else {
+                continue;
+            };
+            let cabins = l
                 .cabins
-                .push(CabinInventory::new(cabin, &c));
+                .iter()
+                .map(|&(cabin, capacity)| LegCabin {
+                    cabin,
+                    capacity,
+                    fares: fare_keys
+                        .get(&(l.carrier.clone(), origin, destination, cabin))
+                        .copied(),
+                })
+                .collect();
+            legs.push(Leg {
+                carrier: l.carrier.clone(),
+                flight_number: l.flight_number,
+                origin,
+                destination,
+                key_base,
+                cabins,
+                schedule: l,
+            });
         }
-        let mut departures: HashMap<(u16, NaiveDate), Vec<u32>> = HashMap::new();
-        let mut direct: HashMap<(u16, u16, NaiveDate), Vec<u32>> = HashMap::new();
-        for (i, f) in flights.iter_mut().enumerate() {
-            f.cabins.sort_by_key(|c| c.cabin);
-            departures
-                .entry((f.origin, f.departure_date))
-                .or_default()
-                .push(i as u32);
+        let mut departures: Vec<[Vec<u32>; 7]> =
+            (0..airports.len()).map(|_| Default::default()).collect();
+        let mut direct: HashMap<(u16, u16), Vec<u32>> = HashMap::new();
+        let mut leg_by_flight: HashMap<(String, u16, u16), Vec<u32>> = HashMap::new();
+        let mut flights_until: Option<NaiveDate> = None;
+        for (i, l) in legs.iter().enumerate() {
+            let s = &l.schedule;
+            // Flight-date weekdays moved to the weekdays of local departure.
+            let shift = i64::from(s.departure_day).rem_euclid(7) as u32;
+            for day in 0..7u32 {
+                if s.days & (1 << day) != 0 {
+                    departures[l.origin as usize][((day + shift) % 7) as usize].push(i as u32);
+                }
+            }
             direct
-                .entry((f.origin, f.destination, f.departure_date))
+                .entry((l.origin, l.destination))
                 .or_default()
                 .push(i as u32);
+            leg_by_flight
+                .entry((l.carrier.clone(), l.flight_number, l.origin))
+                .or_default()
+                .push(i as u32);
+            let last = s.period_to + chrono::Duration::days(i64::from(s.departure_day));
+            flights_until = Some(flights_until.map_or(last, |u| u.max(last)));
         }
-        for list in departures.values_mut().chain(direct.values_mut()) {
-            list.sort_by_key(|&i| flights[i as usize].departure);
+        let by_time = |i: &u32| legs[*i as usize].schedule.departure_minute;
+        for lists in &mut departures {
+            for list in lists.iter_mut() {
+                list.sort_by_key(by_time);
+            }
         }
+        for list in direct.values_mut() {
+            list.sort_by_key(by_time);
+        }
+        let seats: HashMap<(i64, Cabin), SeatState> = store
+            .seats(today - chrono::Duration::days(1))
+            .await?
+            .iter()
+            .filter_map(|r| Some(((r.flight_id, Cabin::parse(&r.cabin)?), SeatState::of(r))))
+            .collect();
 
         let (hotel_rows, room_rows) = store.hotels().await?;
         let mut hotels: Vec<Hotel> = hotel_rows
@@ -329,10 +439,13 @@ impl Index {
             airports,
             airport_by_code,
             carriers,
-            flights,
-            flight_by_id,
+            legs,
             departures,
             direct,
+            leg_by_flight,
+            fares,
+            flights_until,
+            seats: RwLock::new(seats),
             metros,
             hotels,
             hotels_by_city,
@@ -346,16 +459,12 @@ impl Index {
     /// Applies inventory rows read back from the database, then publishes their
     /// generation: an answer cached under the new generation is computed on the new rows.
     pub fn apply(&self, changes: &Changes) {
-        for c in &changes.cabins {
-            let Some(cabin) = Cabin::parse(&c.cabin) else {
-                continue;
-            };
-            if let Some(inv) = self
-                .flight_by_id
-                .get(&c.flight_id)
-                .and_then(|&i| self.flights[i as usize].cabin(cabin))
-            {
-                inv.update(c);
+        if !changes.seats.is_empty() {
+            let mut seats = self.seats.write().unwrap_or_else(|e| e.into_inner());
+            for r in &changes.seats {
+                if let Some(cabin) = Cabin::parse(&r.cabin) {
+                    seats.insert((r.flight_id, cabin), SeatState::of(r));
+                }
             }
         }
         for n in &changes.nights {
@@ -402,14 +511,128 @@ impl Index {
         Some((i, &self.airports[i as usize]))
     }
 
-    pub fn flight(&self, id: i64) -> Option<&Flight> {
-        self.flight_by_id
-            .get(&id)
-            .map(|&i| &self.flights[i as usize])
+    /// The dated leg an id names, if its flight operates that day.
+    pub fn flight(&self, id: i64) -> Option<Flight> {
+        let at = DatedLeg::from_id(id)?;
+        let origin = *self.airport_by_code.get(&at.origin)?;
+        let legs = self
+            .leg_by_flight
+            .get(&(at.carrier, at.flight_number, origin))?;
+        legs.iter()
+            .find(|&&i| self.legs[i as usize].schedule.operates(at.flight_date))
+            .map(|&i| self.dated(i, at.flight_date))
     }
 
-    /// The last day flights and rooms are on sale.
+    /// Leg `i` on a flight date.
+    pub fn dated(&self, i: u32, flight_date: NaiveDate) -> Flight {
+        let l = &self.legs[i as usize];
+        Flight {
+            id: l.flight_id(flight_date),
+            leg: i,
+            flight_date,
+            origin: l.origin,
+            destination: l.destination,
+            departure: l.schedule.departure(flight_date),
+            arrival: l.schedule.arrival(flight_date),
+        }
+    }
+
+    /// The dated legs leaving an airport on a local date, by local departure time.
+    pub fn leaving(&self, airport: u16, local: NaiveDate) -> impl Iterator<Item = Flight> + '_ {
+        use chrono::Datelike as _;
+        let weekday = local.weekday().num_days_from_monday() as usize;
+        self.departures
+            .get(airport as usize)
+            .map(|d| d[weekday].as_slice())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(move |&i| {
+                let date = self.legs[i as usize].flight_date_leaving_on(local);
+                self.legs[i as usize]
+                    .schedule
+                    .operates(date)
+                    .then(|| self.dated(i, date))
+            })
+    }
+
+    /// The dated legs of a route leaving on a local date, by local departure time.
+    pub fn route(&self, from: u16, to: u16, local: NaiveDate) -> impl Iterator<Item = Flight> + '_ {
+        self.direct
+            .get(&(from, to))
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(move |&i| {
+                let date = self.legs[i as usize].flight_date_leaving_on(local);
+                self.legs[i as usize]
+                    .schedule
+                    .operates(date)
+                    .then(|| self.dated(i, date))
+            })
+    }
+
+    /// Seats for sale and the adult fare of a dated leg's cabin: `None` when the leg has
+    /// no such cabin or no fare applies on its departure date.
+    pub fn cabin_offer(&self, f: &Flight, cabin: Cabin) -> Option<CabinOffer> {
+        let seats = self.seats.read().unwrap_or_else(|e| e.into_inner());
+        self.cabin_offer_in(&seats, f, cabin)
+    }
+
+    /// [`Index::cabin_offer`] under a read of the seat map already taken (searches take
+    /// it once).
+    pub fn cabin_offer_in(
+        &self,
+        seats: &HashMap<(i64, Cabin), SeatState>,
+        f: &Flight,
+        cabin: Cabin,
+    ) -> Option<CabinOffer> {
+        let leg = &self.legs[f.leg as usize];
+        let c = leg.cabin(cabin)?;
+        let state = seats.get(&(f.id, cabin));
+        let departs_on =
+            f.flight_date + chrono::Duration::days(i64::from(leg.schedule.departure_day));
+        let published = c.fares.and_then(|i| {
+            self.fares[i as usize]
+                .iter()
+                .find(|e| e.applies_on(departs_on))
+        });
+        let fare = state.and_then(|s| s.fare).or(published.map(|p| p.adult))?;
+        Some(CabinOffer {
+            remaining: state.map_or(c.capacity, SeatState::remaining),
+            fare,
+            refundable: published.is_some_and(|p| p.refundable),
+            refund_deadline_hours: published
+                .map_or(crate::flights::REFUND_NOTICE_HOURS as u32, |p| {
+                    p.refund_deadline_hours
+                }),
+        })
+    }
+
+    /// The last local date a flight leaves on (schedules reach as far as they reach).
+    pub fn flights_last_day(&self) -> Option<NaiveDate> {
+        self.flights_until
+    }
+
+    /// The last night rooms are on sale.
     pub fn last_day(&self) -> NaiveDate {
         self.first_day + chrono::Duration::days(self.days - 1)
+    }
+}
+
+/// The index a search pod answers from, replaced whole when schedules change.
+pub struct LiveIndex(RwLock<std::sync::Arc<Index>>);
+
+impl LiveIndex {
+    pub fn new(index: Index) -> Self {
+        LiveIndex(RwLock::new(std::sync::Arc::new(index)))
+    }
+
+    /// The index as it stands (a search keeps the one it started with).
+    pub fn get(&self) -> std::sync::Arc<Index> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn replace(&self, index: Index) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = std::sync::Arc::new(index);
     }
 }

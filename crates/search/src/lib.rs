@@ -6,8 +6,10 @@ pub mod api;
 pub mod catalog;
 pub mod flights;
 pub mod hotels;
+pub mod import;
 pub mod index;
 pub mod offers;
+pub mod schedule;
 pub mod seed;
 pub mod seed_files;
 pub mod store;
@@ -68,18 +70,26 @@ impl AutoSeed {
 }
 
 /// Seeds a catalog of `size` starting today, with progress on a terminal (and in the log
-/// otherwise). Answers false when a catalog was already there.
+/// otherwise): airports, carriers and hotels written directly, flights written as an SSIM
+/// schedule and a fare file and imported the way an airline's files are. Answers false
+/// when a catalog was already there.
 pub async fn seed(store: &SearchStore, size: Size) -> anyhow::Result<bool> {
+    seed_blueprint(store, &Blueprint::new(size, Utc::now().date_naive())).await
+}
+
+/// [`seed`] from a blueprint (tests add routes to one).
+pub async fn seed_blueprint(store: &SearchStore, bp: &Blueprint) -> anyhow::Result<bool> {
     let started = Instant::now();
-    let bp = Blueprint::new(size, Utc::now().date_naive());
-    let (flights, cabins) = bp.flights_on(0, &mut 0);
-    let estimate = bp.airports.len() as u64
-        + (flights.len() + cabins.len()) as u64 * u64::from(bp.days)
-        + bp.room_types.len() as u64 * u64::from(bp.days);
+    let size = bp.size;
+    let schedule = bp.schedule(Utc::now().date_naive());
+    let legs = schedule.legs().count() as u64;
+    let estimate =
+        bp.airports.len() as u64 + legs + bp.room_types.len() as u64 * u64::from(bp.days);
     tracing::info!(
         size = size.as_str(),
         airports = bp.airports.len(),
         routes = bp.routes.len(),
+        schedule_records = legs,
         hotels = bp.hotels.len(),
         days = bp.days,
         estimated_rows = estimate,
@@ -114,19 +124,45 @@ pub async fn seed(store: &SearchStore, size: Size) -> anyhow::Result<bool> {
             }
         }
     };
-    let seeded = store.write_catalog(&bp, &progress).await?;
+    if !store.write_catalog(bp, &progress).await? {
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        return Ok(false);
+    }
+    let mut ssim_text = ota_content::ssim::Writer::new(Vec::new());
+    ssim_text.schedule(&schedule)?;
+    let mut fare_text = Vec::new();
+    ota_content::fares::write(&bp.fares(), &mut fare_text)?;
+    let files = import::Files {
+        source: format!("seed {}", size.as_str()),
+        ssim: Some(String::from_utf8(ssim_text.finish()?)?),
+        fares: Some(String::from_utf8(fare_text)?),
+        merge: false,
+    };
+    let report = import::import(store, &files, &mut |_, _| {}, &|rows| {
+        progress(rows, "flights")
+    })
+    .await
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "the seed schedule was refused (a bug): {}",
+            e.lines().join("\n")
+        )
+    })?;
+    store.mark_ready().await?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    if seeded {
-        tracing::info!(
-            size = size.as_str(),
-            rows = done.into_inner(),
-            seconds = started.elapsed().as_secs_f64(),
-            "catalog seeded"
-        );
-    }
-    Ok(seeded)
+    tracing::info!(
+        size = size.as_str(),
+        rows = done.into_inner(),
+        schedule_records = report.legs,
+        fares = report.fares.unwrap_or(0),
+        seconds = started.elapsed().as_secs_f64(),
+        "catalog seeded"
+    );
+    Ok(true)
 }
 
 /// Makes sure a catalog is there, seeding one if allowed.
@@ -134,13 +170,26 @@ async fn ensure_catalog(store: &SearchStore, auto: AutoSeed) -> anyhow::Result<s
     if store.meta().await?.is_none() {
         let size = auto
             .size()
-            .context("the catalog is empty and --auto-seed is none: run `ota seed` first")?;
+            .context("the catalog is empty and --auto-seed is none: run `ota seed` or `ota catalog import` first")?;
         seed(store, size).await?;
     }
-    store
-        .meta()
-        .await?
-        .context("the catalog is still empty after seeding")
+    // Another replica may be seeding: wait for it (a catalog left half-seeded by a
+    // process that died needs `ota seed --force`).
+    let mut waited = 0;
+    loop {
+        let meta = store
+            .meta()
+            .await?
+            .context("the catalog is still empty after seeding")?;
+        if meta.state == "ready" {
+            return Ok(meta);
+        }
+        if waited % 20 == 0 {
+            tracing::info!(state = %meta.state, "waiting for the catalog being seeded by another process (a seed that died needs `ota seed --force`)");
+        }
+        waited += 1;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 /// Opens the store, seeds an empty catalog, loads the index and starts the background
@@ -152,23 +201,26 @@ pub async fn build(ctx: &Context, settings: &SearchSettings) -> anyhow::Result<S
     let started = Instant::now();
     // Changes committed while the index loads are read back by the first refresh.
     let loaded_from = Utc::now().timestamp_millis();
-    let index = Arc::new(Index::load(&store, meta.first_day, i64::from(meta.days)).await?);
+    let schedule_version = store.schedule_version().await?;
+    let loaded = Index::load(&store, meta.first_day, i64::from(meta.days)).await?;
     tracing::info!(
         service = SERVICE,
-        airports = index.airports.len(),
-        flights = index.flights.len(),
-        hotels = index.hotels.len(),
+        airports = loaded.airports.len(),
+        schedule_records = loaded.legs.len(),
+        hotels = loaded.hotels.len(),
         catalog = %meta.size,
         first_day = %meta.first_day,
         days = meta.days,
         seconds = started.elapsed().as_secs_f64(),
         "search index loaded"
     );
+    let index = Arc::new(index::LiveIndex::new(loaded));
     tokio::spawn(refresh_index(
         index.clone(),
         store.clone(),
         settings.index_refresh,
         loaded_from,
+        schedule_version,
     ));
     tokio::spawn(sweep_holds(store.clone(), settings.hold_sweep));
     let state = api::SearchState {
@@ -190,17 +242,58 @@ pub async fn build(ctx: &Context, settings: &SearchSettings) -> anyhow::Result<S
 /// Reads back inventory rows changed since the last look (with an overlap, since other
 /// replicas' clocks and commits trail a little) and applies them to the index, with the
 /// catalog generation that retires answers cached before a capacity, price or stop-sell
-/// change.
-async fn refresh_index(index: Arc<Index>, store: SearchStore, every: Duration, mut since: i64) {
+/// change. When an import has moved the schedule version, loads the index again and
+/// swaps it in whole (searches under way finish on the one they started with).
+async fn refresh_index(
+    index: Arc<index::LiveIndex>,
+    store: SearchStore,
+    every: Duration,
+    mut since: i64,
+    mut version: i64,
+) {
     loop {
         tokio::time::sleep(every).await;
         if store.db().is_closed() {
             return;
         }
         let now = Utc::now().timestamp_millis();
+        match store.schedule_version().await {
+            Ok(v) if v != version => {
+                let started = Instant::now();
+                let meta = match store.meta().await {
+                    Ok(Some(meta)) => meta,
+                    Ok(None) => continue,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "search index reload failed; will retry");
+                        continue;
+                    }
+                };
+                match Index::load(&store, meta.first_day, i64::from(meta.days)).await {
+                    Ok(fresh) => {
+                        tracing::info!(
+                            schedule_version = v,
+                            schedule_records = fresh.legs.len(),
+                            seconds = started.elapsed().as_secs_f64(),
+                            "schedules changed: search index reloaded"
+                        );
+                        metrics::counter!("search_index_reloads_total").increment(1);
+                        index.replace(fresh);
+                        version = v;
+                        since = now;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "search index reload failed; will retry"),
+                }
+                continue;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "search index refresh failed; will retry");
+                continue;
+            }
+        }
         match store.changed_since(since - 5_000).await {
             Ok(changes) => {
-                index.apply(&changes);
+                index.get().apply(&changes);
                 since = now;
             }
             Err(e) => tracing::warn!(error = %e, "search index refresh failed; will retry"),

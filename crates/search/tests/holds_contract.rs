@@ -16,7 +16,11 @@ async fn stores() -> Vec<(&'static str, Arc<SearchStore>)> {
     for db in testkit::databases(ota_search::SERVICE, &ota_search::MIGRATIONS).await {
         let store = SearchStore::new(db.clone());
         let bp = Blueprint::new(Size::Small, Utc::now().date_naive());
-        assert!(store.write_catalog(&bp, &|_, _| {}).await.expect("seeded"));
+        assert!(
+            ota_search::seed_blueprint(&store, &bp)
+                .await
+                .expect("seeded")
+        );
         out.push((db.engine(), Arc::new(store)));
     }
     out

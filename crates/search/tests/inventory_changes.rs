@@ -54,7 +54,11 @@ async fn stores(
             })
             .collect();
         bp.routes.extend(routes);
-        assert!(store.write_catalog(&bp, &|_, _| {}).await.expect("seeded"));
+        assert!(
+            ota_search::seed_blueprint(&store, &bp)
+                .await
+                .expect("seeded")
+        );
         out.push((db.engine(), store));
     }
     out
@@ -103,16 +107,14 @@ async fn price_capacity_and_stop_sell_changes_reach_the_index_with_a_new_generat
         let changes = store.changed_since(since).await.expect(engine);
         assert_eq!(changes.generation, before + 4, "{engine}");
 
-        let cabin = index
-            .flight(flight)
-            .and_then(|f| f.cabin(Cabin::Economy))
-            .expect("cabin");
+        let dated = index.flight(flight).expect("the flight");
+        let cabin = || index.cabin_offer(&dated, Cabin::Economy).expect("cabin");
         let room = index.night(1, day).expect("night");
-        assert_ne!(cabin.fare(), 12_345, "{engine}: not applied yet");
+        assert_ne!(cabin().fare, 12_345, "{engine}: not applied yet");
         assert!(room.remaining() > 0, "{engine}");
         index.apply(&changes);
-        assert_eq!(cabin.fare(), 12_345, "{engine}");
-        assert_eq!(cabin.remaining(), 40, "{engine}");
+        assert_eq!(cabin().fare, 12_345, "{engine}");
+        assert_eq!(cabin().remaining, 40, "{engine}");
         assert_eq!(room.price(), 23_456, "{engine}");
         assert_eq!(room.remaining(), 0, "{engine}: stop-sold");
         assert_eq!(index.generation(), before + 4, "{engine}");
@@ -285,7 +287,7 @@ async fn metropolitan_codes_stand_for_every_airport_of_their_city() {
         let (q, _) = ota_search::api::flight_query(&index, &params).expect("a valid search");
         let mut from: Vec<String> = flights::search(&index, &q, Utc::now())
             .iter()
-            .map(|it| code(index.flights[it.journeys[0].legs[0] as usize].origin))
+            .map(|it| code(it.journeys[0].legs[0].origin))
             .collect();
         from.sort();
         from.dedup();

@@ -54,7 +54,7 @@ pub(super) async fn suggest_airports(
     }
     let limit = number(&p, "limit", 8usize, 1, 20)?;
     let answer = AirportsAnswer {
-        airports: airports::suggest(&state.index, q, limit)
+        airports: airports::suggest(&state.index.get(), q, limit)
             .into_iter()
             .filter_map(view)
             .collect(),

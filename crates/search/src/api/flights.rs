@@ -67,7 +67,12 @@ pub fn flight_query(
     if departure_date < today {
         return Err(bad("departure_date", "is in the past"));
     }
-    let last = index.last_day();
+    let Some(last) = index.flights_last_day() else {
+        return Err(bad(
+            "departure_date",
+            "has no flights: no schedule is loaded",
+        ));
+    };
     if departure_date > last {
         return Err(bad(
             "departure_date",
@@ -209,9 +214,10 @@ pub(super) async fn search_flights(
     State(state): State<SearchState>,
     Query(p): Params,
 ) -> Result<Response, Problem> {
-    let (q, key) = flight_query(&state.index, &p)?;
-    let page = Page::parse(&p, &key, state.index.generation())?;
-    let index = &state.index;
+    let live = state.index.get();
+    let index: &crate::index::Index = &live;
+    let (q, key) = flight_query(index, &p)?;
+    let page = Page::parse(&p, &key, index.generation())?;
     search_page(
         &state,
         &page,

@@ -142,7 +142,7 @@ pub(super) async fn create_hold(
     for (i, id) in body.offer_ids.iter().enumerate() {
         match OfferClaims::verify(id, &state.keys) {
             Ok(c) => {
-                if let Some(gone) = no_longer_for_sale(&state.index, &c, id, Utc::now()) {
+                if let Some(gone) = no_longer_for_sale(&state.index.get(), &c, id, Utc::now()) {
                     return Err(gone);
                 }
                 offers.push((id.clone(), c.items()));

@@ -150,9 +150,10 @@ pub(super) async fn search_hotels(
     State(state): State<SearchState>,
     Query(p): Params,
 ) -> Result<Response, Problem> {
-    let (q, key) = hotel_query(&state.index, &p)?;
-    let page = Page::parse(&p, &key, state.index.generation())?;
-    let index = &state.index;
+    let live = state.index.get();
+    let index: &crate::index::Index = &live;
+    let (q, key) = hotel_query(index, &p)?;
+    let page = Page::parse(&p, &key, index.generation())?;
     search_page(
         &state,
         &page,

@@ -1,4 +1,5 @@
-//! The public search API of API.md and the internal holds API booking-service uses, one
+//! The public search API of API.md, the internal holds API booking-service uses and the
+//! internal catalog import jobs, one
 //! file per resource. The route list below is also the OpenAPI document's list of paths.
 
 mod airports;
@@ -6,6 +7,7 @@ mod answers;
 mod flights;
 mod holds;
 mod hotels;
+mod imports;
 mod offers;
 mod params;
 
@@ -13,8 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ota_contract::search::{
-    AirportView, AirportsAnswer, AnyOffer, FlightOffer, FlightsAnswer, HoldRequest, HoldView,
-    HotelOffer, HotelsAnswer,
+    AirportView, AirportsAnswer, AnyOffer, CatalogImportRequest, CatalogImportView, FlightOffer,
+    FlightsAnswer, HoldRequest, HoldView, HotelOffer, HotelsAnswer,
 };
 use ota_platform::cache::ServiceCache;
 use ota_platform::tokens::KeyRing;
@@ -27,7 +29,6 @@ pub use flights::flight_query;
 pub use hotels::hotel_query;
 pub use offers::check_offer;
 
-use crate::index::Index;
 use crate::store::SearchStore;
 
 pub const DEFAULT_LIMIT: usize = 20;
@@ -35,7 +36,7 @@ pub const MAX_LIMIT: usize = 50;
 
 #[derive(Clone)]
 pub struct SearchState {
-    pub index: Arc<Index>,
+    pub index: Arc<crate::index::LiveIndex>,
     pub store: SearchStore,
     pub cache: ServiceCache,
     pub keys: Arc<KeyRing>,
@@ -54,13 +55,15 @@ pub fn router(state: SearchState) -> OpenApiRouter {
         .routes(routes!(holds::read_hold))
         .routes(routes!(holds::commit_hold))
         .routes(routes!(holds::release_hold))
+        .routes(routes!(imports::start_import))
+        .routes(routes!(imports::read_import))
         .with_state(state)
 }
 
 /// What the route list does not say: the tags and the answer types named in the document.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    components(schemas(AirportView, AirportsAnswer, FlightsAnswer, HotelsAnswer, FlightOffer, HotelOffer, AnyOffer, HoldRequest, HoldView, Problem, FieldError)),
-    tags((name = "search", description = "Airports, flights, hotels and offers"), (name = "internal", description = "Inventory holds (service tokens only)"))
+    components(schemas(AirportView, AirportsAnswer, FlightsAnswer, HotelsAnswer, FlightOffer, HotelOffer, AnyOffer, HoldRequest, HoldView, CatalogImportRequest, CatalogImportView, Problem, FieldError)),
+    tags((name = "search", description = "Airports, flights, hotels and offers"), (name = "internal", description = "Inventory holds and catalog imports (service tokens only)"))
 )]
 pub struct ApiDoc;

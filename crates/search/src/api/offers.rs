@@ -65,7 +65,7 @@ pub async fn check_offer(
             "is not a valid offer id (malformed or tampered with)",
         )
     })?;
-    if let Some(gone) = no_longer_for_sale(&state.index, &claims, offer_id, Utc::now()) {
+    if let Some(gone) = no_longer_for_sale(&state.index.get(), &claims, offer_id, Utc::now()) {
         return Err(gone);
     }
     for item in claims.items() {
@@ -108,12 +108,12 @@ pub(super) async fn revalidate_offer(
     let claims = check_offer(&state, &offer_id, "offer_id").await?;
     let rendered = match &claims {
         OfferClaims::Flight { .. } => {
-            flights::render(&state.index, &claims, offer_id.clone(), Utc::now())
+            flights::render(&state.index.get(), &claims, offer_id.clone(), Utc::now())
                 .map(AnyOffer::Flight)
         }
         OfferClaims::Hotel { rt, ci, n, .. } => {
             let left = hotels_left(&state, *rt, *ci, *n).await?;
-            hotels::render(&state.index, &claims, offer_id.clone(), left).map(AnyOffer::Hotel)
+            hotels::render(&state.index.get(), &claims, offer_id.clone(), left).map(AnyOffer::Hotel)
         }
     };
     let offer = rendered.ok_or_else(|| sold_out(&offer_id))?;

@@ -1,12 +1,12 @@
-//! Writing the seeded catalog in one transaction, and reading it back for the index.
+//! Writing the seeded catalog's airports, carriers and hotels in one transaction, and
+//! reading them back for the index.
 
 use chrono::{NaiveDate, Utc};
 use ota_platform::db::Db;
 use ota_platform::{StoreError, on_pool};
 
 use super::{
-    AirportRecord, CabinRecord, CatalogMeta, FlightRecord, HotelRecord, RoomNightRecord,
-    RoomTypeRecord, SearchStore,
+    AirportRecord, CatalogMeta, HotelRecord, RoomNightRecord, RoomTypeRecord, SearchStore,
 };
 use crate::seed::{Blueprint, CURRENCY, Rng};
 
@@ -31,8 +31,11 @@ impl SearchStore {
             "room_nights",
             "room_types",
             "hotels",
-            "flight_cabins",
-            "flights",
+            "seat_inventory",
+            "leg_cabins",
+            "flight_legs",
+            "fares",
+            "catalog_imports",
             "carriers",
             "airports",
             "catalog_meta",
@@ -45,7 +48,8 @@ impl SearchStore {
         Ok(())
     }
 
-    /// Writes a blueprint's catalog in one transaction, reporting rows written to
+    /// Writes a blueprint's airports, carriers and hotels in one transaction (its flights
+    /// arrive as a schedule import, see `crate::seed`), reporting rows written to
     /// `progress`. Answers `false` without writing when a catalog exists already: of
     /// several replicas starting on an empty database, exactly one seeds (the others
     /// wait on the catalog row and then find it there).
@@ -77,36 +81,16 @@ impl SearchStore {
                             .push_bind(a.country.clone()).push_bind(a.latitude).push_bind(a.longitude)
                             .push_bind(a.time_zone.clone()).push_bind(a.metro.clone()).push_bind(a.rank as i32);
                     })
+                    .push(" ON CONFLICT (iata) DO NOTHING")
                     .build().execute(&mut *tx).await?;
             }
             sqlx::QueryBuilder::new("INSERT INTO carriers (code, name) ")
                 .push_values(crate::catalog::CARRIERS, |mut b, c| {
                     b.push_bind(c.code).push_bind(c.name);
                 })
+                .push(" ON CONFLICT (code) DO NOTHING")
                 .build().execute(&mut *tx).await?;
             progress(bp.airports.len() as u64, "airports");
-            let mut next_id = 1;
-            for day in 0..bp.days {
-                let (flights, cabins) = bp.flights_on(day, &mut next_id);
-                for chunk in flights.chunks(CHUNK) {
-                    sqlx::QueryBuilder::new("INSERT INTO flights (id, carrier, flight_number, origin, destination, departure_date, departure_at, arrival_at) ")
-                        .push_values(chunk, |mut b, f| {
-                            b.push_bind(f.id).push_bind(f.carrier).push_bind(f.flight_number)
-                                .push_bind(f.origin.clone()).push_bind(f.destination.clone())
-                                .push_bind(f.departure_date).push_bind(f.departure_at).push_bind(f.arrival_at);
-                        })
-                        .build().execute(&mut *tx).await?;
-                }
-                for chunk in cabins.chunks(CHUNK) {
-                    sqlx::QueryBuilder::new("INSERT INTO flight_cabins (flight_id, cabin, capacity, fare_amount, currency, refundable) ")
-                        .push_values(chunk, |mut b, c| {
-                            b.push_bind(c.flight_id).push_bind(c.cabin.as_str()).push_bind(c.capacity)
-                                .push_bind(c.fare_amount).push_bind(CURRENCY).push_bind(c.refundable);
-                        })
-                        .build().execute(&mut *tx).await?;
-                }
-                progress((flights.len() + cabins.len()) as u64, "flights");
-            }
             for chunk in bp.hotels.chunks(CHUNK) {
                 sqlx::QueryBuilder::new("INSERT INTO hotels (id, name, city, country, airport, stars, time_zone) ")
                     .push_values(chunk, |mut b, h| {
@@ -139,12 +123,20 @@ impl SearchStore {
                 }
                 progress(nights.len() as u64, "room-nights");
             }
-            sqlx::query("UPDATE catalog_meta SET state = 'ready', seeded_at = $1 WHERE id = 1")
-                .bind(Utc::now())
-                .execute(&mut *tx)
-                .await?;
             tx.commit().await?;
             Ok(true)
+        })
+    }
+
+    /// Marks a seeded catalog ready to serve (after its flights are imported).
+    pub async fn mark_ready(&self) -> Result<(), StoreError> {
+        on_pool!(&self.db, pool => {
+            sqlx::query("UPDATE catalog_meta SET state = 'ready', seeded_at = $1 WHERE id = 1")
+                .bind(Utc::now())
+                .execute(pool)
+                .await
+                .map(|_| ())
+                .map_err(StoreError::from)
         })
     }
 
@@ -165,51 +157,36 @@ impl SearchStore {
     /// Reads a whole table slice for the index. Loading a large catalog takes longer
     /// than the statement timeout that protects requests, so on PostgreSQL it runs in
     /// its own transaction with a generous one.
-    async fn bulk_read<T>(&self, sql: &'static str, from: NaiveDate) -> Result<Vec<T>, StoreError>
+    pub(super) async fn bulk_read<T>(
+        &self,
+        sql: impl Into<String>,
+        from: NaiveDate,
+    ) -> Result<Vec<T>, StoreError>
     where
         T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
             + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
             + Send
             + Unpin,
     {
+        let sql: String = sql.into();
         match &self.db {
             Db::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
                 sqlx::query("SET LOCAL statement_timeout = '10min'")
                     .execute(&mut *tx)
                     .await?;
-                let rows = sqlx::query_as::<_, T>(sql)
+                let rows = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql))
                     .bind(from)
                     .fetch_all(&mut *tx)
                     .await?;
                 tx.commit().await?;
                 Ok(rows)
             }
-            Db::Sqlite(pool) => Ok(sqlx::query_as::<_, T>(sql)
+            Db::Sqlite(pool) => Ok(sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql))
                 .bind(from)
                 .fetch_all(pool)
                 .await?),
         }
-    }
-
-    /// Flights departing on or after `from` (local date).
-    pub async fn flights(&self, from: NaiveDate) -> Result<Vec<FlightRecord>, StoreError> {
-        self.bulk_read(
-            "SELECT id, carrier, flight_number, origin, destination, departure_date, departure_at, arrival_at
-             FROM flights WHERE departure_date >= $1 ORDER BY id",
-            from,
-        )
-        .await
-    }
-
-    pub async fn cabins(&self, from: NaiveDate) -> Result<Vec<CabinRecord>, StoreError> {
-        self.bulk_read(
-            "SELECT c.flight_id, c.cabin, c.capacity, c.sold, c.held, c.fare_amount, c.refundable, c.stop_sell
-             FROM flight_cabins c JOIN flights f ON f.id = c.flight_id
-             WHERE f.departure_date >= $1",
-            from,
-        )
-        .await
     }
 
     pub async fn hotels(&self) -> Result<(Vec<HotelRecord>, Vec<RoomTypeRecord>), StoreError> {

@@ -97,9 +97,14 @@ impl SearchStore {
                 let now = Utc::now();
                 let stamp = now_ms();
                 for item in &items {
+                    if let InventoryItem::Seats { flight_id, cabin, .. } = item
+                        && !super::ensure_seat_row!(tx, *flight_id, *cabin, stamp)?
+                    {
+                        return Err(HoldError::Unknown(item.clone()));
+                    }
                     let updated = match item {
                         InventoryItem::Seats { flight_id, cabin, quantity } => sqlx::query(
-                            "UPDATE flight_cabins SET held = held + $3, changed_at = $4
+                            "UPDATE seat_inventory SET held = held + $3, changed_at = $4
                              WHERE flight_id = $1 AND cabin = $2 AND sold + held + $3 <= capacity AND NOT stop_sell",
                         )
                         .bind(*flight_id).bind(cabin.as_str()).bind(*quantity).bind(stamp)
@@ -114,7 +119,7 @@ impl SearchStore {
                     if updated == 0 {
                         // Dropping the transaction rolls back what was already held.
                         let exists: Option<(i32,)> = match item {
-                            InventoryItem::Seats { flight_id, cabin, .. } => sqlx::query_as("SELECT capacity FROM flight_cabins WHERE flight_id = $1 AND cabin = $2")
+                            InventoryItem::Seats { flight_id, cabin, .. } => sqlx::query_as("SELECT capacity FROM seat_inventory WHERE flight_id = $1 AND cabin = $2")
                                 .bind(*flight_id).bind(cabin.as_str()).fetch_optional(&mut *tx).await?,
                             InventoryItem::Rooms { room_type_id, night, .. } => sqlx::query_as("SELECT capacity FROM room_nights WHERE room_type_id = $1 AND night = $2")
                                 .bind(*room_type_id).bind(*night).fetch_optional(&mut *tx).await?,
@@ -213,7 +218,7 @@ impl SearchStore {
             for item in items.into_iter().filter_map(ItemRow::item) {
                 match item {
                     InventoryItem::Seats { flight_id, cabin, quantity } => {
-                        sqlx::query("UPDATE flight_cabins SET held = held + $3, sold = sold + $4, changed_at = $5 WHERE flight_id = $1 AND cabin = $2")
+                        sqlx::query("UPDATE seat_inventory SET held = held + $3, sold = sold + $4, changed_at = $5 WHERE flight_id = $1 AND cabin = $2")
                             .bind(flight_id).bind(cabin.as_str()).bind(held_delta * quantity).bind(sold_delta * quantity).bind(stamp)
                             .execute(&mut *tx).await?;
                     }

@@ -5,10 +5,11 @@ use chrono::NaiveDate;
 use ota_platform::{StoreError, in_write_tx, on_pool};
 
 use super::{
-    CabinRecord, ChangeError, Changes, Inventory, InventoryChange, InventoryItem, RoomNightRecord,
-    SearchStore, now_ms,
+    ChangeError, Changes, Inventory, InventoryChange, InventoryItem, RoomNightRecord, SearchStore,
+    SeatRecord, now_ms,
 };
 use crate::catalog::Cabin;
+use crate::schedule::DatedLeg;
 
 impl SearchStore {
     /// The catalog generation: bumped by every capacity, price or stop-sell change.
@@ -26,8 +27,8 @@ impl SearchStore {
     pub async fn changed_since(&self, since_ms: i64) -> Result<Changes, StoreError> {
         let generation = self.generation().await?;
         on_pool!(&self.db, pool => {
-            let cabins = sqlx::query_as::<_, CabinRecord>(
-                "SELECT flight_id, cabin, capacity, sold, held, fare_amount, refundable, stop_sell FROM flight_cabins WHERE changed_at >= $1",
+            let seats = sqlx::query_as::<_, SeatRecord>(
+                "SELECT flight_id, cabin, capacity, sold, held, stop_sell, fare_amount FROM seat_inventory WHERE changed_at >= $1",
             )
             .bind(since_ms)
             .fetch_all(pool).await?;
@@ -36,7 +37,7 @@ impl SearchStore {
             )
             .bind(since_ms)
             .fetch_all(pool).await?;
-            Ok(Changes { generation, cabins, nights })
+            Ok(Changes { generation, seats, nights })
         })
     }
 
@@ -58,7 +59,7 @@ impl SearchStore {
             _ => {}
         }
         let (table, key) = match at {
-            Inventory::Seats { .. } => ("flight_cabins", "flight_id = $1 AND cabin = $2"),
+            Inventory::Seats { .. } => ("seat_inventory", "flight_id = $1 AND cabin = $2"),
             Inventory::Rooms { .. } => ("room_nights", "room_type_id = $1 AND night = $2"),
         };
         let set = match (change, at) {
@@ -75,6 +76,11 @@ impl SearchStore {
         let update = format!("UPDATE {table} SET {set}, changed_at = $4 WHERE {key}{guard}");
         let taken = format!("SELECT sold + held FROM {table} WHERE {key}");
         let result: Result<(), ChangeError> = in_write_tx!(&self.db, tx => {
+            if let Inventory::Seats { flight_id, cabin } = at
+                && !super::ensure_seat_row!(tx, flight_id, cabin, now_ms())?
+            {
+                return Err(ChangeError::NotFound);
+            }
             let q = sqlx::query(sqlx::AssertSqlSafe(update.clone()));
             let q = match at {
                 Inventory::Seats { flight_id, cabin } => q.bind(flight_id).bind(cabin.as_str()),
@@ -104,14 +110,22 @@ impl SearchStore {
         result
     }
 
-    /// Seats or rooms still free for each item (the database is the truth).
+    /// Seats or rooms still free for each item (the database is the truth): a dated leg
+    /// nothing happened to yet has its scheduled capacity.
     pub async fn available(&self, item: &InventoryItem) -> Result<Option<i32>, StoreError> {
+        if let InventoryItem::Seats {
+            flight_id, cabin, ..
+        } = item
+        {
+            return Ok(self.seat_state(*flight_id, *cabin).await?.map(
+                |(capacity, sold, held, stop_sell)| {
+                    if stop_sell { 0 } else { capacity - sold - held }
+                },
+            ));
+        }
         on_pool!(&self.db, pool => {
             let row: Option<(i32,)> = match item {
-                InventoryItem::Seats { flight_id, cabin, .. } => sqlx::query_as(
-                    "SELECT CASE WHEN stop_sell THEN 0 ELSE capacity - sold - held END FROM flight_cabins WHERE flight_id = $1 AND cabin = $2",
-                )
-                .bind(*flight_id).bind(cabin.as_str()).fetch_optional(pool).await?,
+                InventoryItem::Seats { .. } => None,
                 InventoryItem::Rooms { room_type_id, night, .. } => sqlx::query_as(
                     "SELECT CASE WHEN stop_sell THEN 0 ELSE capacity - sold - held END FROM room_nights WHERE room_type_id = $1 AND night = $2",
                 )
@@ -121,17 +135,41 @@ impl SearchStore {
         })
     }
 
-    /// Sold and held totals of one flight cabin (for tests and operators).
+    /// Capacity, sold and held seats of one dated leg's cabin (for tests and operators).
     pub async fn seat_counts(
         &self,
         flight_id: i64,
         cabin: Cabin,
     ) -> Result<(i32, i32, i32), StoreError> {
-        on_pool!(&self.db, pool => {
-            sqlx::query_as::<_, (i32, i32, i32)>("SELECT capacity, sold, held FROM flight_cabins WHERE flight_id = $1 AND cabin = $2")
+        self.seat_state(flight_id, cabin)
+            .await?
+            .map(|(capacity, sold, held, _)| (capacity, sold, held))
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// Capacity, sold, held and stop-sell of one dated leg's cabin; `None` when the leg
+    /// does not operate or has no such cabin.
+    async fn seat_state(
+        &self,
+        flight_id: i64,
+        cabin: Cabin,
+    ) -> Result<Option<(i32, i32, i32, bool)>, StoreError> {
+        let row = on_pool!(&self.db, pool => {
+            sqlx::query_as::<_, (i32, i32, i32, bool)>("SELECT capacity, sold, held, stop_sell FROM seat_inventory WHERE flight_id = $1 AND cabin = $2")
                 .bind(flight_id).bind(cabin.as_str())
-                .fetch_one(pool).await.map_err(StoreError::from)
-        })
+                .fetch_optional(pool).await.map_err(StoreError::from)
+        })?;
+        if row.is_some() {
+            return Ok(row);
+        }
+        let Some(at) = DatedLeg::from_id(flight_id) else {
+            return Ok(None);
+        };
+        Ok(self
+            .scheduled_leg(&at)
+            .await?
+            .and_then(|leg| leg.capacity(cabin))
+            .map(|capacity| (capacity, 0, 0, false)))
     }
 
     /// Sold and held totals of one room-type night.

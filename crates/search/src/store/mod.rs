@@ -16,6 +16,9 @@ use crate::catalog::Cabin;
 mod catalog;
 mod holds;
 mod inventory;
+mod schedules;
+
+pub use schedules::{AffectedLeg, ImportLog, ImportReport, LegChange, ScheduleImport, Window};
 
 // ---------------------------------------------------------------------------------------
 // Catalog rows as read back
@@ -31,28 +34,34 @@ pub struct AirportRecord {
     pub rank: i32,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// One leg of one flight on one date, as [`SearchStore::flights`] lists them.
+#[derive(Debug, Clone)]
 pub struct FlightRecord {
+    /// The [`crate::schedule::DatedLeg`] id.
     pub id: i64,
     pub carrier: String,
     pub flight_number: i32,
     pub origin: String,
     pub destination: String,
+    /// Local date at the origin.
     pub departure_date: NaiveDate,
     pub departure_at: DateTime<Utc>,
     pub arrival_at: DateTime<Utc>,
 }
 
+/// Seats of one cabin of one dated leg where anything happened to them (sold, held,
+/// stop-sold or changed by staff); every other dated leg has its scheduled capacity.
 #[derive(Debug, Clone, sqlx::FromRow)]
-pub struct CabinRecord {
+pub struct SeatRecord {
+    /// The [`crate::schedule::DatedLeg`] id.
     pub flight_id: i64,
     pub cabin: String,
     pub capacity: i32,
     pub sold: i32,
     pub held: i32,
-    pub fare_amount: i64,
-    pub refundable: bool,
     pub stop_sell: bool,
+    /// The adult fare staff set for this dated leg, minor units (else the published fare).
+    pub fare_amount: Option<i64>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -88,7 +97,7 @@ pub struct RoomNightRecord {
 #[derive(Debug, Clone, Default)]
 pub struct Changes {
     pub generation: i64,
-    pub cabins: Vec<CabinRecord>,
+    pub seats: Vec<SeatRecord>,
     pub nights: Vec<RoomNightRecord>,
 }
 
@@ -201,3 +210,65 @@ impl SearchStore {
         &self.db
     }
 }
+
+/// Makes sure the seat row of a dated leg's cabin exists inside a write transaction,
+/// creating it from the schedule (its capacity, nothing sold) where the leg operates and
+/// has that cabin. Evaluates to `Ok(true)` when the row is there.
+macro_rules! ensure_seat_row {
+    ($tx:expr, $flight_id:expr, $cabin:expr, $stamp:expr) => {{
+        let flight_id: i64 = $flight_id;
+        let cabin: $crate::catalog::Cabin = $cabin;
+        let exists: Option<(i32,)> =
+            sqlx::query_as("SELECT capacity FROM seat_inventory WHERE flight_id = $1 AND cabin = $2")
+                .bind(flight_id)
+                .bind(cabin.as_str())
+                .fetch_optional(&mut *$tx)
+                .await?;
+        match (exists, $crate::schedule::DatedLeg::from_id(flight_id)) {
+            (Some(_), _) => Ok::<bool, sqlx::Error>(true),
+            (None, None) => Ok(false),
+            (None, Some(at)) => {
+                let candidates: Vec<(chrono::NaiveDate, i32, i32, i32)> = sqlx::query_as(
+                    "SELECT l.period_from, l.days, l.frequency_rate, c.capacity
+                     FROM flight_legs l JOIN leg_cabins c ON c.leg_id = l.id AND c.cabin = $5
+                     WHERE l.carrier = $1 AND l.flight_number = $2 AND l.origin = $3
+                       AND l.period_from <= $4 AND l.period_to >= $4",
+                )
+                .bind(&at.carrier)
+                .bind(i32::from(at.flight_number))
+                .bind(&at.origin)
+                .bind(at.flight_date)
+                .bind(cabin.as_str())
+                .fetch_all(&mut *$tx)
+                .await?;
+                let capacity = candidates.into_iter().find_map(|(from, days, rate, capacity)| {
+                    use chrono::Datelike as _;
+                    let week = (at.flight_date - from).num_days() / 7;
+                    let day = 1 << at.flight_date.weekday().num_days_from_monday();
+                    (week % i64::from(rate.max(1)) == 0 && days & day != 0).then_some(capacity)
+                });
+                match capacity {
+                    None => Ok(false),
+                    Some(capacity) => {
+                        sqlx::query(
+                            "INSERT INTO seat_inventory (flight_id, cabin, carrier, flight_number, flight_date, origin, capacity, changed_at)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (flight_id, cabin) DO NOTHING",
+                        )
+                        .bind(flight_id)
+                        .bind(cabin.as_str())
+                        .bind(&at.carrier)
+                        .bind(i32::from(at.flight_number))
+                        .bind(at.flight_date)
+                        .bind(&at.origin)
+                        .bind(capacity)
+                        .bind($stamp)
+                        .execute(&mut *$tx)
+                        .await?;
+                        Ok(true)
+                    }
+                }
+            }
+        }
+    }};
+}
+pub(crate) use ensure_seat_row;
