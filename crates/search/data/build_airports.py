@@ -3,7 +3,7 @@
 `airportsdata` package on PyPI (MIT).
 
 Usage:
-    pip download --no-deps airportsdata -d /tmp/ad
+    pip download --no-deps airportsdata==20260905 -d /tmp/ad
     python3 build_airports.py /tmp/ad [OUTPUT]
 
 The first argument can be the downloaded wheel (.whl), a folder that holds
@@ -11,17 +11,23 @@ that wheel (as made by `pip download -d`), or a folder that holds
 airports.csv and iata_macs.csv (an unpacked or installed `airportsdata`
 package). OUTPUT defaults to airports.csv beside this script.
 
-Which airports are kept: every code in REQUIRED (the busiest airports, plus a
-few more of regional importance), and the airports of each country's capital
-in CAPITALS. Each kept airport must have a 3-letter IATA code in the source.
-Codes that are not in the source are reported on stderr and skipped.
+Which airports are kept: every airport of the source that has a 3-letter
+IATA code, a non-empty city and a time zone that Python's zoneinfo knows.
+Source rows that fail the rule are skipped and counted by reason on stderr:
+an empty IATA code, a code that is not 3 uppercase letters, a code already
+taken by an earlier row (the first row keeps it), an empty city, an unknown
+time zone. Every code in REQUIRED (the busiest airports, plus a few more of
+regional importance) must be kept: if one is not, the script exits with
+status 1. The airports of each country's capital are listed in CAPITALS;
+codes listed there that are not kept are reported on stderr.
 
-Columns: iata,name,city,country,lat,lon,tz,metro
+Columns: iata,name,city,country,lat,lon,tz,metro,capital
   - name, country (ISO 3166-1 alpha-2), lat, lon and tz come unchanged from
     the source airports.csv.
   - city: the source city, except for the airports in CITY_OVERRIDES.
   - metro: the IATA metropolitan area (city) code from the source
     iata_macs.csv, or empty when the airport is not in that file.
+  - capital: 1 for the airports that CAPITALS lists, empty otherwise.
 Rows are sorted by IATA code. Standard library only.
 """
 import csv
@@ -211,8 +217,17 @@ CITY_OVERRIDES = {
     "KTI": "Phnom Penh",        # "Krong Ta Khmau"
 }
 
-HEADER = ["iata", "name", "city", "country", "lat", "lon", "tz", "metro"]
+HEADER = ["iata", "name", "city", "country", "lat", "lon", "tz", "metro", "capital"]
 IATA_RE = re.compile(r"^[A-Z]{3}$")
+
+# Why a source row is skipped, in the order the checks run.
+SKIP_REASONS = [
+    ("no_iata", "empty IATA code"),
+    ("bad_iata", "IATA code not 3 uppercase letters"),
+    ("duplicate", "IATA code already taken by an earlier row"),
+    ("no_city", "empty city"),
+    ("unknown_tz", "time zone unknown to zoneinfo"),
+]
 
 
 def open_source(path):
@@ -243,11 +258,17 @@ def open_source(path):
 
 
 def known_timezones():
+    """The IANA zones Python's zoneinfo knows. The rule needs them: without a
+    time zone database the script stops rather than skip every airport."""
     try:
         import zoneinfo
-        return zoneinfo.available_timezones()
-    except Exception:  # Python < 3.9 or no tz database: skip the check
-        return None
+        zones = zoneinfo.available_timezones()
+    except ImportError:  # Python < 3.9
+        zones = set()
+    if not zones:
+        sys.exit("no time zone database: zoneinfo (Python 3.9+) and the system "
+                 "tz database or the tzdata package are needed")
+    return zones
 
 
 def main(argv):
@@ -256,14 +277,34 @@ def main(argv):
     out_path = argv[2] if len(argv) > 2 else os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "airports.csv")
     airports_text, macs_text, version = open_source(argv[1])
+    tzs = known_timezones()
 
+    # The rule: a 3-letter IATA code (the first row with a code keeps it), a
+    # non-empty city and a known time zone.
+    skipped = {reason: [] for reason, _ in SKIP_REASONS}
+    taken = set()
     by_iata = {}
+    source_rows = 0
     for row in csv.DictReader(io.StringIO(airports_text)):
+        source_rows += 1
         code = row["iata"].strip()
-        if IATA_RE.match(code):
-            if code in by_iata:
-                print(f"warning: duplicate IATA code {code} in source", file=sys.stderr)
-            by_iata.setdefault(code, row)
+        if not code:
+            skipped["no_iata"].append(code)
+            continue
+        if not IATA_RE.match(code):
+            skipped["bad_iata"].append(code)
+            continue
+        if code in taken:
+            skipped["duplicate"].append(code)
+            continue
+        taken.add(code)
+        if not CITY_OVERRIDES.get(code, row["city"].strip()):
+            skipped["no_city"].append(code)
+            continue
+        if row["tz"].strip() not in tzs:
+            skipped["unknown_tz"].append(f"{code} ({row['tz'].strip()!r})")
+            continue
+        by_iata[code] = row
 
     metro = {}
     if macs_text is not None:
@@ -272,31 +313,24 @@ def main(argv):
     else:
         print("note: iata_macs.csv not in package; metro column left empty", file=sys.stderr)
 
-    wanted = {}  # code -> reason(s)
-    for code in REQUIRED:
-        wanted.setdefault(code, []).append("busiest")
-    for cc, (capital, codes) in CAPITALS.items():
-        for code in codes:
-            wanted.setdefault(code, []).append(f"capital {capital} ({cc})")
+    capital_codes = {code for _, codes in CAPITALS.values() for code in codes}
 
     missing = []
     problems = []
     for cc, (capital, codes) in CAPITALS.items():
         for code in codes:
             row = by_iata.get(code)
-            if row is not None and row["country"] != cc:
+            if row is None:
+                missing.append(f"{code} (capital {capital} ({cc}))")
+            elif row["country"] != cc:
                 problems.append(f"{code}: source country {row['country']}, expected {cc}")
+    for code in REQUIRED:
+        if code not in by_iata:
+            missing.append(f"{code} (busiest)")
 
-    tzs = known_timezones()
     out_rows = []
-    for code in sorted(wanted):
-        row = by_iata.get(code)
-        if row is None:
-            missing.append(f"{code} ({', '.join(wanted[code])})")
-            continue
-        tz = row["tz"].strip()
-        if tzs is not None and tz not in tzs:
-            problems.append(f"{code}: tz {tz!r} is not a known IANA zone")
+    for code in sorted(by_iata):
+        row = by_iata[code]
         out_rows.append([
             code,
             row["name"].strip(),
@@ -304,8 +338,9 @@ def main(argv):
             row["country"].strip(),
             row["lat"].strip(),
             row["lon"].strip(),
-            tz,
+            row["tz"].strip(),
             metro.get(code, ""),
+            "1" if code in capital_codes else "",
         ])
 
     with open(out_path, "w", encoding="utf-8", newline="") as f:
@@ -313,9 +348,21 @@ def main(argv):
         w.writerow(HEADER)
         w.writerows(out_rows)
 
-    print(f"airportsdata {version}: wrote {len(out_rows)} rows to {out_path}", file=sys.stderr)
+    countries = len({r[3] for r in out_rows})
+    capitals = sum(1 for r in out_rows if r[8])
+    print(f"airportsdata {version}: read {source_rows} rows, wrote {len(out_rows)} rows "
+          f"({countries} countries, {capitals} capital airports) to {out_path}",
+          file=sys.stderr)
+    print(f"skipped {sum(len(v) for v in skipped.values())} rows:", file=sys.stderr)
+    for reason, text in SKIP_REASONS:
+        codes = skipped[reason]
+        line = f"  {len(codes):6d} {text}"
+        if codes and reason != "no_iata":
+            shown = " ".join(codes[:20]) + (" ..." if len(codes) > 20 else "")
+            line += f": {shown}"
+        print(line, file=sys.stderr)
     for m in missing:
-        print(f"missing from source: {m}", file=sys.stderr)
+        print(f"missing from output: {m}", file=sys.stderr)
     for p in problems:
         print(f"problem: {p}", file=sys.stderr)
     required_missing = [c for c in REQUIRED if c not in by_iata]

@@ -1,7 +1,7 @@
 //! Airport autocomplete: code, city or name prefix, accent- and case-insensitive, best
 //! match first.
 
-use crate::catalog::fold;
+use crate::catalog::{OTHER_RANK, fold};
 use crate::index::{AirportInfo, Index};
 
 fn score(a: &AirportInfo, q: &str, upper: &str) -> u32 {
@@ -11,7 +11,12 @@ fn score(a: &AirportInfo, q: &str, upper: &str) -> u32 {
     if a.metro.as_deref() == Some(upper) {
         return 900;
     }
-    if a.folded_city == q {
+    // A busy or capital airport whose city starts with what was typed scores as the
+    // exact city would, so a small town's exact name does not crowd out the city most
+    // travellers mean: `tok` is Tokyo before Tok (Alaska), `bost` Boston before Bost
+    // (Afghanistan). The rank then puts the bigger airport first.
+    let ranked = u32::try_from(a.rank).is_ok_and(|r| r < OTHER_RANK);
+    if a.folded_city == q || (ranked && a.folded_city.starts_with(q)) {
         return 800;
     }
     if a.folded_city.starts_with(q) {
@@ -140,5 +145,125 @@ mod main_airport_tests {
             Some("JFK")
         );
         assert!(main_airport(&[]).is_none());
+    }
+}
+
+#[cfg(test)]
+mod catalog_tests {
+    use std::collections::HashMap;
+    use std::sync::atomic::AtomicI64;
+
+    use super::*;
+    use crate::catalog;
+
+    /// An index of every shipped airport, without flights or hotels.
+    fn world() -> Index {
+        let airports: Vec<AirportInfo> = catalog::airports()
+            .into_iter()
+            .map(|a| AirportInfo {
+                folded_name: fold(&a.name),
+                folded_city: fold(&a.city),
+                rank: i32::try_from(a.rank).expect("a small rank"),
+                iata: a.iata,
+                name: a.name,
+                city: a.city,
+                country: a.country,
+                time_zone: a.time_zone,
+                tz: a.tz,
+                metro: a.metro,
+            })
+            .collect();
+        let mut metros: HashMap<String, Vec<u16>> = HashMap::new();
+        for (i, a) in airports.iter().enumerate() {
+            if let Some(m) = &a.metro {
+                metros
+                    .entry(m.clone())
+                    .or_default()
+                    .push(u16::try_from(i).expect("under 65,536 airports"));
+            }
+        }
+        Index {
+            first_day: chrono::NaiveDate::from_ymd_opt(2026, 12, 1).expect("date"),
+            days: 1,
+            airport_by_code: airports
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (a.iata.clone(), i as u16))
+                .collect(),
+            airports,
+            carriers: HashMap::new(),
+            flights: Vec::new(),
+            flight_by_id: HashMap::new(),
+            departures: HashMap::new(),
+            direct: HashMap::new(),
+            metros,
+            hotels: Vec::new(),
+            hotels_by_city: HashMap::new(),
+            cities: HashMap::new(),
+            room_types: Vec::new(),
+            room_type_by_id: HashMap::new(),
+            generation: AtomicI64::new(0),
+        }
+    }
+
+    /// The first suggestion's code and city, and the codes of the suggestions after it.
+    fn first(index: &Index, typed: &str) -> (String, String, Vec<String>) {
+        let found = suggest(index, typed, 8);
+        let code = |s: &Suggestion<'_>| match s {
+            Suggestion::Airport(a) => a.iata.clone(),
+            Suggestion::Metro { code, .. } => (*code).to_owned(),
+        };
+        let city = match found.first() {
+            Some(Suggestion::Airport(a)) => a.city.clone(),
+            Some(Suggestion::Metro { airports, .. }) => {
+                main_airport(airports).expect("airports").city.clone()
+            }
+            None => panic!("nothing for {typed:?}"),
+        };
+        (code(&found[0]), city, found[1..].iter().map(code).collect())
+    }
+
+    #[test]
+    fn the_busy_airport_comes_first_among_every_airport_of_the_world() {
+        let index = world();
+        assert!(index.airports.len() > 7_000);
+        let (code, city, next) = first(&index, "lon");
+        assert_eq!((code.as_str(), city.as_str()), ("LON", "London"));
+        assert_eq!(next[0], "LHR", "{next:?}");
+        let (code, city, next) = first(&index, "par");
+        assert_eq!((code.as_str(), city.as_str()), ("PAR", "Paris"));
+        assert_eq!(next[0], "CDG", "{next:?}");
+        let (code, city, next) = first(&index, "new y");
+        assert_eq!((code.as_str(), city.as_str()), ("NYC", "New York"));
+        assert_eq!(next[0], "JFK", "{next:?}");
+        let (code, city, _) = first(&index, "New York");
+        assert_eq!((code.as_str(), city.as_str()), ("NYC", "New York"));
+        // An exact code is that airport, just after its city when it has several.
+        let (code, _, next) = first(&index, "JFK");
+        assert_eq!(code, "NYC");
+        assert_eq!(next, ["JFK"]);
+        let (code, _, _) = first(&index, "jfk");
+        assert_eq!(code, "NYC");
+        let (code, city, _) = first(&index, "SYD");
+        assert_eq!((code.as_str(), city.as_str()), ("SYD", "Sydney"));
+        // A small town named exactly what was typed comes after the big city.
+        let (code, city, next) = first(&index, "tok");
+        assert_eq!((code.as_str(), city.as_str()), ("TYO", "Tokyo"));
+        assert_eq!(next[..3], ["HND", "NRT", "TKJ"], "Tok, Alaska, still shows");
+        let (code, _, next) = first(&index, "bost");
+        assert_eq!(code, "BOS");
+        assert_eq!(next[0], "BST", "Bost, Afghanistan, still shows");
+        let (code, _, _) = first(&index, "alma");
+        assert_eq!(code, "ALA");
+        // A capital comes before the small airports of the same name.
+        let (code, city, _) = first(&index, "san jose");
+        assert_eq!((code.as_str(), city.as_str()), ("SJO", "San Jose"));
+        // A small airport whose city is exactly what was typed still shows: Paris, Texas.
+        let paris = suggest(&index, "paris", 8);
+        assert!(
+            paris
+                .iter()
+                .any(|s| matches!(s, Suggestion::Airport(a) if a.iata == "PRX"))
+        );
     }
 }

@@ -7,7 +7,8 @@ use chrono_tz::Tz;
 const AIRPORTS_CSV: &str = include_str!("../data/airports.csv");
 
 /// The busiest airports by passengers, busiest first: the rank orders search results
-/// and sizes the demo network.
+/// and sizes the demo network. An airport here has its position + 1 as its rank (1 is
+/// the busiest); see [`CAPITAL_RANK`] and [`OTHER_RANK`] for every other airport.
 pub const BUSIEST: &[&str] = &[
     "ATL", "DXB", "DFW", "LHR", "HND", "DEN", "IST", "LAX", "ORD", "DEL", "CDG", "JFK", "CAN",
     "AMS", "FRA", "PEK", "PVG", "SIN", "ICN", "BKK", "MAD", "CLT", "LAS", "MCO", "MIA", "SFO",
@@ -24,6 +25,23 @@ pub const BUSIEST: &[&str] = &[
     "MRU", "SEZ", "RAK", "TUN", "ALG",
 ];
 
+/// The rank of a capital's airport (data file column `capital` = 1) that is not in
+/// [`BUSIEST`]: after every busy airport, before every other airport.
+pub const CAPITAL_RANK: u32 = 500;
+
+/// The rank of an airport that is neither in [`BUSIEST`] nor a capital's.
+pub const OTHER_RANK: u32 = 1000;
+
+/// The rank of an airport: its place in [`BUSIEST`] (1 is the busiest), else
+/// [`CAPITAL_RANK`] for a capital's airport, else [`OTHER_RANK`].
+pub fn rank_of(iata: &str, capital: bool) -> u32 {
+    match BUSIEST.iter().position(|c| *c == iata) {
+        Some(p) => p as u32 + 1,
+        None if capital => CAPITAL_RANK,
+        None => OTHER_RANK,
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Airport {
     pub iata: String,
@@ -35,7 +53,10 @@ pub struct Airport {
     pub time_zone: String,
     pub tz: Tz,
     pub metro: Option<String>,
-    /// 1 is the busiest.
+    /// One of the airports that serve a country's capital (the data file's `capital`
+    /// column).
+    pub capital: bool,
+    /// 1 is the busiest; see [`rank_of`].
     pub rank: u32,
 }
 
@@ -83,21 +104,20 @@ pub fn metro_of(iata: &str) -> Option<&'static str> {
         .map(|(code, _)| *code)
 }
 
-/// Every shipped airport, busiest first.
+/// Every shipped airport, best rank first: the busiest in [`BUSIEST`] order, then the
+/// capitals' airports, then every other airport, each tier by IATA code.
 pub fn airports() -> Vec<Airport> {
     let mut out = Vec::new();
     for line in AIRPORTS_CSV.lines().skip(1) {
         let f = split_csv(line);
-        if f.len() < 8 {
+        if f.len() < 9 {
             continue;
         }
         let Ok(tz) = f[6].parse::<Tz>() else {
             continue;
         };
-        let rank = BUSIEST
-            .iter()
-            .position(|c| *c == f[0])
-            .map_or(1000, |p| p as u32 + 1);
+        let capital = f[8] == "1";
+        let rank = rank_of(&f[0], capital);
         out.push(Airport {
             iata: f[0].clone(),
             name: f[1].clone(),
@@ -110,6 +130,7 @@ pub fn airports() -> Vec<Airport> {
             metro: metro_of(&f[0])
                 .map(str::to_owned)
                 .or_else(|| Some(f[7].clone()).filter(|m| !m.is_empty())),
+            capital,
             rank,
         });
     }
@@ -306,6 +327,69 @@ mod tests {
     }
 
     #[test]
+    fn every_airport_of_the_world_ships_ranked_busiest_then_capitals() {
+        let all = airports();
+        // Every data row is an airport: none is dropped for its time zone.
+        let rows = AIRPORTS_CSV.lines().skip(1).count();
+        assert_eq!(all.len(), rows);
+        assert!(all.len() > 7_000, "{} airports", all.len());
+        for a in &all {
+            assert_eq!(a.time_zone.parse::<Tz>().ok(), Some(a.tz), "{}", a.iata);
+            assert!(!a.city.is_empty(), "{} has no city", a.iata);
+        }
+        assert_eq!(all[0].iata, "ATL");
+        // The busiest first, in BUSIEST order.
+        let first: Vec<&str> = all[..BUSIEST.len()]
+            .iter()
+            .map(|a| a.iata.as_str())
+            .collect();
+        assert_eq!(first, BUSIEST);
+        for (i, a) in all[..BUSIEST.len()].iter().enumerate() {
+            assert_eq!(a.rank, i as u32 + 1);
+        }
+        // Then every capital's airport, then every other one.
+        let rest = &all[BUSIEST.len()..];
+        let capitals = rest.iter().take_while(|a| a.capital).count();
+        assert!(capitals > 100, "{capitals} capitals' airports");
+        assert!(rest[..capitals].iter().all(|a| a.rank == CAPITAL_RANK));
+        assert!(
+            rest[capitals..]
+                .iter()
+                .all(|a| !a.capital && a.rank == OTHER_RANK)
+        );
+        for code in ["BER", "CBR", "YOW", "BSB"] {
+            let a = all.iter().find(|a| a.iata == code).expect(code);
+            assert_eq!((a.capital, a.rank), (true, CAPITAL_RANK), "{code}");
+        }
+        // A capital's airport among the busiest keeps its busy rank.
+        let lhr = all.iter().find(|a| a.iata == "LHR").expect("LHR");
+        assert!(lhr.capital);
+        assert_eq!(lhr.rank, 4);
+        let small = all.iter().find(|a| a.iata == "BVA").expect("BVA");
+        assert_eq!((small.capital, small.rank), (false, OTHER_RANK));
+        // Sorted by rank, then IATA code.
+        assert!(
+            all.windows(2)
+                .all(|w| (w[0].rank, &w[0].iata) < (w[1].rank, &w[1].iata))
+        );
+    }
+
+    #[test]
+    fn no_iata_code_ships_twice() {
+        let rows: Vec<Vec<String>> = AIRPORTS_CSV.lines().skip(1).map(split_csv).collect();
+        let mut codes: Vec<&str> = rows.iter().map(|f| f[0].as_str()).collect();
+        codes.sort_unstable();
+        let before = codes.len();
+        codes.dedup();
+        assert_eq!(codes.len(), before, "duplicate IATA codes in the data file");
+        assert!(
+            codes
+                .iter()
+                .all(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()))
+        );
+    }
+
+    #[test]
     fn metro_codes_name_every_airport_of_their_city() {
         let all = airports();
         let members = |metro: &str| -> Vec<String> {
@@ -319,9 +403,17 @@ mod tests {
         };
         // The data file leaves Newark out of New York.
         assert_eq!(members("NYC"), ["EWR", "JFK", "LGA"]);
-        assert_eq!(members("LON"), ["LCY", "LGW", "LHR", "LTN", "STN"]);
-        assert_eq!(members("PAR"), ["CDG", "ORY"]);
+        assert_eq!(members("LON"), ["LCY", "LGW", "LHR", "LTN", "SEN", "STN"]);
+        assert_eq!(members("PAR"), ["BVA", "CDG", "ORY"]);
         assert_eq!(members("TYO"), ["HND", "NRT"]);
+        // Every airport of every metropolitan area ships (the data file's column may
+        // add more: ISL, Istanbul's old airport, is in IST).
+        for (metro, codes) in METROS {
+            let found = members(metro);
+            for code in *codes {
+                assert!(found.iter().any(|c| c == code), "{code} not in {metro}");
+            }
+        }
     }
 
     #[test]

@@ -427,10 +427,7 @@ impl Index {
             }
         }
         // Shipped airports first, so the catalog's own zone wins for a city in both.
-        let mut cities: HashMap<String, Tz> = crate::catalog::airports()
-            .into_iter()
-            .map(|a| (fold(&a.city), a.tz))
-            .collect();
+        let mut cities = shipped_cities();
         cities.extend(airports.iter().map(|a| (a.folded_city.clone(), a.tz)));
         cities.extend(hotels.iter().map(|h| (fold(&h.city), h.tz)));
         Ok(Index {
@@ -634,5 +631,37 @@ impl LiveIndex {
 
     pub fn replace(&self, index: Index) {
         *self.0.write().unwrap_or_else(|e| e.into_inner()) = std::sync::Arc::new(index);
+    }
+}
+
+/// The city of every shipped airport (folded) with its time zone. Where several
+/// airports share a city name, the best-ranked one's zone wins: Paris is in France,
+/// though Paris, Texas, has an airport too.
+fn shipped_cities() -> HashMap<String, Tz> {
+    // Best rank last: a later entry replaces an earlier one.
+    crate::catalog::airports()
+        .into_iter()
+        .rev()
+        .map(|a| (fold(&a.city), a.tz))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_city_name_several_airports_share_takes_the_busiest_ones_zone() {
+        let cities = shipped_cities();
+        assert!(cities.len() > 5_000, "{} cities", cities.len());
+        for (city, tz) in [
+            ("paris", Tz::Europe__Paris),
+            ("london", Tz::Europe__London),
+            ("sydney", Tz::Australia__Sydney),
+            ("san jose", Tz::America__Costa_Rica),
+            ("tok", Tz::America__Anchorage),
+        ] {
+            assert_eq!(cities.get(city), Some(&tz), "{city}");
+        }
     }
 }

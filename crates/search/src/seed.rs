@@ -14,8 +14,8 @@ pub enum Size {
     /// The ~160 busiest airports for 180 days, 20 hotels in each of the 60 busiest
     /// cities and 6 in every other city of its airports.
     Demo,
-    /// Every shipped airport for 365 days: over a million flight-cabin rows and five
-    /// million room-nights (benchmarks); hotels in every city of its airports.
+    /// The busiest airports and every capital's (292) for 365 days (benchmarks); hotels in
+    /// every city of its airports.
     Large,
 }
 
@@ -56,7 +56,8 @@ impl Size {
                 nearest_bigger: 2,
             },
             Size::Large => Plan {
-                airports: 400,
+                // The busiest airports and every capital's (rank under OTHER_RANK).
+                airports: 292,
                 only: &[],
                 hubs: 30,
                 days: 365,
