@@ -5,6 +5,7 @@ mod auth;
 mod booking;
 mod cart;
 mod common;
+mod content;
 mod faults;
 mod frontend;
 mod health_check;

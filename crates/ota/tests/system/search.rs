@@ -1119,7 +1119,7 @@ async fn refund_and_free_cancellation_windows_are_judged_at_the_answer() {
 
     // A hold is the moment of sale: the same rules refuse it, and a flight that has left.
     let left = store
-        .flights(now.date_naive() - Duration::days(1))
+        .flights(now.date_naive())
         .await
         .expect("flights")
         .into_iter()

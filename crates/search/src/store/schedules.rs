@@ -460,7 +460,7 @@ impl SearchStore {
             let stamp = now_ms();
             for w in &import.windows {
                 let taken = sqlx::query_as::<_, TakenRow>(
-                    "SELECT flight_id, SUM(sold) AS sold, SUM(held) AS held FROM seat_inventory
+                    "SELECT flight_id, CAST(SUM(sold) AS integer) AS sold, CAST(SUM(held) AS integer) AS held FROM seat_inventory
                      WHERE carrier = $1 AND flight_date >= $2 AND flight_date <= $3 AND flight_date >= $4
                      GROUP BY flight_id ORDER BY flight_id",
                 )

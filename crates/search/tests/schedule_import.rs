@@ -1,0 +1,416 @@
+//! Schedule imports on SQLite and (with OTA_TEST_DATABASE_URL) PostgreSQL: a hand-written
+//! SSIM file (three carriers, periods split where the clocks change on either side of the
+//! Atlantic, an overnight flight, a two-leg flight, a UTC-mode carrier flying Monday,
+//! Wednesday and Friday only, a carrier the catalog did not know) is imported whole and
+//! searched with the local times it gives; a damaged file changes nothing; a re-import
+//! that cancels or retimes a flight with sold seats reports the bookings on it.
+
+use chrono::{Duration, NaiveDate, Utc};
+use ota_search::catalog::Cabin;
+use ota_search::import::{self, Files, ImportError};
+use ota_search::index::Index;
+use ota_search::schedule::DatedLeg;
+use ota_search::seed::{Blueprint, Size};
+use ota_search::store::{InventoryItem, LegChange, SearchStore};
+use ota_testkit as testkit;
+use uuid::Uuid;
+
+const W30: &str = include_str!("data/w30.ssim");
+const W30_FARES: &str = include_str!("data/w30-fares.csv");
+
+async fn stores() -> Vec<(&'static str, SearchStore)> {
+    let mut out = Vec::new();
+    for db in testkit::databases(ota_search::SERVICE, &ota_search::MIGRATIONS).await {
+        let store = SearchStore::new(db.clone());
+        let bp = Blueprint::new(Size::Small, Utc::now().date_naive());
+        assert!(
+            ota_search::seed_blueprint(&store, &bp)
+                .await
+                .expect("seeded")
+        );
+        out.push((db.engine(), store));
+    }
+    out
+}
+
+fn files(ssim: &str, fares: Option<&str>) -> Files {
+    Files {
+        source: "test".to_owned(),
+        ssim: Some(ssim.to_owned()),
+        fares: fares.map(str::to_owned),
+        merge: false,
+    }
+}
+
+async fn index(store: &SearchStore) -> Index {
+    let meta = store.meta().await.expect("meta").expect("catalog");
+    Index::load(store, meta.first_day, i64::from(meta.days))
+        .await
+        .expect("index")
+}
+
+fn date(s: &str) -> NaiveDate {
+    s.parse().expect("a date")
+}
+
+/// The flights an airport's departures board shows on a local date: (flight, local
+/// departure, local arrival), as RFC 3339 with each airport's offset.
+fn board(index: &Index, from: &str, on: &str) -> Vec<(String, String, String)> {
+    let (i, _) = index.airport(from).expect("airport");
+    let mut out: Vec<_> = index
+        .leaving(i, date(on))
+        .map(|f| {
+            let leg = &index.legs[f.leg as usize];
+            (
+                format!("{}{}", leg.carrier, leg.flight_number),
+                ota_search::flights::local(index, f.origin, f.departure),
+                ota_search::flights::local(index, f.destination, f.arrival),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn row(flight: &str, dep: &str, arr: &str) -> (String, String, String) {
+    (flight.to_owned(), dep.to_owned(), arr.to_owned())
+}
+
+#[tokio::test]
+async fn a_hand_written_schedule_is_searched_with_its_local_times() {
+    for (engine, store) in stores().await {
+        let version = store.schedule_version().await.expect(engine);
+        let report = import::import(
+            &store,
+            &files(W30, Some(W30_FARES)),
+            &mut |_, _| {},
+            &|_| {},
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{engine}: {}", e.lines().join("\n")));
+        assert_eq!(report.carriers, ["OT", "QZ", "VY"], "{engine}");
+        assert_eq!(report.legs, 10, "{engine}");
+        assert_eq!(report.fares, Some(13), "{engine}");
+        assert!(report.affected.is_empty(), "{engine}");
+        assert_eq!(store.schedule_version().await.expect(engine), version + 1);
+        let index = index(&store).await;
+
+        // London to New York: summer time on both sides, then London's clocks go back
+        // (27 October), then New York's (3 November); the local times stay 09:00 out.
+        assert_eq!(
+            board(&index, "LHR", "2030-10-26"),
+            [row(
+                "OT101",
+                "2030-10-26T09:00:00+01:00",
+                "2030-10-26T12:00:00-04:00"
+            )]
+        );
+        assert_eq!(
+            board(&index, "LHR", "2030-10-28"),
+            [row(
+                "OT101",
+                "2030-10-28T09:00:00+00:00",
+                "2030-10-28T13:00:00-04:00"
+            )]
+        );
+        // OT200's first leg leaves London too from November.
+        assert_eq!(
+            board(&index, "LHR", "2030-11-04"),
+            [
+                row(
+                    "OT101",
+                    "2030-11-04T09:00:00+00:00",
+                    "2030-11-04T12:00:00-05:00"
+                ),
+                row(
+                    "OT200",
+                    "2030-11-04T21:00:00+00:00",
+                    "2030-11-05T07:30:00+04:00"
+                ),
+            ]
+        );
+        // Overnight: the flight of 26 October lands after London's clocks went back.
+        assert_eq!(
+            board(&index, "JFK", "2030-10-25"),
+            [row(
+                "OT102",
+                "2030-10-25T22:00:00-04:00",
+                "2030-10-26T10:00:00+01:00"
+            )]
+        );
+        assert_eq!(
+            board(&index, "JFK", "2030-10-26"),
+            [row(
+                "OT102",
+                "2030-10-26T22:00:00-04:00",
+                "2030-10-27T09:00:00+00:00"
+            )]
+        );
+        // The second leg of OT200 leaves Dubai the day after the flight's date; QZ55 is
+        // a carrier the catalog did not have.
+        assert_eq!(
+            board(&index, "DXB", "2030-11-05"),
+            [
+                row(
+                    "OT200",
+                    "2030-11-05T09:30:00+04:00",
+                    "2030-11-05T21:00:00+08:00"
+                ),
+                row(
+                    "QZ55",
+                    "2030-11-05T10:15:00+04:00",
+                    "2030-11-05T21:45:00+08:00"
+                ),
+            ]
+        );
+        assert_eq!(index.carriers.get("QZ").map(String::as_str), Some("QZ"));
+        // UTC times in the file, local times in the answer; Monday, Wednesday, Friday.
+        for (day, flies) in [
+            ("2030-11-04", true),
+            ("2030-11-05", false),
+            ("2030-11-06", true),
+            ("2030-11-07", false),
+            ("2030-11-08", true),
+            ("2030-11-09", false),
+            ("2030-11-10", false),
+        ] {
+            let expected = if flies {
+                vec![row(
+                    "VY8461",
+                    &format!("{day}T08:00:00+01:00"),
+                    &format!("{day}T09:00:00+00:00"),
+                )]
+            } else {
+                vec![]
+            };
+            assert_eq!(board(&index, "BCN", day), expected, "{engine} {day}");
+        }
+        // Priced from the fare file, seats from the aircraft configuration.
+        let f = index
+            .leaving(index.airport("LHR").expect("LHR").0, date("2030-11-04"))
+            .next()
+            .expect("OT101");
+        let economy = index.cabin_offer(&f, Cabin::Economy).expect("economy");
+        assert_eq!(
+            (economy.fare, economy.remaining, economy.refundable),
+            (48_900, 250, false)
+        );
+        let business = index.cabin_offer(&f, Cabin::Business).expect("business");
+        assert_eq!(
+            (business.fare, business.refund_deadline_hours),
+            (289_900, 48)
+        );
+        assert_eq!(
+            index.flights_last_day(),
+            Some(date("2030-12-01")),
+            "{engine}: OT200's last leg"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_damaged_file_is_refused_by_line_and_changes_nothing() {
+    for (engine, store) in stores().await {
+        let good = import::import(
+            &store,
+            &files(W30, Some(W30_FARES)),
+            &mut |_, _| {},
+            &|_| {},
+        )
+        .await
+        .expect(engine);
+        let version = store.schedule_version().await.expect(engine);
+        let before = store.legs(date("2030-01-01")).await.expect(engine);
+        // Line 12 (OT101's second record): a departure time of 25:00.
+        let damaged: String = W30
+            .lines()
+            .enumerate()
+            .map(|(i, l)| {
+                if i == 11 {
+                    l.replacen("LHR09000900", "LHR25000900", 1)
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let refused = import::import(
+            &store,
+            &files(&damaged, Some(W30_FARES)),
+            &mut |_, _| {},
+            &|_| {},
+        )
+        .await;
+        let Err(ImportError::Schedule(errors)) = refused else {
+            panic!("{engine}: refused, not {refused:?}");
+        };
+        assert!(errors[0].starts_with("line 12, "), "{engine}: {errors:?}");
+        // A station the world does not have, and a fare for it.
+        let unknown = W30.replacen("BCN07000700", "XQZ07000700", 1);
+        let Err(ImportError::Schedule(errors)) =
+            import::import(&store, &files(&unknown, None), &mut |_, _| {}, &|_| {}).await
+        else {
+            panic!("{engine}: an unknown station is refused");
+        };
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("line 25") && e.contains("XQZ")),
+            "{errors:?}"
+        );
+        let bad_fares = W30_FARES.replacen("OT,LHR,JFK,economy,48900", "OT,LHR,JFK,economy,-1", 1);
+        let Err(ImportError::Fares(errors)) = import::import(
+            &store,
+            &files(W30, Some(&bad_fares)),
+            &mut |_, _| {},
+            &|_| {},
+        )
+        .await
+        else {
+            panic!("{engine}: a negative fare is refused");
+        };
+        assert!(errors[0].starts_with("line 2"), "{errors:?}");
+
+        assert_eq!(
+            store.schedule_version().await.expect(engine),
+            version,
+            "{engine}"
+        );
+        assert_eq!(
+            store.legs(date("2030-01-01")).await.expect(engine),
+            before,
+            "{engine}"
+        );
+        let log = store.imports(10).await.expect(engine);
+        assert_eq!(
+            log.iter().map(|l| l.status.as_str()).collect::<Vec<_>>(),
+            ["failed", "failed", "failed", "done", "done"],
+            "{engine}: the log keeps the refusals (newest first), after the seed and the good import"
+        );
+        assert_eq!(log[3].id, good.import_id);
+    }
+}
+
+#[tokio::test]
+async fn a_schedule_change_under_sold_seats_reports_the_bookings_on_them() {
+    for (engine, store) in stores().await {
+        import::import(
+            &store,
+            &files(W30, Some(W30_FARES)),
+            &mut |_, _| {},
+            &|_| {},
+        )
+        .await
+        .expect(engine);
+        let leg = |number: u16, day: &str, origin: &str| DatedLeg {
+            carrier: "OT".to_owned(),
+            flight_number: number,
+            flight_date: date(day),
+            origin: origin.to_owned(),
+        };
+        let sold = Uuid::new_v4();
+        let held = Uuid::new_v4();
+        let untouched = Uuid::new_v4();
+        let seats = |at: DatedLeg, quantity| InventoryItem::Seats {
+            flight_id: at.id().expect("id"),
+            cabin: Cabin::Economy,
+            quantity,
+        };
+        let until = Utc::now() + Duration::minutes(10);
+        store
+            .create_hold(sold, &[seats(leg(101, "2030-11-04", "LHR"), 2)], until)
+            .await
+            .expect(engine);
+        store.commit_hold(sold).await.expect(engine);
+        store
+            .create_hold(held, &[seats(leg(102, "2030-11-06", "JFK"), 1)], until)
+            .await
+            .expect(engine);
+        store
+            .create_hold(untouched, &[seats(leg(200, "2030-11-04", "LHR"), 1)], until)
+            .await
+            .expect(engine);
+
+        // OT's November: OT101 no longer flies on Mondays, OT102 leaves an hour later,
+        // OT200 flies on with a smaller aircraft (fewer seats, but more than are taken).
+        let change = W30
+            .lines()
+            .map(|l| {
+                if l.starts_with("3 OT  1010101J03NOV30") {
+                    l.replacen("1234567", " 234567", 1)
+                } else if l.starts_with("3 OT  1020101J03NOV30") {
+                    l.replacen("JFK22002200", "JFK23002300", 1).replacen(
+                        "LHR10001000",
+                        "LHR11001100",
+                        1,
+                    )
+                } else if l.starts_with("3 OT  200") {
+                    l.replacen("F14J76Y400", "J30Y200   ", 1)
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let report = import::import(&store, &files(&change, None), &mut |_, _| {}, &|_| {})
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: {}", e.lines().join("\n")));
+        let found: Vec<_> = report
+            .affected
+            .iter()
+            .map(|a| {
+                (
+                    a.flight.as_str(),
+                    a.flight_date.to_string(),
+                    a.change,
+                    a.sold,
+                    a.held,
+                    a.bookings.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    "OT101",
+                    "2030-11-04".to_owned(),
+                    LegChange::Cancelled,
+                    2,
+                    0,
+                    vec![sold]
+                ),
+                (
+                    "OT102",
+                    "2030-11-06".to_owned(),
+                    LegChange::Retimed,
+                    0,
+                    1,
+                    vec![held]
+                ),
+            ],
+            "{engine}"
+        );
+        // The seats of the downsized flight follow the new aircraft.
+        let (capacity, _, held_seats) = store
+            .seat_counts(
+                leg(200, "2030-11-04", "LHR").id().expect("id"),
+                Cabin::Economy,
+            )
+            .await
+            .expect(engine);
+        assert_eq!((capacity, held_seats), (200, 1), "{engine}");
+        // The fares were left as they were.
+        assert_eq!(report.fares, None);
+        assert_eq!(
+            store
+                .fares()
+                .await
+                .expect(engine)
+                .iter()
+                .filter(|f| f.carrier == "OT")
+                .count(),
+            10
+        );
+    }
+}
