@@ -150,9 +150,6 @@ mod main_airport_tests {
 
 #[cfg(test)]
 mod catalog_tests {
-    use std::collections::HashMap;
-    use std::sync::atomic::AtomicI64;
-
     use super::*;
     use crate::catalog;
 
@@ -173,37 +170,7 @@ mod catalog_tests {
                 metro: a.metro,
             })
             .collect();
-        let mut metros: HashMap<String, Vec<u16>> = HashMap::new();
-        for (i, a) in airports.iter().enumerate() {
-            if let Some(m) = &a.metro {
-                metros
-                    .entry(m.clone())
-                    .or_default()
-                    .push(u16::try_from(i).expect("under 65,536 airports"));
-            }
-        }
-        Index {
-            first_day: chrono::NaiveDate::from_ymd_opt(2026, 12, 1).expect("date"),
-            days: 1,
-            airport_by_code: airports
-                .iter()
-                .enumerate()
-                .map(|(i, a)| (a.iata.clone(), i as u16))
-                .collect(),
-            airports,
-            carriers: HashMap::new(),
-            flights: Vec::new(),
-            flight_by_id: HashMap::new(),
-            departures: HashMap::new(),
-            direct: HashMap::new(),
-            metros,
-            hotels: Vec::new(),
-            hotels_by_city: HashMap::new(),
-            cities: HashMap::new(),
-            room_types: Vec::new(),
-            room_type_by_id: HashMap::new(),
-            generation: AtomicI64::new(0),
-        }
+        Index::with_airports(airports)
     }
 
     /// The first suggestion's code and city, and the codes of the suggestions after it.

@@ -178,6 +178,7 @@ pub fn prepare(
                 import.carriers.push((c.to_owned(), c.to_owned()));
             }
         }
+        // A schedule with its fares must price every cabin it sells on every date.
         if let Some(s) = &schedule {
             let until = import
                 .windows
@@ -185,13 +186,17 @@ pub fn prepare(
                 .map(|w| w.to)
                 .max()
                 .unwrap_or_default();
-            let gaps = pricing::unpriced(s, &read, until);
-            if let Some(g) = gaps.first() {
-                tracing::warn!(
-                    unpriced = gaps.len(),
-                    first = %format!("line {}: {} {}-{} {} from {} to {}", g.line, g.flight, g.origin, g.destination, g.cabin, g.first, g.last),
-                    "some leg cabins have no fare on some dates: they are not sold on those dates"
-                );
+            let gaps: Vec<String> = pricing::unpriced(s, &read, until)
+                .iter()
+                .map(|g| {
+                    format!(
+                        "line {}: {} {}-{} {} has no fare for departures on {} to {}",
+                        g.line, g.flight, g.origin, g.destination, g.cabin, g.first, g.last
+                    )
+                })
+                .collect();
+            if !gaps.is_empty() {
+                return Err(ImportError::Schedule(gaps));
             }
         }
         import.fares = Some(out);

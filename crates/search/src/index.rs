@@ -453,6 +453,41 @@ impl Index {
         })
     }
 
+    /// An index of these airports only: no flights, hotels or seats (autocomplete).
+    pub fn with_airports(airports: Vec<AirportInfo>) -> Index {
+        let mut metros: HashMap<String, Vec<u16>> = HashMap::new();
+        for (i, a) in airports.iter().enumerate() {
+            if let Some(m) = &a.metro {
+                metros.entry(m.clone()).or_default().push(i as u16);
+            }
+        }
+        Index {
+            first_day: NaiveDate::MIN,
+            days: 0,
+            airport_by_code: airports
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (a.iata.clone(), i as u16))
+                .collect(),
+            departures: (0..airports.len()).map(|_| Default::default()).collect(),
+            airports,
+            carriers: HashMap::new(),
+            legs: Vec::new(),
+            direct: HashMap::new(),
+            leg_by_flight: HashMap::new(),
+            fares: Vec::new(),
+            flights_until: None,
+            seats: RwLock::new(HashMap::new()),
+            metros,
+            hotels: Vec::new(),
+            hotels_by_city: HashMap::new(),
+            cities: HashMap::new(),
+            room_types: Vec::new(),
+            room_type_by_id: HashMap::new(),
+            generation: AtomicI64::new(0),
+        }
+    }
+
     /// Applies inventory rows read back from the database, then publishes their
     /// generation: an answer cached under the new generation is computed on the new rows.
     pub fn apply(&self, changes: &Changes) {

@@ -56,6 +56,7 @@ pub enum AutoSeed {
     Small,
     Demo,
     Large,
+    World,
 }
 
 impl AutoSeed {
@@ -65,6 +66,7 @@ impl AutoSeed {
             AutoSeed::Small => Some(Size::Small),
             AutoSeed::Demo => Some(Size::Demo),
             AutoSeed::Large => Some(Size::Large),
+            AutoSeed::World => Some(Size::World),
         }
     }
 }

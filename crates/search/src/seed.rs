@@ -17,6 +17,10 @@ pub enum Size {
     /// The busiest airports and every capital's (292) for 365 days (benchmarks); hotels in
     /// every city of its airports.
     Large,
+    /// Every shipped airport (over 7,000) for 365 days: about 200,000 flight legs a day,
+    /// flown by the global and regional carriers and one carrier per country (with sister
+    /// designators where a carrier runs out of flight numbers); hotels as in `demo`.
+    World,
 }
 
 impl Size {
@@ -25,6 +29,7 @@ impl Size {
             Size::Small => "small",
             Size::Demo => "demo",
             Size::Large => "large",
+            Size::World => "world",
         }
     }
 
@@ -43,6 +48,8 @@ impl Size {
                 hotels_elsewhere: 0,
                 nearest_hubs: 2,
                 nearest_bigger: 2,
+                spokes_per_day: 1,
+                country_carriers: false,
             },
             Size::Demo => Plan {
                 airports: 161,
@@ -54,6 +61,8 @@ impl Size {
                 hotels_elsewhere: 6,
                 nearest_hubs: 2,
                 nearest_bigger: 2,
+                spokes_per_day: 1,
+                country_carriers: false,
             },
             Size::Large => Plan {
                 // The busiest airports and every capital's (rank under OTHER_RANK).
@@ -66,6 +75,21 @@ impl Size {
                 hotels_elsewhere: 6,
                 nearest_hubs: 3,
                 nearest_bigger: 2,
+                spokes_per_day: 1,
+                country_carriers: false,
+            },
+            Size::World => Plan {
+                airports: usize::MAX,
+                only: &[],
+                hubs: 150,
+                days: 365,
+                hotel_cities: 60,
+                hotels_per_city: 20,
+                hotels_elsewhere: 0,
+                nearest_hubs: 3,
+                nearest_bigger: 3,
+                spokes_per_day: 2,
+                country_carriers: true,
             },
         }
     }
@@ -83,6 +107,10 @@ struct Plan {
     hotels_elsewhere: usize,
     nearest_hubs: usize,
     nearest_bigger: usize,
+    /// Flights a day each way between a smaller airport and its hubs and neighbours.
+    spokes_per_day: u8,
+    /// Routes touching a smaller airport are flown by a carrier of its country.
+    country_carriers: bool,
 }
 
 /// SplitMix64: tiny, fast, and the same sequence on every platform and version.
@@ -116,7 +144,7 @@ impl Rng {
 pub struct Route {
     pub origin: usize,
     pub destination: usize,
-    pub carrier: &'static str,
+    pub carrier: String,
     pub flight_number: i32,
     pub departure: NaiveTime,
     pub block_minutes: i64,
@@ -128,7 +156,7 @@ pub struct Route {
 #[derive(Debug, Clone)]
 pub struct FlightRow {
     pub id: i64,
-    pub carrier: &'static str,
+    pub carrier: String,
     pub flight_number: i32,
     pub origin: String,
     pub destination: String,
@@ -174,6 +202,8 @@ pub struct Blueprint {
     pub first_day: NaiveDate,
     pub days: u32,
     pub airports: Vec<Airport>,
+    /// Every carrier the routes name: (designator, name).
+    pub carriers: Vec<(String, String)>,
     pub routes: Vec<Route>,
     pub hotels: Vec<HotelRow>,
     pub room_types: Vec<RoomTypeRow>,
@@ -191,13 +221,14 @@ impl Blueprint {
             airports.retain(|a| plan.only.contains(&a.iata.as_str()));
         }
         let mut rng = Rng::new(0x07A7_2026);
-        let routes = routes(&airports, &plan, &mut rng);
+        let (routes, carriers) = routes(&airports, &plan, &mut rng);
         let (hotels, room_types) = hotels(&airports, &plan, &mut rng);
         Self {
             size,
             first_day,
             days: plan.days,
             airports,
+            carriers,
             routes,
             hotels,
             room_types,
@@ -223,7 +254,7 @@ impl Blueprint {
             *next_id += 1;
             flights.push(FlightRow {
                 id,
-                carrier: r.carrier,
+                carrier: r.carrier.clone(),
                 flight_number: r.flight_number,
                 origin: o.iata.clone(),
                 destination: d.iata.clone(),
@@ -309,7 +340,68 @@ fn nearest(
     c.into_iter().take(n).map(|(_, i)| i).collect()
 }
 
-fn routes(airports: &[Airport], plan: &Plan, rng: &mut Rng) -> Vec<Route> {
+/// Flight numbers by carrier: a carrier that runs out (9999) hands on to a sister
+/// designator of the same name.
+struct Numbers {
+    next: std::collections::HashMap<String, i32>,
+    sisters: std::collections::HashMap<String, String>,
+    names: Vec<(String, String)>,
+    free: std::vec::IntoIter<String>,
+}
+
+impl Numbers {
+    fn new() -> Self {
+        let taken: std::collections::HashSet<&str> = CARRIERS.iter().map(|c| c.code).collect();
+        // Digit-letter designators: unlike two letters they never read as a country.
+        let free: Vec<String> = (b'2'..=b'9')
+            .flat_map(|d| (b'A'..=b'Z').map(move |l| format!("{}{}", char::from(d), char::from(l))))
+            .chain((b'A'..=b'Z').flat_map(|l| {
+                (b'2'..=b'9').map(move |d| format!("{}{}", char::from(l), char::from(d)))
+            }))
+            .filter(|c| !taken.contains(c.as_str()))
+            .collect();
+        Numbers {
+            next: std::collections::HashMap::new(),
+            sisters: std::collections::HashMap::new(),
+            names: CARRIERS
+                .iter()
+                .map(|c| (c.code.to_owned(), c.name.to_owned()))
+                .collect(),
+            free: free.into_iter(),
+        }
+    }
+
+    /// A new carrier of this name.
+    fn carrier(&mut self, name: String) -> String {
+        let code = self.free.next().unwrap_or_else(|| "9Z".to_owned());
+        self.names.push((code.clone(), name));
+        code
+    }
+
+    /// The next flight number of a carrier (or of its sister, once it has run out).
+    fn take(&mut self, carrier: &str) -> (String, i32) {
+        let mut code = carrier.to_owned();
+        while let Some(s) = self.sisters.get(&code) {
+            code = s.clone();
+        }
+        let n = self.next.entry(code.clone()).or_insert(100);
+        if *n < 9_999 {
+            *n += 1;
+            return (code, *n);
+        }
+        let name = self
+            .names
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|(_, n)| n.clone())
+            .unwrap_or_default();
+        let sister = self.carrier(name);
+        self.sisters.insert(code, sister.clone());
+        self.take(&sister)
+    }
+}
+
+fn routes(airports: &[Airport], plan: &Plan, rng: &mut Rng) -> (Vec<Route>, Vec<(String, String)>) {
     let hubs = plan.hubs.min(airports.len());
     let mut pairs = std::collections::BTreeMap::<(usize, usize), u8>::new();
     let mut add = |a: usize, b: usize, per_day: u8| {
@@ -339,13 +431,15 @@ fn routes(airports: &[Airport], plan: &Plan, rng: &mut Rng) -> Vec<Route> {
     }
     for i in hubs..airports.len() {
         for h in nearest(airports, i, 0..hubs, plan.nearest_hubs, 15_500.0) {
-            add(i, h, 1);
+            add(i, h, plan.spokes_per_day);
         }
         for b in nearest(airports, i, 0..i, plan.nearest_bigger, 3_500.0) {
-            add(i, b, 1);
+            add(i, b, plan.spokes_per_day);
         }
     }
-    let mut numbers: std::collections::HashMap<&str, i32> = std::collections::HashMap::new();
+    let mut numbers = Numbers::new();
+    // Each country's carrier is named after its busiest airport's city.
+    let mut national: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
     let mut out = Vec::new();
     for ((a, b), per_day) in pairs {
         let km = catalog::distance_km(&airports[a], &airports[b]);
@@ -355,10 +449,21 @@ fn routes(airports: &[Airport], plan: &Plan, rng: &mut Rng) -> Vec<Route> {
             catalog::region(&airports[b].country),
         );
         for k in 0..per_day {
-            let carrier = pick_carrier(ra, rb, km, k, rng);
+            let carrier = if plan.country_carriers && b >= hubs {
+                let country = airports[b].country.as_str();
+                match national.get(country) {
+                    Some(c) => c.clone(),
+                    None => {
+                        let c = numbers.carrier(format!("{} Air", airports[b].city));
+                        national.insert(country, c.clone());
+                        c
+                    }
+                }
+            } else {
+                pick_carrier(ra, rb, km, k, rng).to_owned()
+            };
             for (o, d) in [(a, b), (b, a)] {
-                let n = numbers.entry(carrier).or_insert(100);
-                *n += 1;
+                let (carrier, n) = numbers.take(&carrier);
                 // Short hops run all day; long hauls leave in the evening so they land
                 // in the morning.
                 let departure = if km > 6_000.0 {
@@ -379,7 +484,7 @@ fn routes(airports: &[Airport], plan: &Plan, rng: &mut Rng) -> Vec<Route> {
                     origin: o,
                     destination: d,
                     carrier,
-                    flight_number: *n,
+                    flight_number: n,
                     departure,
                     block_minutes: block,
                     weekdays,
@@ -389,7 +494,7 @@ fn routes(airports: &[Airport], plan: &Plan, rng: &mut Rng) -> Vec<Route> {
             }
         }
     }
-    out
+    (out, numbers.names)
 }
 
 fn pick_carrier(a: Region, b: Region, km: f64, k: u8, rng: &mut Rng) -> &'static str {

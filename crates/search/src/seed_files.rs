@@ -4,7 +4,7 @@
 //! carrier, route and cabin). What these files describe is, date for date, the flights the
 //! blueprint generates.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Offset, Weekday};
 use ota_content::CabinClass;
@@ -79,9 +79,58 @@ impl Blueprint {
         self.first_day + Duration::days(i64::from(self.days) - 1)
     }
 
-    fn legs(&self, route: &Route) -> Vec<Leg> {
+    /// Every zone's UTC offset (minutes) at 00:00 and 12:00 UTC of each day from the day
+    /// before the window to three days after it: where a route's zones keep one offset
+    /// around a date, its times follow by arithmetic, without a zone lookup.
+    fn offsets(&self) -> HashMap<chrono_tz::Tz, Vec<i32>> {
+        let start = (self.first_day - Duration::days(1))
+            .and_time(NaiveTime::MIN)
+            .and_utc();
+        let samples = (self.days as usize + 4) * 2;
+        let mut out = HashMap::new();
+        for a in &self.airports {
+            out.entry(a.tz).or_insert_with(|| {
+                (0..samples)
+                    .map(|i| {
+                        let at = start + Duration::hours(12 * i as i64);
+                        at.with_timezone(&a.tz).offset().fix().local_minus_utc() / 60
+                    })
+                    .collect()
+            });
+        }
+        out
+    }
+
+    fn legs(&self, route: &Route, offsets: &HashMap<chrono_tz::Tz, Vec<i32>>) -> Vec<Leg> {
         let origin = &self.airports[route.origin];
         let destination = &self.airports[route.destination];
+        let (from_zone, to_zone) = (&offsets[&origin.tz], &offsets[&destination.tz]);
+        // One offset for a zone over samples [from, to] (indices from the day before
+        // the window), or none.
+        let steady = |zone: &[i32], from: usize, to: usize| -> Option<i32> {
+            let first = *zone.get(from)?;
+            zone.get(from..=to)?
+                .iter()
+                .all(|o| *o == first)
+                .then_some(first)
+        };
+        let quick = |date: NaiveDate| -> Option<Timing> {
+            // Day d of the window is sample 2(d + 1); its flight departs within a day of
+            // it and lands within two.
+            let day = (date - self.first_day).num_days() as usize;
+            let o = steady(from_zone, 2 * day, 2 * day + 4)?;
+            let d = steady(to_zone, 2 * day, 2 * day + 6)?;
+            let departs = date.and_time(route.departure) - Duration::minutes(i64::from(o));
+            let arrives = departs + Duration::minutes(route.block_minutes + i64::from(d));
+            Some(Timing {
+                departure: route.departure,
+                departure_day: 0,
+                departure_offset: o,
+                arrival: arrives.time(),
+                arrival_day: (arrives.date() - date).num_days() as i8,
+                arrival_offset: d,
+            })
+        };
         let operates =
             |d: &NaiveDate| route.weekdays & (1 << d.weekday().num_days_from_monday()) != 0;
         // Runs of operating dates with the same times: one record each.
@@ -92,7 +141,7 @@ impl Blueprint {
             .take(self.days as usize)
             .filter(operates)
         {
-            let t = timing(origin, destination, route, date);
+            let t = quick(date).unwrap_or_else(|| timing(origin, destination, route, date));
             match runs.last_mut() {
                 Some((_, last, same)) if *same == t => *last = date,
                 _ => runs.push((date, date, t)),
@@ -116,7 +165,7 @@ impl Blueprint {
                 Leg {
                     line: 0,
                     flight: Flight {
-                        carrier: route.carrier.to_owned(),
+                        carrier: route.carrier.clone(),
                         number: route.flight_number as u16,
                         suffix: None,
                     },
@@ -144,12 +193,13 @@ impl Blueprint {
     /// The catalog's flights as an SSIM schedule: one carrier block per carrier, times
     /// local, valid over the catalog's window.
     pub fn schedule(&self, created: NaiveDate) -> Schedule {
+        let offsets = self.offsets();
         let mut by_carrier: BTreeMap<&str, Vec<Leg>> = BTreeMap::new();
         for route in &self.routes {
             by_carrier
-                .entry(route.carrier)
+                .entry(route.carrier.as_str())
                 .or_default()
-                .extend(self.legs(route));
+                .extend(self.legs(route, &offsets));
         }
         Schedule {
             carriers: by_carrier
@@ -179,14 +229,19 @@ impl Blueprint {
         let mut out = Vec::new();
         for route in &self.routes {
             for &(cabin, _, base) in &route.cabins {
-                let key = (route.carrier, route.origin, route.destination, cabin as u8);
+                let key = (
+                    route.carrier.as_str(),
+                    route.origin,
+                    route.destination,
+                    cabin as u8,
+                );
                 if !seen.insert(key) {
                     continue;
                 }
                 let adult = (base / 100).max(1) * 100;
                 out.push(Fare {
                     line: out.len() + 2,
-                    carrier: route.carrier.to_owned(),
+                    carrier: route.carrier.clone(),
                     origin: self.airports[route.origin].iata.clone(),
                     destination: self.airports[route.destination].iata.clone(),
                     cabin: cabin_class(cabin),

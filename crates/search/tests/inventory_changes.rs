@@ -44,7 +44,7 @@ async fn stores(
             .map(|(i, (o, d))| Route {
                 origin: at(o),
                 destination: at(d),
-                carrier: "OT",
+                carrier: "OT".to_owned(),
                 flight_number: 9_000 + i as i32,
                 departure: NaiveTime::from_hms_opt(10, 0, 0).expect("time"),
                 block_minutes: 7 * 60,

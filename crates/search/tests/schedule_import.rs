@@ -270,6 +270,21 @@ async fn a_damaged_file_is_refused_by_line_and_changes_nothing() {
             panic!("{engine}: a negative fare is refused");
         };
         assert!(errors[0].starts_with("line 2"), "{errors:?}");
+        // A schedule with its fares must price every cabin it sells.
+        let gap = W30_FARES.replacen("QZ,DXB,SIN,business,129900,USD,true,,\n", "", 1);
+        assert_ne!(gap, W30_FARES);
+        let Err(ImportError::Schedule(errors)) =
+            import::import(&store, &files(W30, Some(&gap)), &mut |_, _| {}, &|_| {}).await
+        else {
+            panic!("{engine}: an unpriced cabin is refused");
+        };
+        assert_eq!(
+            errors,
+            [
+                "line 28: QZ55 DXB-SIN business has no fare for departures on 2030-11-01 to 2030-11-30"
+            ],
+            "{engine}"
+        );
 
         assert_eq!(
             store.schedule_version().await.expect(engine),
@@ -284,10 +299,10 @@ async fn a_damaged_file_is_refused_by_line_and_changes_nothing() {
         let log = store.imports(10).await.expect(engine);
         assert_eq!(
             log.iter().map(|l| l.status.as_str()).collect::<Vec<_>>(),
-            ["failed", "failed", "failed", "done", "done"],
+            ["failed", "failed", "failed", "failed", "done", "done"],
             "{engine}: the log keeps the refusals (newest first), after the seed and the good import"
         );
-        assert_eq!(log[3].id, good.import_id);
+        assert_eq!(log[4].id, good.import_id);
     }
 }
 

@@ -85,8 +85,8 @@ impl SearchStore {
                     .build().execute(&mut *tx).await?;
             }
             sqlx::QueryBuilder::new("INSERT INTO carriers (code, name) ")
-                .push_values(crate::catalog::CARRIERS, |mut b, c| {
-                    b.push_bind(c.code).push_bind(c.name);
+                .push_values(&bp.carriers, |mut b, (code, name)| {
+                    b.push_bind(code.clone()).push_bind(name.clone());
                 })
                 .push(" ON CONFLICT (code) DO NOTHING")
                 .build().execute(&mut *tx).await?;
