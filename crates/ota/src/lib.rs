@@ -160,6 +160,11 @@ pub struct SeedArgs {
     /// Replace an existing catalog, dropping its inventory and holds.
     #[arg(long)]
     pub force: bool,
+    /// Only write the size's flights as files an airline would send (`schedule.ssim`
+    /// and `fares.csv` in this directory, for `ota catalog import`); the database is
+    /// not touched.
+    #[arg(long, value_name = "DIR")]
+    pub export: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub settings: Settings,
 }
@@ -368,6 +373,16 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
 
 /// `ota seed`: seeds the catalog, or replaces it with `--force`.
 pub async fn seed(args: SeedArgs) -> anyhow::Result<()> {
+    if let Some(dir) = &args.export {
+        let (ssim, fares) = ota_search::seed_files(args.size)?;
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        for (name, text) in [("schedule.ssim", ssim), ("fares.csv", fares)] {
+            let path = dir.join(name);
+            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("wrote {}", path.display());
+        }
+        return Ok(());
+    }
     let db = ota_platform::db::Db::open(
         &args.settings.db,
         &args.settings.data_dir,

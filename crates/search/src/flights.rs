@@ -53,11 +53,69 @@ pub struct FlightQuery {
     pub max_price: Option<i64>,
 }
 
+/// What one passenger of each type pays, minor units.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TypeFares {
+    pub adult: i64,
+    pub child: i64,
+    pub infant: i64,
+}
+
+impl std::ops::Add for TypeFares {
+    type Output = TypeFares;
+    fn add(self, o: TypeFares) -> TypeFares {
+        TypeFares {
+            adult: self.adult + o.adult,
+            child: self.child + o.child,
+            infant: self.infant + o.infant,
+        }
+    }
+}
+
+impl std::iter::Sum for TypeFares {
+    fn sum<I: Iterator<Item = TypeFares>>(iter: I) -> TypeFares {
+        iter.fold(TypeFares::default(), |a, b| a + b)
+    }
+}
+
+impl TypeFares {
+    /// Children and infants at the default shares of an adult fare.
+    pub fn by_default(adult: i64) -> Self {
+        TypeFares {
+            adult,
+            child: fare_for(adult, PassengerType::Child),
+            infant: fare_for(adult, PassengerType::Infant),
+        }
+    }
+
+    /// Per-type lines (count, fare per passenger) for the types travelling.
+    pub fn lines(self, p: Passengers) -> Vec<(PassengerType, u8, i64)> {
+        [
+            (PassengerType::Adult, p.adults, self.adult),
+            (PassengerType::Child, p.children, self.child),
+            (PassengerType::Infant, p.infants, self.infant),
+        ]
+        .into_iter()
+        .filter(|(_, n, _)| *n > 0)
+        .collect()
+    }
+
+    /// What every passenger pays together.
+    pub fn total(self, p: Passengers) -> i64 {
+        self.lines(p)
+            .iter()
+            .map(|(_, n, each)| i64::from(*n) * each)
+            .sum()
+    }
+}
+
 /// One direction: dated legs in order.
 #[derive(Debug, Clone)]
 pub struct Journey {
     pub legs: Vec<Flight>,
-    /// Per passenger.
+    /// Per passenger of each type.
+    pub fares: TypeFares,
+    /// Per adult.
     pub fare: i64,
     pub seats: i32,
     pub departure: DateTime<Utc>,
@@ -76,6 +134,8 @@ pub struct Itinerary {
     pub journeys: Vec<Journey>,
     /// The adult fare of the whole itinerary, per passenger.
     pub fare: i64,
+    /// Per passenger of each type.
+    pub fares: TypeFares,
     /// For every passenger.
     pub total: i64,
     pub seats: i32,
@@ -90,25 +150,14 @@ pub fn fare_for(adult_fare: i64, kind: PassengerType) -> i64 {
     }
 }
 
-/// Per-type lines (count, fare per passenger) for the types travelling.
+/// Per-type lines (count, fare per passenger) under the default rule.
 pub fn fare_lines(adult_fare: i64, p: Passengers) -> Vec<(PassengerType, u8, i64)> {
-    [
-        (PassengerType::Adult, p.adults),
-        (PassengerType::Child, p.children),
-        (PassengerType::Infant, p.infants),
-    ]
-    .into_iter()
-    .filter(|(_, n)| *n > 0)
-    .map(|(kind, n)| (kind, n, fare_for(adult_fare, kind)))
-    .collect()
+    TypeFares::by_default(adult_fare).lines(p)
 }
 
-/// What every passenger pays together.
+/// What every passenger pays together under the default rule.
 pub fn party_total(adult_fare: i64, p: Passengers) -> i64 {
-    fare_lines(adult_fare, p)
-        .iter()
-        .map(|(_, n, each)| i64::from(*n) * each)
-        .sum()
+    TypeFares::by_default(adult_fare).total(p)
 }
 
 impl Itinerary {
@@ -156,13 +205,18 @@ pub fn journeys(
 ) -> Vec<Journey> {
     let seated = i32::from(q.passengers.seated());
     let seat_map = index.seats.read().unwrap_or_else(|e| e.into_inner());
-    let usable = |f: &Flight| -> Option<(i64, i32)> {
+    let usable = |f: &Flight| -> Option<(TypeFares, i32)> {
         let leg = &index.legs[f.leg as usize];
         if !q.carriers.is_empty() && !q.carriers.iter().any(|c| c.as_str() == leg.carrier) {
             return None;
         }
-        let offer = index.cabin_offer_in(&seat_map, f, q.cabin)?;
-        (offer.remaining >= seated).then_some((offer.fare, offer.remaining))
+        let offer = index.cabin_offer_in(&seat_map, f, q.cabin, now)?;
+        let fares = TypeFares {
+            adult: offer.fare,
+            child: offer.child,
+            infant: offer.infant,
+        };
+        (offer.remaining >= seated).then_some((fares, offer.remaining))
     };
     let first_leg_ok = |f: &Flight| -> bool {
         // A flight that has left is never sold.
@@ -199,18 +253,19 @@ pub fn journeys(
     };
     let mut out: Vec<Journey> = Vec::new();
     let priced = |legs: Vec<Flight>| -> Option<Journey> {
-        let mut fare = 0;
+        let mut fares = TypeFares::default();
         let mut seats = i32::MAX;
         for l in &legs {
             let (f, s) = usable(l)?;
-            fare += f;
+            fares = fares + f;
             seats = seats.min(s);
         }
         Some(Journey {
             departure: legs.first()?.departure,
             arrival: legs.last()?.arrival,
             legs,
-            fare,
+            fare: fares.adult,
+            fares,
             seats,
         })
     };
@@ -276,10 +331,11 @@ fn turns_around(index: &Index, outbound: &Journey, back: &Journey) -> bool {
 /// Every priced itinerary for the query that has not left by `now`, sorted.
 pub fn search(index: &Index, q: &FlightQuery, now: DateTime<Utc>) -> Vec<Itinerary> {
     let wrap = |journeys: Vec<Journey>| {
-        let fare = journeys.iter().map(|j| j.fare).sum();
+        let fares: TypeFares = journeys.iter().map(|j| j.fares).sum();
         Itinerary {
-            fare,
-            total: party_total(fare, q.passengers),
+            fare: fares.adult,
+            fares,
+            total: fares.total(q.passengers),
             seats: journeys.iter().map(|j| j.seats).min().unwrap_or(0),
             journeys,
         }
@@ -382,6 +438,7 @@ pub fn render(
     };
     let passengers = claims.passengers()?;
     let adult_fare = claims.adult_fare()?;
+    let type_fares = claims.type_fares()?;
     let slices: Vec<Slice> = s
         .iter()
         .map(|legs| slice(index, legs))
@@ -389,7 +446,7 @@ pub fn render(
     let cabins: Vec<Option<crate::index::CabinOffer>> = s
         .iter()
         .flatten()
-        .map(|id| index.cabin_offer(&index.flight(*id)?, *c))
+        .map(|id| index.cabin_offer(&index.flight(*id)?, *c, now))
         .collect();
     let seats = cabins
         .iter()
@@ -429,7 +486,8 @@ pub fn render(
         price_per_adult: Money::new(adult_fare, cur),
         adults: passengers.adults,
         passengers,
-        fares: fare_lines(adult_fare, passengers)
+        fares: type_fares
+            .lines(passengers)
             .into_iter()
             .map(|(kind, count, each)| {
                 let per_passenger = Money::new(each, cur);
@@ -468,6 +526,8 @@ pub fn offer(
         ch: p.children,
         inf: p.infants,
         f: it.fare,
+        fc: it.fares.child,
+        fi: it.fares.infant,
         t: it.total,
         cur: crate::seed::CURRENCY.to_owned(),
         x: (now + Duration::seconds(OFFER_TTL_SECS)).timestamp(),

@@ -66,8 +66,12 @@ impl SeatState {
 /// A published fare as the index prices with it.
 #[derive(Debug, Clone, Copy)]
 pub struct FareEntry {
-    /// Minor units per adult.
+    /// Minor units per adult, child (2-11) and infant (under 2, on a lap).
     pub adult: i64,
+    pub child: i64,
+    pub infant: i64,
+    /// Sold only this many days or more before departure.
+    pub advance_purchase_days: u32,
     pub refundable: bool,
     pub refund_deadline_hours: u32,
     pub valid_from: Option<NaiveDate>,
@@ -137,6 +141,9 @@ pub struct CabinOffer {
     pub remaining: i32,
     /// Minor units per adult.
     pub fare: i64,
+    /// Minor units per child and per infant.
+    pub child: i64,
+    pub infant: i64,
     pub refundable: bool,
     pub refund_deadline_hours: u32,
 }
@@ -288,6 +295,9 @@ impl Index {
                 });
             fares[slot as usize].push(FareEntry {
                 adult: f.adult,
+                child: f.child,
+                infant: f.infant,
+                advance_purchase_days: f.advance_purchase_days,
                 refundable: f.refundable,
                 refund_deadline_hours: f.refund_deadline_hours,
                 valid_from: f.valid_from,
@@ -603,11 +613,14 @@ impl Index {
             })
     }
 
-    /// Seats for sale and the adult fare of a dated leg's cabin: `None` when the leg has
-    /// no such cabin or no fare applies on its departure date.
-    pub fn cabin_offer(&self, f: &Flight, cabin: Cabin) -> Option<CabinOffer> {
+    /// Seats for sale and the fares of a dated leg's cabin as they stand at `now`: the
+    /// first published fare that applies on its departure date and whose advance
+    /// purchase is met (a fare staff set for the dated leg wins, children and infants
+    /// paying the default shares of it). `None` when the leg has no such cabin or no
+    /// fare applies.
+    pub fn cabin_offer(&self, f: &Flight, cabin: Cabin, now: DateTime<Utc>) -> Option<CabinOffer> {
         let seats = self.seats.read().unwrap_or_else(|e| e.into_inner());
-        self.cabin_offer_in(&seats, f, cabin)
+        self.cabin_offer_in(&seats, f, cabin, now)
     }
 
     /// [`Index::cabin_offer`] under a read of the seat map already taken (searches take
@@ -617,21 +630,38 @@ impl Index {
         seats: &HashMap<(i64, Cabin), SeatState>,
         f: &Flight,
         cabin: Cabin,
+        now: DateTime<Utc>,
     ) -> Option<CabinOffer> {
+        use crate::flights::fare_for;
+        use ota_platform::passengers::PassengerType;
         let leg = &self.legs[f.leg as usize];
         let c = leg.cabin(cabin)?;
         let state = seats.get(&(f.id, cabin));
         let departs_on =
             f.flight_date + chrono::Duration::days(i64::from(leg.schedule.departure_day));
+        let today = now
+            .with_timezone(&self.airports[f.origin as usize].tz)
+            .date_naive();
+        let ahead = (departs_on - today).num_days();
         let published = c.fares.and_then(|i| {
             self.fares[i as usize]
                 .iter()
-                .find(|e| e.applies_on(departs_on))
+                .find(|e| e.applies_on(departs_on) && ahead >= i64::from(e.advance_purchase_days))
         });
-        let fare = state.and_then(|s| s.fare).or(published.map(|p| p.adult))?;
+        let (fare, child, infant) = match (state.and_then(|s| s.fare), published) {
+            (Some(staff), _) => (
+                staff,
+                fare_for(staff, PassengerType::Child),
+                fare_for(staff, PassengerType::Infant),
+            ),
+            (None, Some(p)) => (p.adult, p.child, p.infant),
+            (None, None) => return None,
+        };
         Some(CabinOffer {
             remaining: state.map_or(c.capacity, SeatState::remaining),
             fare,
+            child,
+            infant,
             refundable: published.is_some_and(|p| p.refundable),
             refund_deadline_hours: published
                 .map_or(crate::flights::REFUND_NOTICE_HOURS as u32, |p| {

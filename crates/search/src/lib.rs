@@ -132,14 +132,11 @@ pub async fn seed_blueprint(store: &SearchStore, bp: &Blueprint) -> anyhow::Resu
         }
         return Ok(false);
     }
-    let mut ssim_text = ota_content::ssim::Writer::new(Vec::new());
-    ssim_text.schedule(&schedule)?;
-    let mut fare_text = Vec::new();
-    ota_content::fares::write(&bp.fares(), &mut fare_text)?;
+    let (ssim, fares) = files_of(bp, &schedule)?;
     let files = import::Files {
         source: format!("seed {}", size.as_str()),
-        ssim: Some(String::from_utf8(ssim_text.finish()?)?),
-        fares: Some(String::from_utf8(fare_text)?),
+        ssim: Some(ssim),
+        fares: Some(fares),
         merge: false,
     };
     let report = import::import(store, &files, &mut |_, _| {}, &|rows| {
@@ -165,6 +162,27 @@ pub async fn seed_blueprint(store: &SearchStore, bp: &Blueprint) -> anyhow::Resu
         "catalog seeded"
     );
     Ok(true)
+}
+
+/// A seed size's flights as an airline sends them: SSIM text and fare CSV, from today.
+pub fn seed_files(size: Size) -> anyhow::Result<(String, String)> {
+    let today = Utc::now().date_naive();
+    let bp = Blueprint::new(size, today);
+    files_of(&bp, &bp.schedule(today))
+}
+
+fn files_of(
+    bp: &Blueprint,
+    schedule: &ota_content::ssim::Schedule,
+) -> anyhow::Result<(String, String)> {
+    let mut ssim = ota_content::ssim::Writer::new(Vec::new());
+    ssim.schedule(schedule)?;
+    let mut fares = Vec::new();
+    ota_content::fares::write(&bp.fares(), &mut fares)?;
+    Ok((
+        String::from_utf8(ssim.finish()?)?,
+        String::from_utf8(fares)?,
+    ))
 }
 
 /// Makes sure a catalog is there, seeding one if allowed.

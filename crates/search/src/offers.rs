@@ -37,6 +37,12 @@ pub enum OfferClaims {
         /// passenger types, whose total is adults × the adult fare).
         #[serde(default)]
         f: i64,
+        /// The child and infant fares per passenger, minor units, from the fare file (0
+        /// in offers signed before fares had them: the default shares of `f` apply).
+        #[serde(default, skip_serializing_if = "is_zero_amount")]
+        fc: i64,
+        #[serde(default, skip_serializing_if = "is_zero_amount")]
+        fi: i64,
         /// Total for all passengers, minor units.
         t: i64,
         cur: String,
@@ -58,6 +64,10 @@ pub enum OfferClaims {
 }
 
 fn is_zero(n: &u8) -> bool {
+    *n == 0
+}
+
+fn is_zero_amount(n: &i64) -> bool {
     *n == 0
 }
 
@@ -106,6 +116,21 @@ impl OfferClaims {
             OfferClaims::Flight { f, .. } if *f > 0 => Some(*f),
             OfferClaims::Flight { a, t, .. } => Some(*t / i64::from((*a).max(1))),
             OfferClaims::Hotel { .. } => None,
+        }
+    }
+
+    /// What one passenger of each type pays for a flight offer.
+    pub fn type_fares(&self) -> Option<crate::flights::TypeFares> {
+        let adult = self.adult_fare()?;
+        match self {
+            OfferClaims::Flight { fc, fi, .. } if *fc > 0 || *fi > 0 => {
+                Some(crate::flights::TypeFares {
+                    adult,
+                    child: *fc,
+                    infant: *fi,
+                })
+            }
+            _ => Some(crate::flights::TypeFares::by_default(adult)),
         }
     }
 
@@ -173,6 +198,8 @@ mod tests {
             ch: 1,
             inf: 1,
             f: 50_000,
+            fc: 0,
+            fi: 0,
             t: 123_400,
             cur: "USD".into(),
             x: 1_900_000_000,

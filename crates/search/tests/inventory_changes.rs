@@ -108,7 +108,11 @@ async fn price_capacity_and_stop_sell_changes_reach_the_index_with_a_new_generat
         assert_eq!(changes.generation, before + 4, "{engine}");
 
         let dated = index.flight(flight).expect("the flight");
-        let cabin = || index.cabin_offer(&dated, Cabin::Economy).expect("cabin");
+        let cabin = || {
+            index
+                .cabin_offer(&dated, Cabin::Economy, Utc::now())
+                .expect("cabin")
+        };
         let room = index.night(1, day).expect("night");
         assert_ne!(cabin().fare, 12_345, "{engine}: not applied yet");
         assert!(room.remaining() > 0, "{engine}");

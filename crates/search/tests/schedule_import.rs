@@ -190,12 +190,16 @@ async fn a_hand_written_schedule_is_searched_with_its_local_times() {
             .leaving(index.airport("LHR").expect("LHR").0, date("2030-11-04"))
             .next()
             .expect("OT101");
-        let economy = index.cabin_offer(&f, Cabin::Economy).expect("economy");
+        let economy = index
+            .cabin_offer(&f, Cabin::Economy, Utc::now())
+            .expect("economy");
         assert_eq!(
             (economy.fare, economy.remaining, economy.refundable),
             (48_900, 250, false)
         );
-        let business = index.cabin_offer(&f, Cabin::Business).expect("business");
+        let business = index
+            .cabin_offer(&f, Cabin::Business, Utc::now())
+            .expect("business");
         assert_eq!(
             (business.fare, business.refund_deadline_hours),
             (289_900, 48)
@@ -204,6 +208,56 @@ async fn a_hand_written_schedule_is_searched_with_its_local_times() {
             index.flights_last_day(),
             Some(date("2030-12-01")),
             "{engine}: OT200's last leg"
+        );
+        // The fare file's child fare; the default share for infants.
+        let bcn = index.airport("BCN").expect("BCN").0;
+        let vy = index
+            .leaving(bcn, date("2030-11-04"))
+            .next()
+            .expect("VY8461");
+        let economy = index
+            .cabin_offer(&vy, Cabin::Economy, Utc::now())
+            .expect("economy");
+        assert_eq!(
+            (economy.fare, economy.child, economy.infant),
+            (7_900, 5_900, 790)
+        );
+
+        // A fare sold only far enough ahead is not offered sooner.
+        let ahead: String = W30_FARES
+            .lines()
+            .enumerate()
+            .map(|(i, line)| match i {
+                0 => format!("{line},advance_purchase_days\n"),
+                _ if line.starts_with("QZ,DXB,SIN,economy") => format!("{line},5000\n"),
+                _ => format!("{line},\n"),
+            })
+            .collect();
+        let fares_only = Files {
+            fares: Some(ahead),
+            ssim: None,
+            ..files(W30, None)
+        };
+        let report = import::import(&store, &fares_only, &mut |_, _| {}, &|_| {})
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: {}", e.lines().join("\n")));
+        assert_eq!(report.fares, Some(13));
+        let index = self::index(&store).await;
+        let dxb = index.airport("DXB").expect("DXB").0;
+        let qz = index
+            .leaving(dxb, date("2030-11-05"))
+            .find(|f| index.legs[f.leg as usize].carrier == "QZ")
+            .expect("QZ55");
+        assert_eq!(
+            index.cabin_offer(&qz, Cabin::Economy, Utc::now()),
+            None,
+            "{engine}: sold 5000 days ahead only"
+        );
+        assert!(
+            index
+                .cabin_offer(&qz, Cabin::Business, Utc::now())
+                .is_some(),
+            "{engine}"
         );
     }
 }

@@ -525,6 +525,8 @@ async fn shrink_to(app: &TestApp, offer: &Value, left: i64) {
         ch: 0,
         inf: 0,
         f: 0,
+        fc: 0,
+        fi: 0,
         t: 1,
         cur: "USD".into(),
         x: Utc::now().timestamp() + 600,
