@@ -75,6 +75,23 @@ impl<'a> FareTable<'a> {
             let Some(class) = CabinClass::of_letter(cabin.class) else {
                 continue;
             };
+            // A fare without validity dates prices every date at once.
+            let open = self
+                .by_key
+                .get(&(
+                    leg.flight.carrier.as_str(),
+                    leg.departure.code.as_str(),
+                    leg.arrival.code.as_str(),
+                    class,
+                ))
+                .is_some_and(|fares| {
+                    fares
+                        .iter()
+                        .any(|f| f.valid_from.is_none() && f.valid_to.is_none())
+                });
+            if open {
+                continue;
+            }
             let mut gap: Option<(NaiveDate, NaiveDate)> = None;
             for date in leg.dates(until) {
                 let departs = date + Duration::days(i64::from(leg.departure_day));

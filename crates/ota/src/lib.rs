@@ -153,8 +153,9 @@ pub struct MigrateArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct SeedArgs {
-    /// small: a dozen hubs for 30 days (tests); demo: the ~160 busiest airports for 180
-    /// days; large: every shipped airport for 365 days (benchmarks).
+    /// small: fourteen big airports for 30 days (tests); demo: the ~160 busiest airports
+    /// for 180 days; large: the 292 busiest and capital airports for 365 days; world:
+    /// every shipped airport (over 7,000) for 365 days (benchmarks).
     #[arg(long, value_enum, default_value = "demo")]
     pub size: ota_search::seed::Size,
     /// Replace an existing catalog, dropping its inventory and holds.
@@ -189,7 +190,7 @@ pub struct CatalogImportArgs {
     #[arg(long, value_name = "FILE")]
     pub ssim: Option<std::path::PathBuf>,
     /// The fares: CSV with header `carrier,origin,destination,cabin,fare,currency,refundable`
-    /// (optional further columns in docs/content.md); replaces each named carrier's fares.
+    /// (optional further columns in docs/content.md); replaces the fares of each market (carrier, route, cabin) it names.
     #[arg(long, value_name = "FILE")]
     pub fares: Option<std::path::PathBuf>,
     /// Replace only the flights the schedule has, keeping the carrier's others.
@@ -485,11 +486,17 @@ async fn catalog_import(args: CatalogImportArgs) -> anyhow::Result<i32> {
             bar.set_position(done as u64);
         }
     };
+    // Reading counts bytes; writing counts the schedule's records (a record a line).
+    let records = files
+        .ssim
+        .as_deref()
+        .map_or(0, |t| t.lines().filter(|l| l.starts_with('3')).count());
     let writing = std::sync::atomic::AtomicBool::new(false);
     let on_write = |n: u64| {
         if let Some(bar) = &bar {
             if !writing.swap(true, std::sync::atomic::Ordering::Relaxed) {
                 bar.set_message("writing");
+                bar.set_length(records as u64);
                 bar.set_position(0);
             }
             bar.inc(n);
@@ -544,6 +551,12 @@ async fn catalog_import(args: CatalogImportArgs) -> anyhow::Result<i32> {
         }
         Err(ota_search::import::ImportError::Store(e)) => Err(e.into()),
         Err(e) => {
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "imported": false, "errors": e.lines() })
+                );
+            }
             eprintln!("nothing was imported:");
             for line in e.lines() {
                 eprintln!("  {line}");

@@ -588,6 +588,12 @@ impl<DB: Database> BoundedTx<DB> {
     pub fn into_inner(self) -> Transaction<'static, DB> {
         self.conn.tx
     }
+
+    /// The driver's connection inside the transaction, unbounded, for driver-specific
+    /// calls (PostgreSQL's COPY).
+    pub fn connection(&mut self) -> &mut DB::Connection {
+        &mut self.conn.tx
+    }
 }
 
 impl<DB: Database> Deref for BoundedTx<DB> {

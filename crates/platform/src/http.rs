@@ -387,6 +387,9 @@ pub fn api_stack(
             .layer(middleware::from_fn(trace_context))
             .layer(axum::Extension(verifier))
             .layer(axum::Extension(ClientAddressPolicy(trusted_proxies)))
+            // The limits below are the only ones: axum's own 2 MiB default would cap
+            // content imports.
+            .layer(axum::extract::DefaultBodyLimit::disable())
             .layer(middleware::from_fn_with_state(
                 BodyLimits {
                     default: settings.max_body_bytes,

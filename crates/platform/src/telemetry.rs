@@ -27,7 +27,14 @@ pub fn init_logging(json: bool) {
             .try_init()
     } else {
         registry
-            .with(tracing_subscriber::fmt::layer().with_target(false))
+            // Human-readable lines go to stderr (coloured on a terminal only), so that a
+            // command's own output on stdout stays clean (`ota catalog import --json`).
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_target(false)
+                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                    .with_writer(std::io::stderr),
+            )
             .try_init()
     };
     // A second init (tests start many apps in one process) keeps the first subscriber.

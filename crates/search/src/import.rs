@@ -57,7 +57,16 @@ impl ImportError {
     pub fn lines(&self) -> Vec<String> {
         match self {
             ImportError::Schedule(e) | ImportError::Fares(e) => e.clone(),
-            other => vec![other.to_string()],
+            // With its cause: "database error" alone says nothing to an operator.
+            other => {
+                let mut line = other.to_string();
+                let mut source = std::error::Error::source(other);
+                while let Some(cause) = source {
+                    line.push_str(&format!(": {cause}"));
+                    source = cause.source();
+                }
+                vec![line]
+            }
         }
     }
 }
@@ -261,11 +270,21 @@ pub async fn import_logged(
     read_progress: &mut (dyn FnMut(usize, usize) + Send),
     write_progress: &(dyn Fn(u64) + Send + Sync),
 ) -> Result<ImportReport, ImportError> {
+    let started = std::time::Instant::now();
     let result = match prepare(files, read_progress) {
-        Ok(prepared) => store
-            .import_schedule(&prepared, import_id, write_progress)
-            .await
-            .map_err(ImportError::from),
+        Ok(prepared) => {
+            let checked = started.elapsed().as_secs_f64();
+            tracing::info!(
+                import_id,
+                records = prepared.legs.len(),
+                seconds = checked,
+                "files read and checked"
+            );
+            store
+                .import_schedule(&prepared, import_id, write_progress)
+                .await
+                .map_err(ImportError::from)
+        }
         Err(e) => Err(e),
     };
     match &result {
@@ -274,7 +293,8 @@ pub async fn import_logged(
             tracing::info!(
                 import_id,
                 source = %files.source,
-                carriers = %report.carriers.join(" "),
+                carriers = report.carriers.len(),
+                seconds = started.elapsed().as_secs_f64(),
                 legs = report.legs,
                 replaced = report.replaced_legs,
                 affected = report.affected.len(),
@@ -294,7 +314,14 @@ pub async fn import_logged(
         }
         Err(e) => {
             metrics::counter!("catalog_imports_total", "status" => "failed").increment(1);
-            tracing::warn!(import_id, source = %files.source, error = %e, "import refused: nothing was imported");
+            match e {
+                ImportError::Store(_) => {
+                    tracing::error!(import_id, source = %files.source, error = %e, "import failed: nothing was imported")
+                }
+                _ => {
+                    tracing::warn!(import_id, source = %files.source, error = %e, "import refused: nothing was imported")
+                }
+            }
             if let Err(log) = store.fail_import(import_id, &e.lines()).await {
                 tracing::warn!(import_id, error = %log, "the import log could not record the failure");
             }

@@ -30,9 +30,10 @@ pub const MAX_BLOCK_HOURS: i64 = 24;
 /// saying how many more there were).
 pub fn check(schedule: &Schedule, stations: &dyn Stations) -> Result<(), Vec<Error>> {
     let mut errors = Vec::new();
+    let offsets = Offsets::for_schedule(schedule);
     for block in &schedule.carriers {
         for leg in &block.legs {
-            if let Err(e) = check_leg(block, leg, stations) {
+            if let Err(e) = check_leg(block, leg, stations, &offsets) {
                 errors.push(e);
             }
         }
@@ -51,7 +52,69 @@ pub fn check(schedule: &Schedule, stations: &dyn Stations) -> Result<(), Vec<Err
     Err(errors)
 }
 
-fn check_leg(block: &CarrierSchedule, leg: &Leg, stations: &dyn Stations) -> Result<(), Error> {
+/// Each zone's offset sampled every 12 hours over the schedule's dates: an instant
+/// between two samples that agree with a record's variation needs no zone lookup (there
+/// is no change of clocks within 12 hours of another); anything else is looked up.
+struct Offsets {
+    start: chrono::NaiveDateTime,
+    samples: usize,
+    zones: std::cell::RefCell<std::collections::HashMap<Tz, Vec<i32>>>,
+}
+
+impl Offsets {
+    fn for_schedule(schedule: &Schedule) -> Self {
+        let first = schedule
+            .legs()
+            .map(|l| l.period_from)
+            .min()
+            .unwrap_or_default();
+        let last = schedule
+            .legs()
+            .map(|l| l.period_to.unwrap_or(l.period_from))
+            .max()
+            .unwrap_or_default()
+            .max(
+                schedule
+                    .carriers
+                    .iter()
+                    .filter_map(|c| c.carrier.valid_to)
+                    .max()
+                    .unwrap_or_default(),
+            );
+        let start = (first - Duration::days(2)).and_time(chrono::NaiveTime::MIN);
+        let days = (last - first).num_days().clamp(0, 3_660) as usize + 14;
+        Offsets {
+            start,
+            samples: days * 2,
+            zones: Default::default(),
+        }
+    }
+
+    /// Whether `zone` has `offset` at `utc`, by the samples where they are conclusive.
+    fn holds(&self, zone: Tz, utc: chrono::NaiveDateTime, offset: i32) -> Option<bool> {
+        let half_days = (utc - self.start).num_hours().div_euclid(12);
+        let i = usize::try_from(half_days)
+            .ok()
+            .filter(|i| i + 1 < self.samples)?;
+        let mut zones = self.zones.borrow_mut();
+        let samples = zones.entry(zone).or_insert_with(|| {
+            (0..self.samples)
+                .map(|k| {
+                    let at = self.start + Duration::hours(12 * k as i64);
+                    zone.offset_from_utc_datetime(&at).fix().local_minus_utc() / 60
+                })
+                .collect()
+        });
+        (samples[i] == samples[i + 1]).then_some(samples[i] == offset)
+    }
+}
+
+fn check_leg(
+    block: &CarrierSchedule,
+    leg: &Leg,
+    stations: &dyn Stations,
+    offsets: &Offsets,
+) -> Result<(), Error> {
     let carrier = &block.carrier;
     let line = leg.line;
     let zone = |code: &str, end: &str| {
@@ -112,8 +175,8 @@ fn check_leg(block: &CarrierSchedule, leg: &Leg, stations: &dyn Stations) -> Res
         ));
     }
     for date in leg.dates(until) {
-        variation_holds(leg, date, mode, true, from_zone)?;
-        variation_holds(leg, date, mode, false, to_zone)?;
+        variation_holds(leg, date, mode, true, from_zone, offsets)?;
+        variation_holds(leg, date, mode, false, to_zone, offsets)?;
     }
     Ok(())
 }
@@ -183,6 +246,7 @@ fn variation_holds(
     mode: TimeMode,
     departure: bool,
     zone: Tz,
+    offsets: &Offsets,
 ) -> Result<(), Error> {
     let (station, utc, day, field, from) = if departure {
         (
@@ -201,6 +265,9 @@ fn variation_holds(
             66,
         )
     };
+    if offsets.holds(zone, utc, station.utc_offset) == Some(true) {
+        return Ok(());
+    }
     let actual = zone.offset_from_utc_datetime(&utc).fix().local_minus_utc() / 60;
     if actual == station.utc_offset {
         return Ok(());

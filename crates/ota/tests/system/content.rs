@@ -217,8 +217,15 @@ async fn the_internal_import_job_answers_at_once_and_reports_how_it_went() {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{l}: {problem}");
         assert_eq!(problem["errors"][0]["field"], "ssim", "{l}");
 
+        // Real files are large: this one is padded past 3 MB with zero-filled records.
+        let (header, rest) = ssim.split_once('\n').expect("a header");
+        let padded = format!(
+            "{header}\n{}{rest}",
+            format!("{}\n", "0".repeat(200)).repeat(15_000)
+        );
+        assert!(padded.len() > 3 << 20);
         let (status, location, job) = post(
-            json!({ "ssim": ssim, "fares": fares, "source": "w30 by API" }),
+            json!({ "ssim": padded, "fares": fares, "source": "w30 by API" }),
             Some(service.clone()),
         )
         .await;

@@ -54,7 +54,7 @@ fn view(log: ImportLog) -> CatalogImportView {
         (status = 202, body = CatalogImportView, description = "The import runs (`running`); follow `status_url` (also in `Location`). Search pods serve it within OTA_INDEX_REFRESH of `done`"),
         (status = 401, body = Problem, description = "No service token, a bad one or an expired one (problem `unauthorized`)"),
         (status = 403, body = Problem, description = "A traveller's token: internal APIs take service tokens only (problem `forbidden`)"),
-        (status = 413, body = Problem, description = "Larger than the import body limit, OTA_MAX_IMPORT_BODY (problem `too-large`)"),
+        (status = 413, body = Problem, description = "Larger than the import body limit, OTA_MAX_IMPORT_BODY_BYTES (problem `too-large`)"),
         (status = 422, body = Problem, description = "Neither `ssim` nor `fares` given (problem `validation`, naming `ssim`)")),
     security(("service_token" = [])))]
 pub(super) async fn start_import(

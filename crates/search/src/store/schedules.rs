@@ -157,9 +157,76 @@ fn operating<'a>(
     })
 }
 
-/// Inserts legs (with their cabins) under consecutive ids from `next_id`.
+/// A text-format COPY field: backslash, tab and line ends escaped.
+fn copy_text(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('\t', "\\t")
+        .replace('\n', "\\n")
+        .replace('\r', "\\r")
+}
+
+/// A nullable COPY field.
+fn copy_opt<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map_or_else(|| "\\N".to_owned(), |v| v.to_string())
+}
+
+/// Inserts legs (with their cabins) under consecutive ids from `next_id`: COPY on
+/// PostgreSQL (a world schedule is hundreds of thousands of records), multi-row INSERTs
+/// on SQLite.
 macro_rules! insert_legs {
-    ($tx:expr, $legs:expr, $next_id:expr, $import_id:expr, $progress:expr) => {{
+    (postgres, $tx:expr, $legs:expr, $next_id:expr, $import_id:expr, $progress:expr) => {{
+        use std::fmt::Write as _;
+        let legs: &[ScheduledLeg] = $legs;
+        for chunk in legs.chunks(20_000) {
+            let first = *$next_id;
+            let mut rows = String::with_capacity(chunk.len() * 160);
+            let mut cabins = String::with_capacity(chunk.len() * 40);
+            for (i, l) in chunk.iter().enumerate() {
+                let id = first + i as i64;
+                let _ = writeln!(
+                    rows,
+                    "{id}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    copy_text(&l.carrier),
+                    l.flight_number,
+                    copy_text(&l.suffix),
+                    l.itinerary_variation,
+                    l.leg_sequence,
+                    copy_text(&l.service_type.to_string()),
+                    copy_text(&l.origin),
+                    copy_text(&l.destination),
+                    l.period_from,
+                    l.period_to,
+                    l.days,
+                    l.frequency_rate,
+                    l.departure_minute,
+                    l.departure_day,
+                    l.departure_utc_offset,
+                    l.arrival_minute,
+                    l.arrival_day,
+                    l.arrival_utc_offset,
+                    copy_text(&l.aircraft_type),
+                    copy_text(&l.configuration),
+                    l.source_line,
+                    $import_id
+                );
+                for (c, n) in &l.cabins {
+                    let _ = writeln!(cabins, "{id}\t{}\t{n}", c.as_str());
+                }
+            }
+            let conn: &mut sqlx::PgConnection = $tx.connection();
+            let mut copy = conn
+                .copy_in_raw(&format!("COPY flight_legs ({LEG_COLUMNS}, import_id) FROM STDIN"))
+                .await?;
+            copy.send(rows.into_bytes()).await?;
+            copy.finish().await?;
+            let mut copy = conn.copy_in_raw("COPY leg_cabins (leg_id, cabin, capacity) FROM STDIN").await?;
+            copy.send(cabins.into_bytes()).await?;
+            copy.finish().await?;
+            *$next_id += chunk.len() as i64;
+            $progress(chunk.len() as u64);
+        }
+    }};
+    (sqlite, $tx:expr, $legs:expr, $next_id:expr, $import_id:expr, $progress:expr) => {{
         let legs: &[ScheduledLeg] = $legs;
         for chunk in legs.chunks(LEG_CHUNK) {
             let first = *$next_id;
@@ -215,6 +282,64 @@ macro_rules! insert_legs {
             *$next_id += chunk.len() as i64;
             $progress(chunk.len() as u64);
         }
+    }};
+}
+
+/// Inserts fares under consecutive ids from `next_fare`: COPY on PostgreSQL, multi-row
+/// INSERTs on SQLite.
+macro_rules! insert_fares {
+    (postgres, $tx:expr, $fares:expr, $next_fare:expr, $import_id:expr) => {{
+        use std::fmt::Write as _;
+        let mut rows = String::with_capacity($fares.len() * 80);
+        for (i, f) in $fares.iter().enumerate() {
+            let _ = writeln!(
+                rows,
+                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                $next_fare + i as i64,
+                copy_text(&f.carrier),
+                copy_text(&f.origin),
+                copy_text(&f.destination),
+                f.cabin.as_str(),
+                f.adult,
+                f.child,
+                f.infant,
+                copy_text(&f.currency),
+                if f.refundable { "t" } else { "f" },
+                f.refund_deadline_hours,
+                copy_opt(f.change_fee),
+                f.advance_purchase_days,
+                copy_opt(f.valid_from),
+                copy_opt(f.valid_to),
+                $import_id
+            );
+        }
+        let conn: &mut sqlx::PgConnection = $tx.connection();
+        let mut copy = conn
+            .copy_in_raw(
+                "COPY fares (id, carrier, origin, destination, cabin, adult, child, infant, currency, refundable, refund_deadline_hours, change_fee, advance_purchase_days, valid_from, valid_to, import_id) FROM STDIN",
+            )
+            .await?;
+        copy.send(rows.into_bytes()).await?;
+        copy.finish().await?;
+    }};
+    (sqlite, $tx:expr, $fares:expr, $next_fare:expr, $import_id:expr) => {{
+        let mut next_fare: i64 = $next_fare;
+                for chunk in $fares.chunks(CHUNK) {
+                    let first = next_fare;
+                    sqlx::QueryBuilder::new(
+                        "INSERT INTO fares (id, carrier, origin, destination, cabin, adult, child, infant, currency, refundable, refund_deadline_hours, change_fee, advance_purchase_days, valid_from, valid_to, import_id) ",
+                    )
+                    .push_values(chunk.iter().enumerate(), |mut b, (i, f)| {
+                        b.push_bind(first + i as i64).push_bind(f.carrier.clone()).push_bind(f.origin.clone())
+                            .push_bind(f.destination.clone()).push_bind(f.cabin.as_str()).push_bind(f.adult)
+                            .push_bind(f.child).push_bind(f.infant).push_bind(f.currency.clone()).push_bind(f.refundable)
+                            .push_bind(f.refund_deadline_hours as i32).push_bind(f.change_fee)
+                            .push_bind(f.advance_purchase_days as i32).push_bind(f.valid_from).push_bind(f.valid_to)
+                            .push_bind($import_id);
+                    })
+                    .build().execute(&mut *$tx).await?;
+                    next_fare += chunk.len() as i64;
+                }
     }};
 }
 
@@ -321,12 +446,16 @@ impl SearchStore {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
-        let statement_timeout = match &self.db {
-            Db::Postgres(_) => Some("SET LOCAL statement_timeout = '30min'"),
-            Db::Sqlite(_) => None,
+        // SQLite: take the write lock at once, so a second import waits for the first
+        // (busy timeout) rather than failing midway.
+        let (begin, statement_timeout) = match &self.db {
+            Db::Postgres(_) => ("BEGIN", Some("SET LOCAL statement_timeout = '30min'")),
+            Db::Sqlite(_) => ("BEGIN IMMEDIATE", None),
         };
-        ota_platform::on_pool!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+        macro_rules! import_on {
+            ($engine:ident, $pool:expr) => {{
+                let pool = $pool;
+            let mut tx = pool.begin_with(begin).await?;
             if let Some(sql) = statement_timeout {
                 sqlx::query(sql).execute(&mut *tx).await?;
             }
@@ -425,33 +554,40 @@ impl SearchStore {
                 }
             }
             let noop = |_: u64| {};
-            insert_legs!(tx, &kept, &mut next_id, import_id, noop);
-            insert_legs!(tx, &import.legs, &mut next_id, import_id, progress);
+            insert_legs!($engine, tx, &kept, &mut next_id, import_id, noop);
+            insert_legs!($engine, tx, &import.legs, &mut next_id, import_id, progress);
 
             let mut fares_written = None;
             if let Some(fares) = &import.fares {
+                // A fare file replaces the fares of the markets it names (carrier, route
+                // and cabin); a carrier's other markets keep theirs.
+                let named: HashSet<(&str, &str, &str, &str)> = fares
+                    .iter()
+                    .map(|f| (f.carrier.as_str(), f.origin.as_str(), f.destination.as_str(), f.cabin.as_str()))
+                    .collect();
                 let fare_carriers: std::collections::BTreeSet<&str> = fares.iter().map(|f| f.carrier.as_str()).collect();
                 for c in &fare_carriers {
-                    sqlx::query("DELETE FROM fares WHERE carrier = $1").bind(*c).execute(&mut *tx).await?;
+                    let existing: Vec<(i64, String, String, String)> =
+                        sqlx::query_as("SELECT id, origin, destination, cabin FROM fares WHERE carrier = $1")
+                            .bind(*c).fetch_all(&mut *tx).await?;
+                    let gone: Vec<i64> = existing
+                        .iter()
+                        .filter(|(_, o, d, k)| named.contains(&(*c, o.as_str(), d.as_str(), k.as_str())))
+                        .map(|(id, ..)| *id)
+                        .collect();
+                    for part in gone.chunks(CHUNK) {
+                        let mut q = sqlx::QueryBuilder::new("DELETE FROM fares WHERE id IN (");
+                        let mut sep = q.separated(", ");
+                        for id in part {
+                            sep.push_bind(*id);
+                        }
+                        q.push(")");
+                        q.build().execute(&mut *tx).await?;
+                    }
                 }
-                let (mut next_fare,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(id), 0) + 1 FROM fares")
+                let (next_fare,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(id), 0) + 1 FROM fares")
                     .fetch_one(&mut *tx).await?;
-                for chunk in fares.chunks(CHUNK) {
-                    let first = next_fare;
-                    sqlx::QueryBuilder::new(
-                        "INSERT INTO fares (id, carrier, origin, destination, cabin, adult, child, infant, currency, refundable, refund_deadline_hours, change_fee, advance_purchase_days, valid_from, valid_to, import_id) ",
-                    )
-                    .push_values(chunk.iter().enumerate(), |mut b, (i, f)| {
-                        b.push_bind(first + i as i64).push_bind(f.carrier.clone()).push_bind(f.origin.clone())
-                            .push_bind(f.destination.clone()).push_bind(f.cabin.as_str()).push_bind(f.adult)
-                            .push_bind(f.child).push_bind(f.infant).push_bind(f.currency.clone()).push_bind(f.refundable)
-                            .push_bind(f.refund_deadline_hours as i32).push_bind(f.change_fee)
-                            .push_bind(f.advance_purchase_days as i32).push_bind(f.valid_from).push_bind(f.valid_to)
-                            .push_bind(import_id);
-                    })
-                    .build().execute(&mut *tx).await?;
-                    next_fare += chunk.len() as i64;
-                }
+                insert_fares!($engine, tx, fares, next_fare, import_id);
                 fares_written = Some(fares.len());
             }
 
@@ -528,7 +664,12 @@ impl SearchStore {
                 .execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(report)
-        })
+            }};
+        }
+        match &self.db {
+            Db::Postgres(p) => import_on!(postgres, &ota_platform::db::BoundedPool::new(p)),
+            Db::Sqlite(p) => import_on!(sqlite, &ota_platform::db::BoundedPool::new(p)),
+        }
     }
 
     /// The record of a dated leg as the database has it, for holds and inventory
@@ -592,22 +733,26 @@ impl SearchStore {
     /// Opens an entry in the import log (status `running`), committed at once so that
     /// the job can be followed while it runs.
     pub async fn begin_import(&self, source: &str) -> Result<i64, StoreError> {
-        for _ in 0..5 {
-            let attempt: Result<i64, StoreError> = ota_platform::on_pool!(&self.db, pool => {
-                let (id,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(id), 0) + 1 FROM catalog_imports")
-                    .fetch_one(pool).await?;
-                sqlx::query("INSERT INTO catalog_imports (id, status, source, created_at) VALUES ($1, 'running', $2, $3)")
-                    .bind(id).bind(source).bind(Utc::now())
-                    .execute(pool).await?;
-                Ok(id)
-            });
+        let mut last = None;
+        for _ in 0..10 {
+            let attempt: Result<i64, StoreError> = async {
+                ota_platform::on_pool!(&self.db, pool => {
+                    let (id,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(id), 0) + 1 FROM catalog_imports")
+                        .fetch_one(pool).await?;
+                    sqlx::query("INSERT INTO catalog_imports (id, status, source, created_at) VALUES ($1, 'running', $2, $3)")
+                        .bind(id).bind(source).bind(Utc::now())
+                        .execute(pool).await?;
+                    Ok(id)
+                })
+            }
+            .await;
             match attempt {
                 // Two imports began at once and took the same number: take the next.
-                Err(StoreError::Conflict(_)) => continue,
+                Err(e @ StoreError::Conflict(_)) => last = Some(e),
                 other => return other,
             }
         }
-        Err(StoreError::Conflict("import ids".into()))
+        Err(last.unwrap_or(StoreError::NotFound))
     }
 
     /// Closes a log entry of an import that was refused or failed: nothing was imported.
