@@ -221,7 +221,7 @@ async fn the_internal_import_job_answers_at_once_and_reports_how_it_went() {
         let (header, rest) = ssim.split_once('\n').expect("a header");
         let padded = format!(
             "{header}\n{}{rest}",
-            format!("{}\n", "0".repeat(200)).repeat(15_000)
+            format!("{}\n", "0".repeat(200)).repeat(17_000)
         );
         assert!(padded.len() > 3 << 20);
         let (status, location, job) = post(
