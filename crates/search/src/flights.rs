@@ -223,19 +223,23 @@ pub fn journeys(
         if f.departure <= now {
             return false;
         }
-        let local = f
-            .departure
-            .with_timezone(&index.airports[f.origin as usize].tz)
-            .time();
+        if q.departure_after.is_none() && q.departure_before.is_none() {
+            return true;
+        }
+        // The schedule's times are local already.
+        let minute = u32::from(index.legs[f.leg as usize].schedule.departure_minute);
+        let local =
+            NaiveTime::from_num_seconds_from_midnight_opt(minute * 60, 0).unwrap_or_default();
         q.departure_after.is_none_or(|t| local >= t)
             && q.departure_before.is_none_or(|t| local <= t)
     };
-    // Connections may leave on the next local day.
-    let arrival_day = |at: u16, after: &Flight| {
-        after
-            .arrival
-            .with_timezone(&index.airports[at as usize].tz)
-            .date_naive()
+    // Connections may leave on the next local day (the schedule gives the local date a
+    // leg lands on).
+    let arrival_day = |_at: u16, after: &Flight| {
+        after.flight_date
+            + Duration::days(i64::from(
+                index.legs[after.leg as usize].schedule.arrival_day,
+            ))
     };
     let onward = |at: u16, to: u16, after: &Flight| -> Vec<Flight> {
         let d = arrival_day(at, after);

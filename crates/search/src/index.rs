@@ -639,14 +639,20 @@ impl Index {
         let state = seats.get(&(f.id, cabin));
         let departs_on =
             f.flight_date + chrono::Duration::days(i64::from(leg.schedule.departure_day));
-        let today = now
-            .with_timezone(&self.airports[f.origin as usize].tz)
-            .date_naive();
-        let ahead = (departs_on - today).num_days();
+        // Today at the origin, worked out only for a fare sold in advance (a zone lookup
+        // per leg would cost more than the rest of the search).
+        let ahead = || {
+            let today = now
+                .with_timezone(&self.airports[f.origin as usize].tz)
+                .date_naive();
+            (departs_on - today).num_days()
+        };
         let published = c.fares.and_then(|i| {
-            self.fares[i as usize]
-                .iter()
-                .find(|e| e.applies_on(departs_on) && ahead >= i64::from(e.advance_purchase_days))
+            self.fares[i as usize].iter().find(|e| {
+                e.applies_on(departs_on)
+                    && (e.advance_purchase_days == 0
+                        || ahead() >= i64::from(e.advance_purchase_days))
+            })
         });
         let (fare, child, infant) = match (state.and_then(|s| s.fare), published) {
             (Some(staff), _) => (
