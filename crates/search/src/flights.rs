@@ -275,7 +275,17 @@ pub fn journeys(
     };
     // Connections never pass through either end's airports (no JFK-LGA-LHR for NYC).
     let end = |a: u16| from.contains(&a) || to.contains(&a);
-    let first_legs: Vec<Flight> = from.iter().flat_map(|o| index.leaving(*o, date)).collect();
+    // Up to one stop, only a first leg to the destination or to an airport with a
+    // flight there can be used.
+    let useful = |x: u16| {
+        to.contains(&x)
+            || q.max_stops >= 2
+            || (q.max_stops == 1 && to.iter().any(|d| index.direct.contains_key(&(x, *d))))
+    };
+    let first_legs: Vec<Flight> = from
+        .iter()
+        .flat_map(|o| index.leaving_to(*o, date, useful))
+        .collect();
     'first: for fa in first_legs {
         if !first_leg_ok(&fa) || usable(&fa).is_none() {
             continue;

@@ -581,6 +581,17 @@ impl Index {
 
     /// The dated legs leaving an airport on a local date, by local departure time.
     pub fn leaving(&self, airport: u16, local: NaiveDate) -> impl Iterator<Item = Flight> + '_ {
+        self.leaving_to(airport, local, |_| true)
+    }
+
+    /// [`Index::leaving`] for the legs whose destination `to` accepts (tested first, so
+    /// a search skips the legs that lead nowhere it can use without dating them).
+    pub fn leaving_to<'a>(
+        &'a self,
+        airport: u16,
+        local: NaiveDate,
+        to: impl Fn(u16) -> bool + 'a,
+    ) -> impl Iterator<Item = Flight> + 'a {
         use chrono::Datelike as _;
         let weekday = local.weekday().num_days_from_monday() as usize;
         self.departures
@@ -588,6 +599,7 @@ impl Index {
             .map(|d| d[weekday].as_slice())
             .unwrap_or_default()
             .iter()
+            .filter(move |&&i| to(self.legs[i as usize].destination))
             .filter_map(move |&i| {
                 let date = self.legs[i as usize].flight_date_leaving_on(local);
                 self.legs[i as usize]
