@@ -2,6 +2,10 @@
 //! search answered from the in-memory index (no HTTP, no cache).
 //!
 //! cargo bench -p ota-search --bench search
+//!
+//! With `OTA_BENCH_DATABASE_URL` (a PostgreSQL URL) it runs on that database's catalog as
+//! it is instead (for example the `world` size: `ota seed --size world --export DIR`,
+//! then `ota catalog import`), and prints how many itineraries each route prices.
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -26,6 +30,14 @@ const ROUTES: &[(&str, &str)] = &[
     ("MAD", "GRU"),
     ("DEN", "LHR"),
     ("BOS", "MIA"),
+    ("LAX", "JFK"),
+    ("DXB", "LHR"),
+    ("SIN", "SYD"),
+    ("HND", "SFO"),
+    ("FRA", "ORD"),
+    ("IST", "JFK"),
+    ("DEL", "LHR"),
+    ("ICN", "LAX"),
 ];
 const CITIES: &[&str] = &["Paris", "London", "New York", "Tokyo", "Dubai", "Singapore"];
 
@@ -39,11 +51,29 @@ fn params(pairs: &[(&str, String)]) -> HashMap<String, String> {
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let index = rt.block_on(async {
-        let db = testkit::databases(ota_search::SERVICE, &ota_search::MIGRATIONS)
-            .await
-            .remove(0);
-        let store = SearchStore::new(db);
-        ota_search::seed(&store, Size::Demo).await.expect("seeded");
+        let store = match std::env::var("OTA_BENCH_DATABASE_URL") {
+            Ok(url) => {
+                let mut settings = testkit::db_settings(Some(url));
+                settings.statement_timeout = std::time::Duration::from_secs(600);
+                let db = ota_platform::db::Db::open(
+                    &settings,
+                    &testkit::temp_dir(),
+                    ota_search::SERVICE,
+                    &ota_search::MIGRATIONS,
+                )
+                .await
+                .expect("the bench database");
+                SearchStore::new(db)
+            }
+            Err(_) => {
+                let db = testkit::databases(ota_search::SERVICE, &ota_search::MIGRATIONS)
+                    .await
+                    .remove(0);
+                let store = SearchStore::new(db);
+                ota_search::seed(&store, Size::Demo).await.expect("seeded");
+                store
+            }
+        };
         let meta = store.meta().await.expect("meta").expect("catalog");
         Index::load(&store, meta.first_day, i64::from(meta.days))
             .await
@@ -66,6 +96,17 @@ fn bench(c: &mut Criterion) {
             .0
         })
         .collect();
+    for q in one_stop.iter().take(ROUTES.len()) {
+        let started = std::time::Instant::now();
+        let found = flights::search(&index, q, now).len();
+        let took = started.elapsed();
+        let code = |i: &[u16]| index.airports[i[0] as usize].iata.clone();
+        eprintln!(
+            "{}-{}: {found} itineraries in {took:?}",
+            code(&q.origins),
+            code(&q.destinations)
+        );
+    }
     let mut i = 0;
     c.bench_function("flights: one-stop search (varied routes and dates)", |b| {
         b.iter(|| {
@@ -109,6 +150,9 @@ fn bench(c: &mut Criterion) {
     c.bench_function("flights: two-stop LHR-SYD", |b| {
         b.iter(|| black_box(flights::search(&index, &two_stops, now).len()))
     });
+    if index.hotels.is_empty() {
+        return;
+    }
     let stays: Vec<_> = (0..30)
         .map(|i| {
             hotel_query(

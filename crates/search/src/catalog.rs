@@ -159,13 +159,19 @@ fn split_csv(line: &str) -> Vec<String> {
     fields
 }
 
-/// Great-circle distance in kilometres.
+/// Great-circle distance in kilometres between two airports.
 pub fn distance_km(a: &Airport, b: &Airport) -> f64 {
+    great_circle_km((a.latitude, a.longitude), (b.latitude, b.longitude))
+}
+
+/// Great-circle distance in kilometres between two (latitude, longitude) points in
+/// degrees (haversine, mean Earth radius 6,371 km).
+pub fn great_circle_km(a: (f64, f64), b: (f64, f64)) -> f64 {
     let (la1, lo1, la2, lo2) = (
-        a.latitude.to_radians(),
-        a.longitude.to_radians(),
-        b.latitude.to_radians(),
-        b.longitude.to_radians(),
+        a.0.to_radians(),
+        a.1.to_radians(),
+        b.0.to_radians(),
+        b.1.to_radians(),
     );
     let h = ((la2 - la1) / 2.0).sin().powi(2)
         + la1.cos() * la2.cos() * ((lo2 - lo1) / 2.0).sin().powi(2);

@@ -8,6 +8,7 @@ use ota_contract::CarrierCode;
 use ota_contract::search::{Fare, FareRules, FlightOffer, OfferKind, Segment, Slice};
 use ota_platform::money::Money;
 use ota_platform::passengers::{PassengerType, Passengers};
+use rustc_hash::FxHashMap;
 
 use crate::catalog::Cabin;
 use crate::index::{Flight, Index};
@@ -20,6 +21,14 @@ pub const MCT_INTERNATIONAL_MIN: i64 = 90;
 pub const MAX_LAYOVER_MIN: i64 = 8 * 60;
 /// Itineraries considered per direction: bounds time and memory whatever the query.
 const MAX_CANDIDATES: usize = 3_000;
+/// Circuity bound on connections: an itinerary's legs may add up to at most this many
+/// times the great-circle distance between its ends, plus [`CIRCUITY_ALLOWANCE_KM`] (so
+/// short trips may still connect at a nearby hub). JFK-LAX (3,974 km) may fly up to
+/// 5,864 km: through Chicago (3,990), Atlanta (4,348), Dallas (4,218), Miami (5,519) or
+/// Seattle (5,424), not through Anchorage (9,205) or Tokyo (19,584).
+pub const CIRCUITY_FACTOR: f64 = 1.4;
+/// See [`CIRCUITY_FACTOR`].
+pub const CIRCUITY_ALLOWANCE_KM: f64 = 300.0;
 /// Round trips pair the best this-many outbound with the best this-many return options.
 pub const ROUND_TRIP_PAIRING: usize = 40;
 /// The default fare rule for passenger types: a child (2–11) pays this share of the
@@ -166,14 +175,15 @@ impl Itinerary {
     }
 }
 
-fn compare(sort: Sort, a: &Itinerary, b: &Itinerary) -> Ordering {
-    let by_price = a.total.cmp(&b.total);
-    let by_duration = a.minutes().cmp(&b.minutes());
-    let by_departure = a.journeys[0].departure.cmp(&b.journeys[0].departure);
+/// What itineraries are ordered by: price, duration or departure first, the others
+/// breaking ties.
+fn sort_key(sort: Sort, it: &Itinerary) -> (i64, i64, i64) {
+    let (price, minutes, departure) =
+        (it.total, it.minutes(), it.journeys[0].departure.timestamp());
     match sort {
-        Sort::Price => by_price.then(by_duration).then(by_departure),
-        Sort::Duration => by_duration.then(by_price).then(by_departure),
-        Sort::Departure => by_departure.then(by_price).then(by_duration),
+        Sort::Price => (price, minutes, departure),
+        Sort::Duration => (minutes, price, departure),
+        Sort::Departure => (departure, price, minutes),
     }
 }
 
@@ -190,7 +200,10 @@ fn mct(index: &Index, at: u16, arriving: &Flight, leaving: &Flight) -> i64 {
 
 fn connects(index: &Index, arriving: &Flight, leaving: &Flight) -> bool {
     let gap = (leaving.departure - arriving.arrival).num_minutes();
-    gap >= mct(index, arriving.destination, arriving, leaving) && gap <= MAX_LAYOVER_MIN
+    // The countries matter only between the two minimum connection times.
+    (MCT_DOMESTIC_MIN..=MAX_LAYOVER_MIN).contains(&gap)
+        && (gap >= MCT_INTERNATIONAL_MIN
+            || gap >= mct(index, arriving.destination, arriving, leaving))
 }
 
 /// Journeys from any of `from` to any of `to` leaving on `date` (local) after `now`,
@@ -235,93 +248,149 @@ pub fn journeys(
     };
     // Connections may leave on the next local day (the schedule gives the local date a
     // leg lands on).
-    let arrival_day = |_at: u16, after: &Flight| {
+    let arrival_day = |after: &Flight| {
         after.flight_date
             + Duration::days(i64::from(
                 index.legs[after.leg as usize].schedule.arrival_day,
             ))
     };
-    let onward = |at: u16, to: u16, after: &Flight| -> Vec<Flight> {
-        let d = arrival_day(at, after);
-        [d, d + Duration::days(1)]
-            .into_iter()
-            .flat_map(|day| index.route(at, to, day))
-            .collect()
-    };
-    let leaving = |at: u16, after: &Flight| -> Vec<Flight> {
-        let d = arrival_day(at, after);
-        [d, d + Duration::days(1)]
-            .into_iter()
-            .flat_map(|day| index.leaving(at, day))
-            .collect()
-    };
+    // The sellable legs from `at` to `d` leaving on a local day or the next, each priced
+    // once per search however many legs arrive in time for it.
+    let mut memo = Onward::default();
     let mut out: Vec<Journey> = Vec::new();
-    let priced = |legs: Vec<Flight>| -> Option<Journey> {
-        let mut fares = TypeFares::default();
-        let mut seats = i32::MAX;
-        for l in &legs {
-            let (f, s) = usable(l)?;
-            fares = fares + f;
-            seats = seats.min(s);
-        }
-        Some(Journey {
-            departure: legs.first()?.departure,
-            arrival: legs.last()?.arrival,
-            legs,
-            fare: fares.adult,
-            fares,
-            seats,
-        })
-    };
     // Connections never pass through either end's airports (no JFK-LGA-LHR for NYC).
     let end = |a: u16| from.contains(&a) || to.contains(&a);
-    // Up to one stop, only a first leg to the destination or to an airport with a
-    // flight there can be used.
-    let useful = |x: u16| {
-        to.contains(&x)
-            || q.max_stops >= 2
-            || (q.max_stops == 1 && to.iter().any(|d| index.direct.contains_key(&(x, *d))))
-    };
-    let first_legs: Vec<Flight> = from
-        .iter()
-        .flat_map(|o| index.leaving_to(*o, date, useful))
-        .collect();
-    'first: for fa in first_legs {
-        if !first_leg_ok(&fa) || usable(&fa).is_none() {
-            continue;
-        }
-        if to.contains(&fa.destination) {
-            out.extend(priced(vec![fa]));
-            continue;
-        }
-        if q.max_stops == 0 || end(fa.destination) {
-            continue;
-        }
-        let x = fa.destination;
-        for &d in to {
-            for fb in onward(x, d, &fa) {
-                if connects(index, &fa, &fb) {
-                    out.extend(priced(vec![fa, fb]));
+    // The longest a route from `o` may fly to `d` (the circuity bound).
+    let bound = |o: u16, d: u16| index.km(o, d) * CIRCUITY_FACTOR + CIRCUITY_ALLOWANCE_KM;
+    let mut candidates: Vec<u16> = Vec::new();
+    let mut seconds: Vec<u16> = Vec::new();
+    'first: for &o in from {
+        // Each airport served from the origin once: the destination, or a connection
+        // point within the circuity bound (up to one stop: one with a flight to the
+        // destination).
+        let served = index
+            .destinations
+            .get(o as usize)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        candidates.clear();
+        if q.max_stops >= 2 {
+            candidates.extend_from_slice(served);
+        } else {
+            for &d in to {
+                if served.binary_search(&d).is_ok() {
+                    candidates.push(d);
+                }
+                if q.max_stops == 1 {
+                    let feeding = index
+                        .sources
+                        .get(d as usize)
+                        .map(Vec::as_slice)
+                        .unwrap_or_default();
+                    intersect(served, feeding, &mut candidates);
                 }
             }
+            candidates.sort_unstable();
+            candidates.dedup();
         }
-        if q.max_stops < 2 {
-            continue;
-        }
-        for fb in leaving(x, &fa) {
-            let y = fb.destination;
-            if end(y) || y == x || !connects(index, &fa, &fb) || usable(&fb).is_none() {
+        for &x in &candidates {
+            let lands = to.contains(&x);
+            let flown = index.km(o, x);
+            // The destinations within the circuity bound through x (bit k for to[k]).
+            let reach = to.iter().take(64).enumerate().fold(0u64, |bits, (k, &d)| {
+                if flown + index.km(x, d) <= bound(o, d) {
+                    bits | 1 << k
+                } else {
+                    bits
+                }
+            });
+            if !lands && (end(x) || reach == 0) {
                 continue;
             }
-            for &d in to {
-                for fc in onward(y, d, &fb) {
-                    if connects(index, &fb, &fc) {
-                        out.extend(priced(vec![fa, fb, fc]));
+            // Second connection points (two stops): airports served from x with a leg
+            // to the destination.
+            seconds.clear();
+            if q.max_stops >= 2 && !lands {
+                let onward = index
+                    .destinations
+                    .get(x as usize)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                for &d in to {
+                    let feeding = index
+                        .sources
+                        .get(d as usize)
+                        .map(Vec::as_slice)
+                        .unwrap_or_default();
+                    intersect(onward, feeding, &mut seconds);
+                }
+                seconds.sort_unstable();
+                seconds.dedup();
+                seconds.retain(|&y| y != x && !end(y));
+            }
+            for fa in index.route(o, x, date) {
+                if !first_leg_ok(&fa) {
+                    continue;
+                }
+                let Some((fares, seats)) = usable(&fa) else {
+                    continue;
+                };
+                let a = Priced {
+                    f: fa,
+                    fares,
+                    seats,
+                };
+                if lands {
+                    out.push(journey(&[a]));
+                    continue;
+                }
+                let day = arrival_day(&fa);
+                for (k, &d) in to.iter().enumerate().take(64) {
+                    if reach & 1 << k == 0 {
+                        continue;
+                    }
+                    for &b in memo.legs(index, &usable, x, d, day) {
+                        if connects(index, &fa, &b.f) {
+                            out.push(journey(&[a, b]));
+                        }
                     }
                 }
-            }
-            if out.len() >= MAX_CANDIDATES {
-                break 'first;
+                if q.max_stops < 2 {
+                    continue;
+                }
+                for &y in &seconds {
+                    let flown = flown + index.km(x, y);
+                    let reach = to.iter().take(64).enumerate().fold(0u64, |bits, (k, &d)| {
+                        if flown + index.km(y, d) <= bound(o, d) {
+                            bits | 1 << k
+                        } else {
+                            bits
+                        }
+                    });
+                    if reach == 0 {
+                        continue;
+                    }
+                    let second: Vec<Priced> = memo.legs(index, &usable, x, y, day).to_vec();
+                    for b in second {
+                        if !connects(index, &fa, &b.f) {
+                            continue;
+                        }
+                        let day = arrival_day(&b.f);
+                        for (k, &d) in to.iter().enumerate().take(64) {
+                            if reach & 1 << k == 0 {
+                                continue;
+                            }
+                            for &c in memo.legs(index, &usable, y, d, day) {
+                                if connects(index, &b.f, &c.f) {
+                                    out.push(journey(&[a, b, c]));
+                                }
+                            }
+                        }
+                    }
+                    if out.len() >= MAX_CANDIDATES {
+                        break 'first;
+                    }
+                }
             }
         }
     }
@@ -330,6 +399,67 @@ pub fn journeys(
         out.retain(|j| j.minutes() <= best * 2 + 6 * 60);
     }
     out
+}
+
+/// Appends the airports in both ascending lists.
+fn intersect(a: &[u16], b: &[u16], out: &mut Vec<u16>) {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            Ordering::Less => i += 1,
+            Ordering::Greater => j += 1,
+            Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+}
+
+/// The sellable legs from an airport to a destination leaving on a local day or the
+/// next, each priced once per search however many legs arrive in time for them.
+#[derive(Default)]
+struct Onward(FxHashMap<(u16, u16, NaiveDate), Vec<Priced>>);
+
+impl Onward {
+    fn legs(
+        &mut self,
+        index: &Index,
+        usable: &impl Fn(&Flight) -> Option<(TypeFares, i32)>,
+        at: u16,
+        to: u16,
+        day: NaiveDate,
+    ) -> &[Priced] {
+        self.0.entry((at, to, day)).or_insert_with(|| {
+            [day, day + Duration::days(1)]
+                .into_iter()
+                .flat_map(|day| index.route(at, to, day))
+                .filter_map(|f| usable(&f).map(|(fares, seats)| Priced { f, fares, seats }))
+                .collect()
+        })
+    }
+}
+
+/// A sellable dated leg with what it costs each passenger type and its seats left.
+#[derive(Clone, Copy)]
+struct Priced {
+    f: Flight,
+    fares: TypeFares,
+    seats: i32,
+}
+
+/// A journey over priced legs, in order.
+fn journey(legs: &[Priced]) -> Journey {
+    let fares: TypeFares = legs.iter().map(|l| l.fares).sum();
+    Journey {
+        departure: legs[0].f.departure,
+        arrival: legs[legs.len() - 1].f.arrival,
+        legs: legs.iter().map(|l| l.f).collect(),
+        fare: fares.adult,
+        fares,
+        seats: legs.iter().map(|l| l.seats).min().unwrap_or(0),
+    }
 }
 
 /// Whether a return journey may follow an outbound one: it leaves at least the
@@ -359,7 +489,7 @@ pub fn search(index: &Index, q: &FlightQuery, now: DateTime<Utc>) -> Vec<Itinera
             .into_iter()
             .map(|j| wrap(vec![j]))
             .collect();
-    outbound.sort_by(|a, b| compare(q.sort, a, b));
+    outbound.sort_by_cached_key(|i| sort_key(q.sort, i));
     let mut result = match q.return_date {
         None => outbound,
         Some(back) => {
@@ -368,7 +498,7 @@ pub fn search(index: &Index, q: &FlightQuery, now: DateTime<Utc>) -> Vec<Itinera
                     .into_iter()
                     .map(|j| wrap(vec![j]))
                     .collect();
-            inbound.sort_by(|a, b| compare(q.sort, a, b));
+            inbound.sort_by_cached_key(|i| sort_key(q.sort, i));
             let mut pairs = Vec::new();
             for o in outbound.iter().take(ROUND_TRIP_PAIRING) {
                 for i in inbound.iter().take(ROUND_TRIP_PAIRING) {
@@ -377,7 +507,7 @@ pub fn search(index: &Index, q: &FlightQuery, now: DateTime<Utc>) -> Vec<Itinera
                     }
                 }
             }
-            pairs.sort_by(|a, b| compare(q.sort, a, b));
+            pairs.sort_by_cached_key(|i| sort_key(q.sort, i));
             pairs
         }
     };

@@ -74,6 +74,7 @@ impl ImportError {
 /// Reads and checks the files into what the store writes. Nothing is written here.
 pub fn prepare(
     files: &Files,
+    stored_fares: &[fares::Fare],
     progress: &mut (dyn FnMut(usize, usize) + Send),
 ) -> Result<ScheduleImport, ImportError> {
     if files.ssim.is_none() && files.fares.is_none() {
@@ -88,6 +89,7 @@ pub fn prepare(
         ..Default::default()
     };
     let mut schedule = None;
+    let mut file_fares = None;
     if let Some(text) = &files.ssim {
         let s =
             ssim::read(text, progress).map_err(|e| ImportError::Schedule(vec![e.to_string()]))?;
@@ -187,28 +189,37 @@ pub fn prepare(
                 import.carriers.push((c.to_owned(), c.to_owned()));
             }
         }
-        // A schedule with its fares must price every cabin it sells on every date.
-        if let Some(s) = &schedule {
-            let until = import
-                .windows
-                .iter()
-                .map(|w| w.to)
-                .max()
-                .unwrap_or_default();
-            let gaps: Vec<String> = pricing::unpriced(s, &read, until)
-                .iter()
-                .map(|g| {
-                    format!(
-                        "line {}: {} {}-{} {} has no fare for departures on {} to {}",
-                        g.line, g.flight, g.origin, g.destination, g.cabin, g.first, g.last
-                    )
-                })
-                .collect();
-            if !gaps.is_empty() {
-                return Err(ImportError::Schedule(gaps));
-            }
-        }
+        file_fares = Some(read);
         import.fares = Some(out);
+    }
+    // A schedule must be priced in every cabin it sells on every date: by the fares
+    // that come with it, or by those already stored when it comes alone.
+    if let Some(s) = &schedule {
+        let until = import
+            .windows
+            .iter()
+            .map(|w| w.to)
+            .max()
+            .unwrap_or_default();
+        let priced_by = file_fares.as_deref().unwrap_or(stored_fares);
+        let mut gaps: Vec<String> = pricing::unpriced(s, priced_by, until)
+            .iter()
+            .map(|g| {
+                format!(
+                    "line {}: {} {}-{} {} has no fare for departures on {} to {}",
+                    g.line, g.flight, g.origin, g.destination, g.cabin, g.first, g.last
+                )
+            })
+            .collect();
+        if !gaps.is_empty() {
+            if file_fares.is_none() {
+                gaps.push(
+                    "the stored fares do not price this schedule: import it with its fares (--fares FILE)"
+                        .to_owned(),
+                );
+            }
+            return Err(ImportError::Schedule(gaps));
+        }
     }
     import.airports = used
         .iter()
@@ -271,7 +282,20 @@ pub async fn import_logged(
     write_progress: &(dyn Fn(u64) + Send + Sync),
 ) -> Result<ImportReport, ImportError> {
     let started = std::time::Instant::now();
-    let result = match prepare(files, read_progress) {
+    // A schedule alone is priced by the fares already stored.
+    let stored_fares = match (&files.ssim, &files.fares) {
+        (Some(_), None) => store.fares().await.map(|stored| {
+            stored
+                .iter()
+                .filter_map(PublishedFare::to_file)
+                .collect::<Vec<_>>()
+        }),
+        _ => Ok(Vec::new()),
+    };
+    let result = match stored_fares
+        .map_err(ImportError::from)
+        .and_then(|stored| prepare(files, &stored, read_progress))
+    {
         Ok(prepared) => {
             let checked = started.elapsed().as_secs_f64();
             tracing::info!(

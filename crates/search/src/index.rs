@@ -9,6 +9,8 @@
 //! follow the number of schedule records, not records × days.
 
 use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, Ordering};
 
@@ -25,12 +27,23 @@ pub struct AirportInfo {
     pub name: String,
     pub city: String,
     pub country: String,
+    /// Degrees, WGS 84.
+    pub latitude: f64,
+    pub longitude: f64,
     pub time_zone: String,
     pub tz: Tz,
     pub metro: Option<String>,
     pub rank: i32,
     pub folded_name: String,
     pub folded_city: String,
+}
+
+impl AirportInfo {
+    /// The airport's position as a unit vector from the Earth's centre.
+    fn point(&self) -> [f64; 3] {
+        let (la, lo) = (self.latitude.to_radians(), self.longitude.to_radians());
+        [la.cos() * lo.cos(), la.cos() * lo.sin(), la.sin()]
+    }
 }
 
 /// Seats of one cabin of one dated leg where anything happened to them, as last seen:
@@ -102,7 +115,8 @@ pub struct Leg {
     pub schedule: ScheduledLeg,
     /// The dated-leg id of this leg with flight date 1970-01-01 (add the day count).
     key_base: i64,
-    pub cabins: Vec<LegCabin>,
+    /// By [`Cabin`] (economy first), kept inline: every search reads them.
+    pub cabins: [Option<LegCabin>; 4],
 }
 
 impl Leg {
@@ -112,12 +126,12 @@ impl Leg {
     }
 
     pub fn cabin(&self, cabin: Cabin) -> Option<&LegCabin> {
-        self.cabins.iter().find(|c| c.cabin == cabin)
+        self.cabins[cabin as usize].as_ref()
     }
 
     /// The dated-leg id of a flight date.
     pub fn flight_id(&self, flight_date: NaiveDate) -> i64 {
-        self.key_base | (flight_date - EPOCH).num_days() << 15
+        DatedLeg::redate(self.key_base, flight_date)
     }
 }
 
@@ -216,15 +230,23 @@ pub struct Index {
     /// Legs by airport and local weekday of departure (Monday 0), by local time.
     pub departures: Vec<[Vec<u32>; 7]>,
     /// Legs of a route, by local departure time.
-    pub direct: HashMap<(u16, u16), Vec<u32>>,
-    /// Legs of a flight at a board point: (carrier, number, origin).
-    pub leg_by_flight: HashMap<(String, u16, u16), Vec<u32>>,
+    pub direct: FxHashMap<(u16, u16), Vec<u32>>,
+    /// The airports each airport has a leg to (any day), once each, ascending.
+    pub destinations: Vec<Vec<u16>>,
+    /// The airports with a leg to each airport (any day), once each, ascending.
+    pub sources: Vec<Vec<u16>>,
+    /// Each airport's position as a unit vector (for great-circle distances without
+    /// trigonometry on every look).
+    points: Vec<[f64; 3]>,
+    /// Legs of a flight at a board point, by their dated-leg id without its date
+    /// ([`DatedLeg::undated`]).
+    pub leg_by_flight: FxHashMap<i64, Vec<u32>>,
     /// Published fares per carrier, route and cabin.
     pub fares: Vec<Vec<FareEntry>>,
     /// The last local date any leg departs on.
     pub flights_until: Option<NaiveDate>,
     /// Seats of dated legs where anything happened to them, by (dated-leg id, cabin).
-    pub seats: RwLock<HashMap<(i64, Cabin), SeatState>>,
+    pub seats: RwLock<FxHashMap<(i64, Cabin), SeatState>>,
     /// Airports of each metropolitan code, where the catalog has any.
     pub metros: HashMap<String, Vec<u16>>,
     pub hotels: Vec<Hotel>,
@@ -267,6 +289,8 @@ impl Index {
                 name: a.name,
                 city: a.city,
                 country: a.country,
+                latitude: a.latitude,
+                longitude: a.longitude,
                 time_zone: a.time_zone,
                 rank: a.rank,
             })
@@ -315,17 +339,16 @@ impl Index {
             let Some(key_base) = l.dated(EPOCH).id() else {
                 continue;
             };
-            let cabins = l
-                .cabins
-                .iter()
-                .map(|&(cabin, capacity)| LegCabin {
+            let mut cabins = [None; 4];
+            for &(cabin, capacity) in &l.cabins {
+                cabins[cabin as usize] = Some(LegCabin {
                     cabin,
                     capacity,
                     fares: fare_keys
                         .get(&(l.carrier.clone(), origin, destination, cabin))
                         .copied(),
-                })
-                .collect();
+                });
+            }
             legs.push(Leg {
                 carrier: l.carrier.clone(),
                 flight_number: l.flight_number,
@@ -338,8 +361,8 @@ impl Index {
         }
         let mut departures: Vec<[Vec<u32>; 7]> =
             (0..airports.len()).map(|_| Default::default()).collect();
-        let mut direct: HashMap<(u16, u16), Vec<u32>> = HashMap::new();
-        let mut leg_by_flight: HashMap<(String, u16, u16), Vec<u32>> = HashMap::new();
+        let mut direct: FxHashMap<(u16, u16), Vec<u32>> = FxHashMap::default();
+        let mut leg_by_flight: FxHashMap<i64, Vec<u32>> = FxHashMap::default();
         let mut flights_until: Option<NaiveDate> = None;
         for (i, l) in legs.iter().enumerate() {
             let s = &l.schedule;
@@ -354,10 +377,7 @@ impl Index {
                 .entry((l.origin, l.destination))
                 .or_default()
                 .push(i as u32);
-            leg_by_flight
-                .entry((l.carrier.clone(), l.flight_number, l.origin))
-                .or_default()
-                .push(i as u32);
+            leg_by_flight.entry(l.key_base).or_default().push(i as u32);
             let last = s.period_to + chrono::Duration::days(i64::from(s.departure_day));
             flights_until = Some(flights_until.map_or(last, |u| u.max(last)));
         }
@@ -367,10 +387,17 @@ impl Index {
                 list.sort_by_key(by_time);
             }
         }
-        for list in direct.values_mut() {
+        let mut destinations: Vec<Vec<u16>> = vec![Vec::new(); airports.len()];
+        let mut sources: Vec<Vec<u16>> = vec![Vec::new(); airports.len()];
+        for (&(o, d), list) in direct.iter_mut() {
             list.sort_by_key(by_time);
+            destinations[o as usize].push(d);
+            sources[d as usize].push(o);
         }
-        let seats: HashMap<(i64, Cabin), SeatState> = store
+        for list in destinations.iter_mut().chain(sources.iter_mut()) {
+            list.sort_unstable();
+        }
+        let seats: FxHashMap<(i64, Cabin), SeatState> = store
             .seats(today - chrono::Duration::days(1))
             .await?
             .iter()
@@ -436,6 +463,7 @@ impl Index {
                 metros.entry(m.clone()).or_default().push(i as u16);
             }
         }
+        let points = airports.iter().map(AirportInfo::point).collect();
         // Shipped airports first, so the catalog's own zone wins for a city in both.
         let mut cities = shipped_cities();
         cities.extend(airports.iter().map(|a| (a.folded_city.clone(), a.tz)));
@@ -449,6 +477,9 @@ impl Index {
             legs,
             departures,
             direct,
+            destinations,
+            sources,
+            points,
             leg_by_flight,
             fares,
             flights_until,
@@ -471,6 +502,7 @@ impl Index {
                 metros.entry(m.clone()).or_default().push(i as u16);
             }
         }
+        let points = airports.iter().map(AirportInfo::point).collect();
         Index {
             first_day: NaiveDate::MIN,
             days: 0,
@@ -483,11 +515,14 @@ impl Index {
             airports,
             carriers: HashMap::new(),
             legs: Vec::new(),
-            direct: HashMap::new(),
-            leg_by_flight: HashMap::new(),
+            direct: FxHashMap::default(),
+            destinations: Vec::new(),
+            sources: Vec::new(),
+            points,
+            leg_by_flight: FxHashMap::default(),
             fares: Vec::new(),
             flights_until: None,
-            seats: RwLock::new(HashMap::new()),
+            seats: RwLock::new(FxHashMap::default()),
             metros,
             hotels: Vec::new(),
             hotels_by_city: HashMap::new(),
@@ -553,16 +588,25 @@ impl Index {
         Some((i, &self.airports[i as usize]))
     }
 
+    /// Great-circle kilometres between two airports of the index (mean Earth radius
+    /// 6,371 km, as [`crate::catalog::great_circle_km`]).
+    pub fn km(&self, a: u16, b: u16) -> f64 {
+        let (p, q) = (self.points[a as usize], self.points[b as usize]);
+        let chord = ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) + (p[2] - q[2]).powi(2)).sqrt();
+        2.0 * 6371.0 * (chord / 2.0).min(1.0).asin()
+    }
+
     /// The dated leg an id names, if its flight operates that day.
     pub fn flight(&self, id: i64) -> Option<Flight> {
-        let at = DatedLeg::from_id(id)?;
-        let origin = *self.airport_by_code.get(&at.origin)?;
-        let legs = self
-            .leg_by_flight
-            .get(&(at.carrier, at.flight_number, origin))?;
-        legs.iter()
-            .find(|&&i| self.legs[i as usize].schedule.operates(at.flight_date))
-            .map(|&i| self.dated(i, at.flight_date))
+        if id < 0 {
+            return None;
+        }
+        let flight_date = DatedLeg::date_of(id);
+        self.leg_by_flight
+            .get(&DatedLeg::undated(id))?
+            .iter()
+            .find(|&&i| self.legs[i as usize].schedule.operates(flight_date))
+            .map(|&i| self.dated(i, flight_date))
     }
 
     /// Leg `i` on a flight date.
@@ -639,7 +683,7 @@ impl Index {
     /// it once).
     pub fn cabin_offer_in(
         &self,
-        seats: &HashMap<(i64, Cabin), SeatState>,
+        seats: &FxHashMap<(i64, Cabin), SeatState>,
         f: &Flight,
         cabin: Cabin,
         now: DateTime<Utc>,
@@ -649,19 +693,20 @@ impl Index {
         let leg = &self.legs[f.leg as usize];
         let c = leg.cabin(cabin)?;
         let state = seats.get(&(f.id, cabin));
+        // The local departure date and today at the origin, worked out only for a fare
+        // with validity dates or sold in advance (date arithmetic and a zone lookup per
+        // leg would cost more than the rest of the search).
         let departs_on =
-            f.flight_date + chrono::Duration::days(i64::from(leg.schedule.departure_day));
-        // Today at the origin, worked out only for a fare sold in advance (a zone lookup
-        // per leg would cost more than the rest of the search).
+            || f.flight_date + chrono::Duration::days(i64::from(leg.schedule.departure_day));
         let ahead = || {
             let today = now
                 .with_timezone(&self.airports[f.origin as usize].tz)
                 .date_naive();
-            (departs_on - today).num_days()
+            (departs_on() - today).num_days()
         };
         let published = c.fares.and_then(|i| {
             self.fares[i as usize].iter().find(|e| {
-                e.applies_on(departs_on)
+                ((e.valid_from.is_none() && e.valid_to.is_none()) || e.applies_on(departs_on()))
                     && (e.advance_purchase_days == 0
                         || ahead() >= i64::from(e.advance_purchase_days))
             })

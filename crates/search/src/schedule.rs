@@ -19,6 +19,8 @@ pub struct DatedLeg {
 }
 
 const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date");
+/// Where a dated-leg id keeps its flight date (16 bits of days since 1970).
+const DATE_SHIFT: u32 = 15;
 
 fn carrier_digit(b: u8) -> Option<i64> {
     match b {
@@ -62,7 +64,23 @@ impl DatedLeg {
             return None;
         }
         let origin = o.iter().fold(0i64, |acc, b| acc * 26 + i64::from(b - b'A'));
-        Some(carrier << 45 | i64::from(self.flight_number) << 31 | days << 15 | origin)
+        Some(carrier << 45 | i64::from(self.flight_number) << 31 | days << DATE_SHIFT | origin)
+    }
+
+    /// The id of the same leg (carrier, number, board point) on another flight date:
+    /// ids differ only in their date bits.
+    pub fn redate(id: i64, flight_date: NaiveDate) -> i64 {
+        Self::undated(id) | (flight_date - EPOCH).num_days() << DATE_SHIFT
+    }
+
+    /// An id with its date bits cleared: the same for every date of a flight's leg.
+    pub fn undated(id: i64) -> i64 {
+        id & !(0xFFFF << DATE_SHIFT)
+    }
+
+    /// The flight date an id names.
+    pub fn date_of(id: i64) -> NaiveDate {
+        EPOCH + Duration::days((id >> DATE_SHIFT) & 0xFFFF)
     }
 
     /// Reads an id back; `None` when it is not one [`DatedLeg::id`] makes.
@@ -71,7 +89,7 @@ impl DatedLeg {
             return None;
         }
         let mut origin = id & 0x7FFF;
-        let days = (id >> 15) & 0xFFFF;
+        let days = (id >> DATE_SHIFT) & 0xFFFF;
         let number = (id >> 31) & 0x3FFF;
         let mut carrier = id >> 45;
         if origin >= 26 * 26 * 26 || !(1..=9999).contains(&number) || carrier >= 37 * 37 * 37 {
@@ -335,6 +353,27 @@ impl PublishedFare {
             advance_purchase_days: f.advance_purchase_days,
             valid_from: f.valid_from,
             valid_to: f.valid_to,
+        })
+    }
+
+    /// The fare as a fare file's row would give it (line 0: it came from the database).
+    pub fn to_file(&self) -> Option<ota_content::fares::Fare> {
+        Some(ota_content::fares::Fare {
+            line: 0,
+            carrier: self.carrier.clone(),
+            origin: self.origin.clone(),
+            destination: self.destination.clone(),
+            cabin: ota_content::CabinClass::parse(self.cabin.as_str())?,
+            adult: self.adult,
+            child: self.child,
+            infant: self.infant,
+            currency: self.currency.clone(),
+            refundable: self.refundable,
+            refund_deadline_hours: self.refund_deadline_hours,
+            change_fee: self.change_fee,
+            advance_purchase_days: self.advance_purchase_days,
+            valid_from: self.valid_from,
+            valid_to: self.valid_to,
         })
     }
 

@@ -487,3 +487,123 @@ async fn a_schedule_change_under_sold_seats_reports_the_bookings_on_them() {
         assert_eq!(store.fares().await.expect(engine), fares_before, "{engine}");
     }
 }
+
+/// A flight-leg record of carrier QC every day from 4 November 2030 (North American
+/// winter time) to the end of the month, from the same columns as the sample file's
+/// QZ55 (local times, no date variation).
+fn qc_leg(
+    number: u16,
+    from: &str,
+    dep: &str,
+    dep_utc: &str,
+    to: &str,
+    arr: &str,
+    arr_utc: &str,
+) -> String {
+    let template = W30.lines().find(|l| l.starts_with("3 QZ")).expect("QZ55");
+    let mut line = template.to_owned();
+    line.replace_range(2..5, "QC ");
+    line.replace_range(5..9, &format!("{number:>4}"));
+    line.replace_range(14..28, "04NOV3030NOV30");
+    line.replace_range(36..52, &format!("{from}{dep}{dep}{dep_utc}"));
+    line.replace_range(54..70, &format!("{to}{arr}{arr}{arr_utc}"));
+    line
+}
+
+#[tokio::test]
+async fn connections_stay_within_the_circuity_bound_and_every_leg_is_priced() {
+    // New York to Los Angeles either through Chicago (3,990 km flown for 3,974 direct)
+    // or through Anchorage (9,205 km): both connect in time, only Chicago is offered
+    // (though Anchorage is cheaper).
+    let ssim = [
+        "1AIRLINE STANDARD SCHEDULE DATA SET     1".to_owned(),
+        "2LQC      W30 01NOV3030NOV3001SEP30CIRCUITY SAMPLE                     P".to_owned(),
+        qc_leg(1, "JFK", "0800", "-0500", "ORD", "0930", "-0600"),
+        qc_leg(2, "ORD", "1130", "-0600", "LAX", "1400", "-0800"),
+        qc_leg(3, "JFK", "0800", "-0500", "ANC", "1200", "-0900"),
+        qc_leg(4, "ANC", "1400", "-0900", "LAX", "1930", "-0800"),
+        W30.lines()
+            .find(|l| l.starts_with("5 QZ"))
+            .expect("QZ trailer")
+            .replacen("QZ", "QC", 1),
+    ]
+    .join("\n");
+    let fares = "carrier,origin,destination,cabin,fare,currency,refundable\n\
+                 QC,JFK,ORD,economy,10000,USD,false\n\
+                 QC,ORD,LAX,economy,10000,USD,false\n\
+                 QC,JFK,ANC,economy,5000,USD,false\n\
+                 QC,ANC,LAX,economy,5000,USD,false\n\
+                 QC,JFK,ORD,business,40000,USD,true\n\
+                 QC,ORD,LAX,business,40000,USD,true\n\
+                 QC,JFK,ANC,business,20000,USD,true\n\
+                 QC,ANC,LAX,business,20000,USD,true\n";
+    for (engine, store) in stores().await {
+        // Alone, the schedule of a carrier without fares would never sell: refused.
+        let Err(ImportError::Schedule(errors)) =
+            import::import(&store, &files(&ssim, None), &mut |_, _| {}, &|_| {}).await
+        else {
+            panic!("{engine}: a schedule nothing prices is refused");
+        };
+        assert!(
+            errors[0].starts_with("line 3: QC1 JFK-ORD ")
+                && errors.last().is_some_and(|e| e.contains("--fares")),
+            "{engine}: {errors:?}"
+        );
+        let qc1 = DatedLeg {
+            carrier: "QC".to_owned(),
+            flight_number: 1,
+            flight_date: date("2030-11-05"),
+            origin: "JFK".to_owned(),
+        };
+        assert!(
+            store.scheduled_leg(&qc1).await.expect(engine).is_none(),
+            "{engine}"
+        );
+        import::import(&store, &files(&ssim, Some(fares)), &mut |_, _| {}, &|_| {})
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: {}", e.lines().join("\n")));
+        let index = index(&store).await;
+        let code = |c: &str| index.airport(c).expect(c).0;
+        let via = |max_stops: u8| -> Vec<String> {
+            let q = ota_search::flights::FlightQuery {
+                origins: vec![code("JFK")],
+                destinations: vec![code("LAX")],
+                departure_date: date("2030-11-05"),
+                return_date: None,
+                passengers: ota_contract::passengers::Passengers {
+                    adults: 1,
+                    children: 0,
+                    infants: 0,
+                },
+                cabin: Cabin::Economy,
+                max_stops,
+                sort: ota_search::flights::Sort::Price,
+                carriers: vec!["QC".parse().expect("designator")],
+                departure_after: None,
+                departure_before: None,
+                max_price: None,
+            };
+            ota_search::flights::search(&index, &q, Utc::now())
+                .iter()
+                .map(|i| {
+                    let legs = &i.journeys[0].legs;
+                    legs[..legs.len() - 1]
+                        .iter()
+                        .map(|f| index.airports[f.destination as usize].iata.clone())
+                        .collect::<Vec<_>>()
+                        .join("-")
+                })
+                .collect()
+        };
+        assert_eq!(
+            via(1),
+            ["ORD"],
+            "{engine}: the cheaper detour is not offered"
+        );
+        assert_eq!(via(2), ["ORD"], "{engine}");
+        // Once priced, the schedule alone may come again.
+        import::import(&store, &files(&ssim, None), &mut |_, _| {}, &|_| {})
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: {}", e.lines().join("\n")));
+    }
+}

@@ -142,7 +142,7 @@ impl SearchStore {
 
     pub async fn airports(&self) -> Result<Vec<AirportRecord>, StoreError> {
         on_pool!(&self.db, pool => {
-            sqlx::query_as::<_, AirportRecord>("SELECT iata, name, city, country, time_zone, metro, rank FROM airports ORDER BY rank, iata")
+            sqlx::query_as::<_, AirportRecord>("SELECT iata, name, city, country, latitude, longitude, time_zone, metro, rank FROM airports ORDER BY rank, iata")
                 .fetch_all(pool).await.map_err(StoreError::from)
         })
     }

@@ -29,6 +29,9 @@ pub struct AirportRecord {
     pub name: String,
     pub city: String,
     pub country: String,
+    /// Degrees, WGS 84.
+    pub latitude: f64,
+    pub longitude: f64,
     pub time_zone: String,
     pub metro: Option<String>,
     pub rank: i32,
