@@ -262,6 +262,17 @@ pub fn journeys(
     let end = |a: u16| from.contains(&a) || to.contains(&a);
     // The longest a route from `o` may fly to `d` (the circuity bound).
     let bound = |o: u16, d: u16| index.km(o, d) * CIRCUITY_FACTOR + CIRCUITY_ALLOWANCE_KM;
+    // The destinations within the circuity bound from `o` having flown `flown` km to
+    // `via` (bit k for to[k]).
+    let reaching = |o: u16, flown: f64, via: u16| {
+        to.iter().take(64).enumerate().fold(0u64, |bits, (k, &d)| {
+            if flown + index.km(via, d) <= bound(o, d) {
+                bits | 1 << k
+            } else {
+                bits
+            }
+        })
+    };
     let mut candidates: Vec<u16> = Vec::new();
     let mut seconds: Vec<u16> = Vec::new();
     'first: for &o in from {
@@ -297,13 +308,7 @@ pub fn journeys(
             let lands = to.contains(&x);
             let flown = index.km(o, x);
             // The destinations within the circuity bound through x (bit k for to[k]).
-            let reach = to.iter().take(64).enumerate().fold(0u64, |bits, (k, &d)| {
-                if flown + index.km(x, d) <= bound(o, d) {
-                    bits | 1 << k
-                } else {
-                    bits
-                }
-            });
+            let reach = reaching(o, flown, x);
             if !lands && (end(x) || reach == 0) {
                 continue;
             }
@@ -360,13 +365,7 @@ pub fn journeys(
                 }
                 for &y in &seconds {
                     let flown = flown + index.km(x, y);
-                    let reach = to.iter().take(64).enumerate().fold(0u64, |bits, (k, &d)| {
-                        if flown + index.km(y, d) <= bound(o, d) {
-                            bits | 1 << k
-                        } else {
-                            bits
-                        }
-                    });
+                    let reach = reaching(o, flown, y);
                     if reach == 0 {
                         continue;
                     }
