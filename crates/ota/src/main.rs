@@ -1,6 +1,12 @@
 use clap::Parser;
 use ota::{Cli, Command, LogFormat};
 
+/// mimalloc: the search path allocates many small, short-lived strings and vectors per
+/// request; glibc's allocator spent about a fifth of a busy search pod's time on them
+/// (see docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();

@@ -39,6 +39,10 @@ struct Key {
     secret: SecretString,
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// The keyed MAC of each purpose signed or checked so far (purposes are constants in
+    /// code, so this stays a handful): deriving it costs four SHA-256 blocks, more than
+    /// an offer's payload.
+    purposes: std::sync::RwLock<Vec<(String, Hmac<Sha256>)>>,
 }
 
 impl Key {
@@ -52,7 +56,31 @@ impl Key {
             secret: SecretString::from(secret.to_owned()),
             encoding: EncodingKey::from_secret(secret.as_bytes())?,
             decoding: DecodingKey::from_secret(secret.as_bytes())?,
+            purposes: std::sync::RwLock::default(),
         })
+    }
+
+    /// The MAC keyed for one purpose: HMAC(secret, "ota-travel/" + purpose) as its key.
+    fn purpose_mac(&self, purpose: &str) -> Hmac<Sha256> {
+        let known = |list: &[(String, Hmac<Sha256>)]| {
+            list.iter()
+                .find(|(p, _)| p == purpose)
+                .map(|(_, mac)| mac.clone())
+        };
+        if let Some(mac) = known(&self.purposes.read().unwrap_or_else(|e| e.into_inner())) {
+            return mac;
+        }
+        let mut kdf = self.mac();
+        kdf.update(b"ota-travel/");
+        kdf.update(purpose.as_bytes());
+        let derived = kdf.finalize().into_bytes();
+        let mac = Hmac::<Sha256>::new_from_slice(&derived)
+            .unwrap_or_else(|_| unreachable!("HMAC accepts every key length"));
+        let mut list = self.purposes.write().unwrap_or_else(|e| e.into_inner());
+        if known(&list).is_none() {
+            list.push((purpose.to_owned(), mac.clone()));
+        }
+        mac
     }
 
     fn mac(&self) -> Hmac<Sha256> {
@@ -234,12 +262,7 @@ impl KeyRing {
 }
 
 fn derived_mac(key: &Key, purpose: &str, data: &[u8]) -> Vec<u8> {
-    let mut kdf = key.mac();
-    kdf.update(b"ota-travel/");
-    kdf.update(purpose.as_bytes());
-    let derived = kdf.finalize().into_bytes();
-    let mut mac = Hmac::<Sha256>::new_from_slice(&derived)
-        .unwrap_or_else(|_| unreachable!("HMAC accepts every key length"));
+    let mut mac = key.purpose_mac(purpose);
     mac.update(data);
     mac.finalize().into_bytes().to_vec()
 }

@@ -525,11 +525,7 @@ pub fn local(index: &Index, airport: u16, at: DateTime<Utc>) -> String {
         .to_rfc3339()
 }
 
-fn slice(index: &Index, legs: &[i64]) -> Option<Slice> {
-    let flights: Vec<Flight> = legs
-        .iter()
-        .map(|id| index.flight(*id))
-        .collect::<Option<_>>()?;
+fn slice(index: &Index, flights: &[Flight]) -> Option<Slice> {
     let (first, last) = (flights.first()?, flights.last()?);
     let code = |a: u16| index.airports[a as usize].iata.clone();
     Some(Slice {
@@ -576,28 +572,51 @@ pub fn render(
     offer_id: String,
     now: DateTime<Utc>,
 ) -> Option<FlightOffer> {
-    let OfferClaims::Flight { s, c, t, cur, .. } = claims else {
+    let OfferClaims::Flight { s, .. } = claims else {
+        return None;
+    };
+    let flights: Vec<Vec<Flight>> = s
+        .iter()
+        .map(|legs| legs.iter().map(|id| index.flight(*id)).collect())
+        .collect::<Option<_>>()?;
+    let slices: Vec<&[Flight]> = flights.iter().map(Vec::as_slice).collect();
+    render_flights(index, claims, &slices, offer_id, now)
+}
+
+/// [`render`] with the claims' flights already dated, slice by slice.
+fn render_flights(
+    index: &Index,
+    claims: &OfferClaims,
+    flights: &[&[Flight]],
+    offer_id: String,
+    now: DateTime<Utc>,
+) -> Option<FlightOffer> {
+    let OfferClaims::Flight { c, t, cur, .. } = claims else {
         return None;
     };
     let passengers = claims.passengers()?;
     let adult_fare = claims.adult_fare()?;
     let type_fares = claims.type_fares()?;
-    let slices: Vec<Slice> = s
+    let slices: Vec<Slice> = flights
         .iter()
         .map(|legs| slice(index, legs))
         .collect::<Option<_>>()?;
-    let cabins: Vec<Option<crate::index::CabinOffer>> = s
-        .iter()
-        .flatten()
-        .map(|id| index.cabin_offer(&index.flight(*id)?, *c, now))
-        .collect();
+    let cabins: Vec<Option<crate::index::CabinOffer>> = {
+        let seats = index.seats.read().unwrap_or_else(|e| e.into_inner());
+        flights
+            .iter()
+            .copied()
+            .flatten()
+            .map(|f| index.cabin_offer_in(&seats, f, *c, now))
+            .collect()
+    };
     let seats = cabins
         .iter()
         .map(|o| o.map_or(0, |o| o.remaining))
         .min()
         .unwrap_or(0);
     let refundable_fare = cabins.iter().all(|o| o.is_some_and(|o| o.refundable));
-    let first = index.flight(*s.first()?.first()?)?;
+    let first = flights.first()?.first()?;
     let window = refund_until(first.departure, now).filter(|_| refundable_fare);
     let fare_rules = match window {
         Some(until) => FareRules {
@@ -676,7 +695,8 @@ pub fn offer(
         x: (now + Duration::seconds(OFFER_TTL_SECS)).timestamp(),
     };
     let id = claims.sign(keys);
-    let mut o = render(index, &claims, id, now)?;
+    let slices: Vec<&[Flight]> = it.journeys.iter().map(|j| j.legs.as_slice()).collect();
+    let mut o = render_flights(index, &claims, &slices, id, now)?;
     o.seats_remaining = it.seats;
     Some(o)
 }
