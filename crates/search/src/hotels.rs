@@ -75,10 +75,11 @@ pub fn price_stay(
     nights: u16,
     rooms: u8,
 ) -> Option<(i64, i32)> {
+    let touched = index.rooms.read().unwrap_or_else(|e| e.into_inner());
     let mut total = 0;
     let mut remaining = i32::MAX;
     for d in 0..nights {
-        let night = index.night(rt.id, check_in + Duration::days(i64::from(d)))?;
+        let night = index.night_in(&touched, rt, check_in + Duration::days(i64::from(d)))?;
         let left = night.remaining();
         if left < i32::from(rooms) {
             return None;

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use rustc_hash::FxHashMap;
 use std::sync::RwLock;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -162,41 +162,58 @@ pub struct CabinOffer {
     pub refund_deadline_hours: u32,
 }
 
-/// Rooms of one room type on one night as last seen (the flexible rate's price).
-pub struct NightInventory {
-    pub capacity: AtomicI32,
-    pub taken: AtomicI32,
-    pub price: AtomicI64,
-    pub stop_sell: AtomicBool,
+/// Rooms of one room type on one night as search sees them: its row where something
+/// was sold, held or changed, else the range that covers it (nothing taken).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NightState {
+    pub capacity: i32,
+    /// Sold and held.
+    pub taken: i32,
+    /// The flexible rate's nightly price, minor units.
+    pub price: i64,
+    pub stop_sell: bool,
 }
 
-impl NightInventory {
-    pub fn new(r: &RoomNightRecord) -> Self {
+impl NightState {
+    pub fn of(r: &RoomNightRecord) -> Self {
         Self {
-            capacity: AtomicI32::new(r.capacity),
-            taken: AtomicI32::new(r.sold + r.held),
-            price: AtomicI64::new(r.price_amount),
-            stop_sell: AtomicBool::new(r.stop_sell),
+            capacity: r.capacity,
+            taken: r.sold + r.held,
+            price: r.price_amount,
+            stop_sell: r.stop_sell,
         }
     }
 
     /// Rooms still for sale (none while stop-sold).
     pub fn remaining(&self) -> i32 {
-        if self.stop_sell.load(Ordering::Relaxed) {
+        if self.stop_sell {
             return 0;
         }
-        (self.capacity.load(Ordering::Relaxed) - self.taken.load(Ordering::Relaxed)).max(0)
+        (self.capacity - self.taken).max(0)
     }
 
     pub fn price(&self) -> i64 {
-        self.price.load(Ordering::Relaxed)
+        self.price
     }
+}
 
-    fn update(&self, r: &RoomNightRecord) {
-        self.capacity.store(r.capacity, Ordering::Relaxed);
-        self.taken.store(r.sold + r.held, Ordering::Relaxed);
-        self.price.store(r.price_amount, Ordering::Relaxed);
-        self.stop_sell.store(r.stop_sell, Ordering::Relaxed);
+/// A run of nights on some weekdays with the same rooms, price and stop-sell (see
+/// [`RoomRangeRecord`]).
+#[derive(Debug, Clone, Copy)]
+pub struct RoomRange {
+    pub first_night: NaiveDate,
+    pub last_night: NaiveDate,
+    /// Bit 0 Monday … bit 6 Sunday.
+    pub weekdays: u8,
+    pub night: NightState,
+}
+
+impl RoomRange {
+    fn covers(&self, night: NaiveDate) -> bool {
+        use chrono::Datelike as _;
+        self.first_night <= night
+            && night <= self.last_night
+            && self.weekdays & (1 << night.weekday().num_days_from_monday()) != 0
     }
 }
 
@@ -205,8 +222,19 @@ pub struct RoomType {
     pub hotel: u32,
     pub name: String,
     pub max_guests: i32,
-    /// Indexed by days since the catalog's first day.
-    pub nights: Vec<Option<NightInventory>>,
+    /// Availability and rates, by first night.
+    pub ranges: Vec<RoomRange>,
+}
+
+impl RoomType {
+    /// The range that covers a night, if any.
+    pub fn range(&self, night: NaiveDate) -> Option<&RoomRange> {
+        let started = self.ranges.partition_point(|r| r.first_night <= night);
+        self.ranges[..started]
+            .iter()
+            .rev()
+            .find(|r| r.covers(night))
+    }
 }
 
 pub struct Hotel {
@@ -256,6 +284,10 @@ pub struct Index {
     pub cities: HashMap<String, Tz>,
     pub room_types: Vec<RoomType>,
     pub room_type_by_id: HashMap<i64, u32>,
+    /// Room nights where anything happened to them, by (room type id, night).
+    pub rooms: RwLock<FxHashMap<(i64, NaiveDate), NightState>>,
+    /// The last night any range reaches.
+    pub rooms_until: Option<NaiveDate>,
     /// The catalog generation last seen: bumped by every capacity, price or stop-sell
     /// change, and part of every answer-cache key, so such a change retires the answers
     /// cached before it.
@@ -435,21 +467,33 @@ impl Index {
                 hotel: h,
                 name: r.name,
                 max_guests: r.max_guests,
-                nights: (0..days).map(|_| None).collect(),
+                ranges: Vec::new(),
             });
         }
-        for n in store.room_nights(from).await? {
-            let offset = (n.night - first_day).num_days();
-            let Some(&rt) = room_type_by_id.get(&n.room_type_id) else {
+        let mut rooms_until: Option<NaiveDate> = None;
+        for r in store.room_ranges(from).await? {
+            let Some(&rt) = room_type_by_id.get(&r.room_type_id) else {
                 continue;
             };
-            if let Some(slot) = usize::try_from(offset)
-                .ok()
-                .and_then(|o| room_types[rt as usize].nights.get_mut(o))
-            {
-                *slot = Some(NightInventory::new(&n));
-            }
+            rooms_until = Some(rooms_until.map_or(r.last_night, |u| u.max(r.last_night)));
+            room_types[rt as usize].ranges.push(RoomRange {
+                first_night: r.first_night,
+                last_night: r.last_night,
+                weekdays: u8::try_from(r.weekdays).unwrap_or(0),
+                night: NightState {
+                    capacity: r.capacity,
+                    taken: 0,
+                    price: r.price_amount,
+                    stop_sell: r.stop_sell,
+                },
+            });
         }
+        let rooms: FxHashMap<(i64, NaiveDate), NightState> = store
+            .room_nights(from)
+            .await?
+            .iter()
+            .map(|n| ((n.room_type_id, n.night), NightState::of(n)))
+            .collect();
         let mut hotels_by_city: HashMap<String, Vec<u32>> = HashMap::new();
         for (i, h) in hotels.iter().enumerate() {
             hotels_by_city
@@ -490,6 +534,8 @@ impl Index {
             cities,
             room_types,
             room_type_by_id,
+            rooms: RwLock::new(rooms),
+            rooms_until,
             generation: AtomicI64::new(generation),
         })
     }
@@ -529,6 +575,8 @@ impl Index {
             cities: HashMap::new(),
             room_types: Vec::new(),
             room_type_by_id: HashMap::new(),
+            rooms: RwLock::default(),
+            rooms_until: None,
             generation: AtomicI64::new(0),
         }
     }
@@ -544,9 +592,10 @@ impl Index {
                 }
             }
         }
-        for n in &changes.nights {
-            if let Some(inv) = self.night(n.room_type_id, n.night) {
-                inv.update(n);
+        if !changes.nights.is_empty() {
+            let mut rooms = self.rooms.write().unwrap_or_else(|e| e.into_inner());
+            for n in &changes.nights {
+                rooms.insert((n.room_type_id, n.night), NightState::of(n));
             }
         }
         self.generation
@@ -571,10 +620,24 @@ impl Index {
         out
     }
 
-    pub fn night(&self, room_type_id: i64, night: NaiveDate) -> Option<&NightInventory> {
+    /// Rooms of a room type on a night: its row where anything happened to it, else its
+    /// range; `None` where no range covers the night.
+    pub fn night(&self, room_type_id: i64, night: NaiveDate) -> Option<NightState> {
+        let rooms = self.rooms.read().unwrap_or_else(|e| e.into_inner());
         let rt = &self.room_types[*self.room_type_by_id.get(&room_type_id)? as usize];
-        let offset = usize::try_from((night - self.first_day).num_days()).ok()?;
-        rt.nights.get(offset)?.as_ref()
+        self.night_in(&rooms, rt, night)
+    }
+
+    /// [`Index::night`] under a read of the room-night map already taken (a search
+    /// takes it once).
+    pub fn night_in(
+        &self,
+        rooms: &FxHashMap<(i64, NaiveDate), NightState>,
+        rt: &RoomType,
+        night: NaiveDate,
+    ) -> Option<NightState> {
+        let range = rt.range(night)?;
+        Some(rooms.get(&(rt.id, night)).copied().unwrap_or(range.night))
     }
 
     /// The hotel a room type belongs to.
@@ -738,9 +801,10 @@ impl Index {
         self.flights_until
     }
 
-    /// The last night rooms are on sale.
+    /// The last night rooms are on sale: the furthest any range reaches.
     pub fn last_day(&self) -> NaiveDate {
-        self.first_day + chrono::Duration::days(self.days - 1)
+        self.rooms_until
+            .unwrap_or(self.first_day + chrono::Duration::days(self.days - 1))
     }
 }
 

@@ -285,25 +285,59 @@ impl Blueprint {
         (flights, cabins)
     }
 
-    /// The nightly price of a room type (flexible rate, minor units).
-    pub fn night_price(&self, rt: &RoomTypeRow, night: NaiveDate, rng: &mut Rng) -> i64 {
-        let weekend = matches!(night.weekday(), Weekday::Fri | Weekday::Sat);
-        let month = if rt.southern {
-            (night.month() + 5) % 12 + 1
-        } else {
-            night.month()
-        };
-        let season = match month {
-            12 => 1.25,
-            7 | 8 => 1.2,
-            6 | 9 => 1.08,
-            1 | 2 => 0.9,
-            _ => 1.0,
-        };
-        let price =
-            rt.base_price * if weekend { 1.12 } else { 1.0 } * season * rng.range(0.96, 1.04);
-        (price.round() as i64).max(20) * 100
+    /// A room type's nightly prices (flexible rate, minor units) over the blueprint's
+    /// days, as a channel manager would send them: per calendar month, one range for
+    /// Sunday–Thursday nights and one for Friday and Saturday nights (12 % dearer); a
+    /// season factor by month (hemisphere-aware) and a little noise per month.
+    pub fn rate_ranges(&self, rt: &RoomTypeRow, rng: &mut Rng) -> Vec<RateRange> {
+        let last = self.first_day + chrono::Duration::days(i64::from(self.days) - 1);
+        let mut out = Vec::new();
+        let mut start = self.first_day;
+        while start <= last {
+            let next_month = NaiveDate::from_ymd_opt(start.year(), start.month(), 1)
+                .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
+                .unwrap_or(last + chrono::Duration::days(1));
+            let end = (next_month - chrono::Duration::days(1)).min(last);
+            let month = if rt.southern {
+                (start.month() + 5) % 12 + 1
+            } else {
+                start.month()
+            };
+            let season = match month {
+                12 => 1.25,
+                7 | 8 => 1.2,
+                6 | 9 => 1.08,
+                1 | 2 => 0.9,
+                _ => 1.0,
+            };
+            let noise = rng.range(0.96, 1.04);
+            for (weekdays, factor) in [(WEEKNIGHTS, 1.0), (WEEKEND_NIGHTS, 1.12)] {
+                let price = rt.base_price * factor * season * noise;
+                out.push(RateRange {
+                    first_night: start,
+                    last_night: end,
+                    weekdays,
+                    price_amount: (price.round() as i64).max(20) * 100,
+                });
+            }
+            start = end + chrono::Duration::days(1);
+        }
+        out
     }
+}
+
+/// Sunday to Thursday nights (bit 0 Monday … bit 6 Sunday).
+pub const WEEKNIGHTS: u8 = 0b100_1111;
+/// Friday and Saturday nights.
+pub const WEEKEND_NIGHTS: u8 = 0b011_0000;
+
+/// Nightly price of a run of nights on some weekdays (bit 0 Monday … bit 6 Sunday).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateRange {
+    pub first_night: NaiveDate,
+    pub last_night: NaiveDate,
+    pub weekdays: u8,
+    pub price_amount: i64,
 }
 
 /// The instant a local wall-clock time happens at an airport (DST-correct). A time that

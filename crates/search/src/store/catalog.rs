@@ -6,7 +6,8 @@ use ota_platform::db::Db;
 use ota_platform::{StoreError, on_pool};
 
 use super::{
-    AirportRecord, CatalogMeta, HotelRecord, RoomNightRecord, RoomTypeRecord, SearchStore,
+    AirportRecord, CatalogMeta, HotelRecord, RoomNightRecord, RoomRangeRecord, RoomTypeRecord,
+    SearchStore,
 };
 use crate::seed::{Blueprint, CURRENCY, Rng};
 
@@ -29,6 +30,7 @@ impl SearchStore {
             "hold_items",
             "holds",
             "room_nights",
+            "room_ranges",
             "room_types",
             "hotels",
             "seat_inventory",
@@ -107,21 +109,24 @@ impl SearchStore {
                     .build().execute(&mut *tx).await?;
             }
             let mut rng = Rng::new(0x0004_07E1);
-            for rt in &bp.room_types {
-                let nights: Vec<(NaiveDate, i64)> = (0..bp.days)
-                    .map(|d| {
-                        let night = bp.first_day + chrono::Duration::days(i64::from(d));
-                        (night, bp.night_price(rt, night, &mut rng))
+            let ranges: Vec<(i64, i32, crate::seed::RateRange)> = bp
+                .room_types
+                .iter()
+                .flat_map(|rt| {
+                    bp.rate_ranges(rt, &mut rng)
+                        .into_iter()
+                        .map(|r| (rt.id, rt.capacity, r))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            for chunk in ranges.chunks(CHUNK) {
+                sqlx::QueryBuilder::new("INSERT INTO room_ranges (room_type_id, first_night, last_night, weekdays, capacity, price_amount, currency) ")
+                    .push_values(chunk, |mut b, (id, capacity, r)| {
+                        b.push_bind(*id).push_bind(r.first_night).push_bind(r.last_night).push_bind(i16::from(r.weekdays))
+                            .push_bind(*capacity).push_bind(r.price_amount).push_bind(CURRENCY);
                     })
-                    .collect();
-                for chunk in nights.chunks(CHUNK) {
-                    sqlx::QueryBuilder::new("INSERT INTO room_nights (room_type_id, night, capacity, price_amount, currency) ")
-                        .push_values(chunk, |mut b, (night, price)| {
-                            b.push_bind(rt.id).push_bind(*night).push_bind(rt.capacity).push_bind(*price).push_bind(CURRENCY);
-                        })
-                        .build().execute(&mut *tx).await?;
-                }
-                progress(nights.len() as u64, "room-nights");
+                    .build().execute(&mut *tx).await?;
+                progress(chunk.len() as u64, "room rate ranges");
             }
             tx.commit().await?;
             Ok(true)
@@ -199,6 +204,16 @@ impl SearchStore {
         })
     }
 
+    /// Availability and rate ranges still reaching `from` or later.
+    pub async fn room_ranges(&self, from: NaiveDate) -> Result<Vec<RoomRangeRecord>, StoreError> {
+        self.bulk_read(
+            "SELECT room_type_id, first_night, last_night, weekdays, capacity, price_amount, currency, stop_sell FROM room_ranges WHERE last_night >= $1 ORDER BY room_type_id, first_night",
+            from,
+        )
+        .await
+    }
+
+    /// The nights where something was sold, held or changed (sparse), from `from` on.
     pub async fn room_nights(&self, from: NaiveDate) -> Result<Vec<RoomNightRecord>, StoreError> {
         self.bulk_read(
             "SELECT room_type_id, night, capacity, sold, held, price_amount, stop_sell FROM room_nights WHERE night >= $1",

@@ -97,9 +97,11 @@ impl SearchStore {
                 let now = Utc::now();
                 let stamp = now_ms();
                 for item in &items {
-                    if let InventoryItem::Seats { flight_id, cabin, .. } = item
-                        && !super::ensure_seat_row!(tx, *flight_id, *cabin, stamp)?
-                    {
+                    let known = match item {
+                        InventoryItem::Seats { flight_id, cabin, .. } => super::ensure_seat_row!(tx, *flight_id, *cabin, stamp)?,
+                        InventoryItem::Rooms { room_type_id, night, .. } => super::ensure_room_row!(tx, *room_type_id, *night, stamp)?,
+                    };
+                    if !known {
                         return Err(HoldError::Unknown(item.clone()));
                     }
                     let updated = match item {

@@ -5,8 +5,8 @@ use chrono::NaiveDate;
 use ota_platform::{StoreError, in_write_tx, on_pool};
 
 use super::{
-    ChangeError, Changes, Inventory, InventoryChange, InventoryItem, RoomNightRecord, SearchStore,
-    SeatRecord, now_ms,
+    ChangeError, Changes, Inventory, InventoryChange, InventoryItem, RoomNightRecord,
+    RoomRangeRecord, SearchStore, SeatRecord, now_ms,
 };
 use crate::catalog::Cabin;
 use crate::schedule::DatedLeg;
@@ -76,9 +76,11 @@ impl SearchStore {
         let update = format!("UPDATE {table} SET {set}, changed_at = $4 WHERE {key}{guard}");
         let taken = format!("SELECT sold + held FROM {table} WHERE {key}");
         let result: Result<(), ChangeError> = in_write_tx!(&self.db, tx => {
-            if let Inventory::Seats { flight_id, cabin } = at
-                && !super::ensure_seat_row!(tx, flight_id, cabin, now_ms())?
-            {
+            let known = match at {
+                Inventory::Seats { flight_id, cabin } => super::ensure_seat_row!(tx, flight_id, cabin, now_ms())?,
+                Inventory::Rooms { room_type_id, night } => super::ensure_room_row!(tx, room_type_id, night, now_ms())?,
+            };
+            if !known {
                 return Err(ChangeError::NotFound);
             }
             let q = sqlx::query(sqlx::AssertSqlSafe(update.clone()));
@@ -111,28 +113,24 @@ impl SearchStore {
     }
 
     /// Seats or rooms still free for each item (the database is the truth): a dated leg
-    /// nothing happened to yet has its scheduled capacity.
+    /// or room night nothing happened to yet has its scheduled capacity or the rooms of
+    /// its range.
     pub async fn available(&self, item: &InventoryItem) -> Result<Option<i32>, StoreError> {
-        if let InventoryItem::Seats {
-            flight_id, cabin, ..
-        } = item
-        {
-            return Ok(self.seat_state(*flight_id, *cabin).await?.map(
-                |(capacity, sold, held, stop_sell)| {
-                    if stop_sell { 0 } else { capacity - sold - held }
-                },
-            ));
-        }
-        on_pool!(&self.db, pool => {
-            let row: Option<(i32,)> = match item {
-                InventoryItem::Seats { .. } => None,
-                InventoryItem::Rooms { room_type_id, night, .. } => sqlx::query_as(
-                    "SELECT CASE WHEN stop_sell THEN 0 ELSE capacity - sold - held END FROM room_nights WHERE room_type_id = $1 AND night = $2",
-                )
-                .bind(*room_type_id).bind(*night).fetch_optional(pool).await?,
-            };
-            Ok(row.map(|r| r.0))
-        })
+        let state = match item {
+            InventoryItem::Seats {
+                flight_id, cabin, ..
+            } => self.seat_state(*flight_id, *cabin).await?,
+            InventoryItem::Rooms {
+                room_type_id,
+                night,
+                ..
+            } => self.room_state(*room_type_id, *night).await?,
+        };
+        Ok(state.map(
+            |(capacity, sold, held, stop_sell)| {
+                if stop_sell { 0 } else { capacity - sold - held }
+            },
+        ))
     }
 
     /// Capacity, sold and held seats of one dated leg's cabin (for tests and operators).
@@ -172,16 +170,36 @@ impl SearchStore {
             .map(|capacity| (capacity, 0, 0, false)))
     }
 
-    /// Sold and held totals of one room-type night.
+    /// Capacity, sold and held rooms of one room-type night.
     pub async fn room_counts(
         &self,
         room_type_id: i64,
         night: NaiveDate,
     ) -> Result<(i32, i32, i32), StoreError> {
+        self.room_state(room_type_id, night)
+            .await?
+            .map(|(capacity, sold, held, _)| (capacity, sold, held))
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// Capacity, sold, held and stop-sell of one room-type night: its row where
+    /// something happened to it, else its range; `None` when no range covers it.
+    async fn room_state(
+        &self,
+        room_type_id: i64,
+        night: NaiveDate,
+    ) -> Result<Option<(i32, i32, i32, bool)>, StoreError> {
         on_pool!(&self.db, pool => {
-            sqlx::query_as::<_, (i32, i32, i32)>("SELECT capacity, sold, held FROM room_nights WHERE room_type_id = $1 AND night = $2")
+            let row = sqlx::query_as::<_, (i32, i32, i32, bool)>("SELECT capacity, sold, held, stop_sell FROM room_nights WHERE room_type_id = $1 AND night = $2")
                 .bind(room_type_id).bind(night)
-                .fetch_one(pool).await.map_err(StoreError::from)
+                .fetch_optional(pool).await?;
+            if row.is_some() {
+                return Ok(row);
+            }
+            let ranges = sqlx::query_as::<_, RoomRangeRecord>(super::COVERING_RANGES)
+            .bind(room_type_id).bind(night)
+            .fetch_all(pool).await?;
+            Ok(ranges.into_iter().find(|r| r.covers(night)).map(|r| (r.capacity, 0, 0, r.stop_sell)))
         })
     }
 

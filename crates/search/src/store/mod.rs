@@ -96,6 +96,30 @@ pub struct RoomNightRecord {
     pub stop_sell: bool,
 }
 
+/// A run of nights of one room type on some weekdays (bit 0 Monday … bit 6 Sunday) with
+/// the same rooms for sale, flexible nightly price (minor units) and stop-sell.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RoomRangeRecord {
+    pub room_type_id: i64,
+    pub first_night: NaiveDate,
+    pub last_night: NaiveDate,
+    pub weekdays: i16,
+    pub capacity: i32,
+    pub price_amount: i64,
+    pub currency: String,
+    pub stop_sell: bool,
+}
+
+impl RoomRangeRecord {
+    /// Whether the range covers a night.
+    pub fn covers(&self, night: NaiveDate) -> bool {
+        use chrono::Datelike as _;
+        self.first_night <= night
+            && night <= self.last_night
+            && self.weekdays & (1 << night.weekday().num_days_from_monday()) != 0
+    }
+}
+
 /// Inventory rows changed since a moment, and the catalog generation read before them.
 #[derive(Debug, Clone, Default)]
 pub struct Changes {
@@ -275,3 +299,55 @@ macro_rules! ensure_seat_row {
     }};
 }
 pub(crate) use ensure_seat_row;
+
+/// The ranges of a room type (`$1`) that may cover a night (`$2`): the one whose weekdays
+/// include the night's covers it ([`RoomRangeRecord::covers`]).
+pub(crate) const COVERING_RANGES: &str = "SELECT room_type_id, first_night, last_night, weekdays, capacity, price_amount, currency, stop_sell
+     FROM room_ranges WHERE room_type_id = $1 AND first_night <= $2 AND last_night >= $2";
+
+/// Makes sure the row of a room type's night exists inside a write transaction, creating
+/// it from the availability and rate range that covers the night (its rooms, price and
+/// stop-sell, nothing sold). Evaluates to `Ok(true)` when the row is there.
+macro_rules! ensure_room_row {
+    ($tx:expr, $room_type_id:expr, $night:expr, $stamp:expr) => {{
+        let room_type_id: i64 = $room_type_id;
+        let night: chrono::NaiveDate = $night;
+        let exists: Option<(i32,)> =
+            sqlx::query_as("SELECT capacity FROM room_nights WHERE room_type_id = $1 AND night = $2")
+                .bind(room_type_id)
+                .bind(night)
+                .fetch_optional(&mut *$tx)
+                .await?;
+        if exists.is_some() {
+            Ok::<bool, sqlx::Error>(true)
+        } else {
+            let ranges: Vec<$crate::store::RoomRangeRecord> = sqlx::query_as(
+                $crate::store::COVERING_RANGES,
+            )
+            .bind(room_type_id)
+            .bind(night)
+            .fetch_all(&mut *$tx)
+            .await?;
+            match ranges.into_iter().find(|r| r.covers(night)) {
+                None => Ok(false),
+                Some(r) => {
+                    sqlx::query(
+                        "INSERT INTO room_nights (room_type_id, night, capacity, price_amount, currency, stop_sell, changed_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (room_type_id, night) DO NOTHING",
+                    )
+                    .bind(room_type_id)
+                    .bind(night)
+                    .bind(r.capacity)
+                    .bind(r.price_amount)
+                    .bind(&r.currency)
+                    .bind(r.stop_sell)
+                    .bind($stamp)
+                    .execute(&mut *$tx)
+                    .await?;
+                    Ok(true)
+                }
+            }
+        }
+    }};
+}
+pub(crate) use ensure_room_row;
