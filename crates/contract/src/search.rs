@@ -99,14 +99,50 @@ impl Cabin {
     }
 }
 
-/// Hotel rate plans.
+/// Whether a hotel rate can be cancelled free of charge (the rate plan itself is named
+/// by `rate_plan_code`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RatePlan {
-    /// Free cancellation until two days before check-in.
+    /// A refundable rate plan: free cancellation until its deadline.
     Flexible,
-    /// 15 % cheaper, no refund.
+    /// A non-refundable rate plan: cancelling refunds nothing.
     NonRefundable,
+}
+
+/// What a rate plan includes besides the room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Board {
+    RoomOnly,
+    Breakfast,
+    HalfBoard,
+    FullBoard,
+    AllInclusive,
+}
+
+impl Board {
+    pub const ALL: [Board; 5] = [
+        Board::RoomOnly,
+        Board::Breakfast,
+        Board::HalfBoard,
+        Board::FullBoard,
+        Board::AllInclusive,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Board::RoomOnly => "room_only",
+            Board::Breakfast => "breakfast",
+            Board::HalfBoard => "half_board",
+            Board::FullBoard => "full_board",
+            Board::AllInclusive => "all_inclusive",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Board> {
+        Board::ALL.into_iter().find(|b| b.as_str() == s)
+    }
 }
 
 /// One flight of a slice.
@@ -269,6 +305,10 @@ pub struct FlightsAnswer {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct HotelSummary {
     pub id: i64,
+    /// The hotel's code, as its supplier names it (`HotelCode` in OpenTravel messages).
+    #[serde(default)]
+    #[schema(example = "H000001")]
+    pub code: String,
     pub name: String,
     /// 1 to 5.
     pub stars: i16,
@@ -320,10 +360,29 @@ pub struct HotelOffer {
     pub rooms_remaining: i32,
     pub room_type: String,
     pub room_type_id: i64,
+    /// The room type's code within the hotel (`InvTypeCode` in OpenTravel messages).
+    #[serde(default)]
+    #[schema(example = "STD")]
+    pub room_type_code: String,
     pub max_guests_per_room: i32,
+    /// Refundable (`flexible`) or not (`non_refundable`), from the rate plan.
     pub rate: RatePlan,
+    /// The rate plan's code within the hotel (`RatePlanCode` in OpenTravel messages).
+    #[serde(default)]
+    #[schema(example = "FLEX")]
+    pub rate_plan_code: String,
+    /// The rate plan's name, for people.
+    #[serde(default)]
+    pub rate_plan_name: String,
+    /// What the rate plan includes besides the room.
+    #[serde(default = "room_only")]
+    pub board: Board,
     pub hotel: HotelSummary,
     pub cancellation_policy: CancellationPolicy,
+}
+
+fn room_only() -> Board {
+    Board::RoomOnly
 }
 
 impl HotelOffer {
@@ -344,10 +403,15 @@ impl HotelOffer {
             rooms_remaining: 4,
             room_type: "Standard Room".to_owned(),
             room_type_id: 1,
+            room_type_code: "STD".to_owned(),
             max_guests_per_room: 2,
             rate: RatePlan::Flexible,
+            rate_plan_code: "FLEX".to_owned(),
+            rate_plan_name: "Flexible".to_owned(),
+            board: Board::RoomOnly,
             hotel: HotelSummary {
                 id: 1,
+                code: "H000001".to_owned(),
                 name: "Grand Paris Hotel".to_owned(),
                 stars: 4,
                 city: "Paris".to_owned(),

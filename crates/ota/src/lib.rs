@@ -193,6 +193,12 @@ pub struct CatalogImportArgs {
     /// (optional further columns in docs/content.md); replaces the fares of each market (carrier, route, cabin) it names.
     #[arg(long, value_name = "FILE")]
     pub fares: Option<std::path::PathBuf>,
+    /// Hotel availability, restrictions or rates: an OpenTravel `OTA_HotelAvailNotifRQ`
+    /// or `OTA_HotelRateAmountNotifRQ` (as channel managers send to /supplier/v1, see
+    /// docs/content.md), for any hotel; repeat for several. Each file is applied whole or
+    /// not at all, in the order given.
+    #[arg(long, value_name = "FILE")]
+    pub ari: Vec<std::path::PathBuf>,
     /// Replace only the flights the schedule has, keeping the carrier's others.
     #[arg(long)]
     pub merge: bool,
@@ -446,6 +452,54 @@ pub async fn catalog(command: CatalogCommand) -> anyhow::Result<i32> {
     }
 }
 
+/// Applies ARI message files in order; stops at the first refused (exit status 2),
+/// naming its problems.
+async fn ari_import(args: &CatalogImportArgs) -> anyhow::Result<i32> {
+    use ota_search::ari::{self, Refusal};
+    let store = search_store(&args.settings).await?;
+    let mut status = 0;
+    for path in &args.ari {
+        let xml =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let Some(kind) = ari::kind_of(&xml) else {
+            eprintln!(
+                "{}: not an OTA_HotelAvailNotifRQ or OTA_HotelRateAmountNotifRQ",
+                path.display()
+            );
+            status = 2;
+            break;
+        };
+        match ari::apply(&store, None, &xml, kind, chrono::Utc::now()).await {
+            Ok((message, applied)) => println!(
+                "{}: hotel {}: {applied} instructions applied",
+                path.display(),
+                message.hotel_code
+            ),
+            Err((_, Refusal::Unavailable(e))) => {
+                store.db().close().await;
+                return Err(anyhow::Error::new(e).context(format!("applying {}", path.display())));
+            }
+            Err((_, Refusal::Invalid(errors))) => {
+                for e in errors {
+                    eprintln!("{}: {}: {}", path.display(), e.at, e.message);
+                }
+                status = 2;
+                break;
+            }
+            Err((_, Refusal::NotYours(e))) => {
+                eprintln!("{}: {}", path.display(), e.message);
+                status = 2;
+                break;
+            }
+        }
+    }
+    store.db().close().await;
+    if status != 0 {
+        eprintln!("stopped: that file and the ones after it changed nothing");
+    }
+    Ok(status)
+}
+
 async fn catalog_import(args: CatalogImportArgs) -> anyhow::Result<i32> {
     use std::io::IsTerminal as _;
     let read = |path: &Option<std::path::PathBuf>| -> anyhow::Result<Option<String>> {
@@ -465,9 +519,12 @@ async fn catalog_import(args: CatalogImportArgs) -> anyhow::Result<i32> {
         merge: args.merge,
     };
     anyhow::ensure!(
-        files.ssim.is_some() || files.fares.is_some(),
-        "give --ssim FILE, --fares FILE or both"
+        files.ssim.is_some() || files.fares.is_some() || !args.ari.is_empty(),
+        "give --ssim FILE, --fares FILE, --ari FILE or several"
     );
+    if files.ssim.is_none() && files.fares.is_none() {
+        return ari_import(&args).await;
+    }
     let store = search_store(&args.settings).await?;
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(0);
@@ -547,7 +604,11 @@ async fn catalog_import(args: CatalogImportArgs) -> anyhow::Result<i32> {
                     );
                 }
             }
-            Ok(0)
+            if args.ari.is_empty() {
+                Ok(0)
+            } else {
+                ari_import(&args).await
+            }
         }
         Err(ota_search::import::ImportError::Store(e)) => Err(e.into()),
         Err(e) => {

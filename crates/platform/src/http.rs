@@ -197,11 +197,11 @@ async fn problem_everywhere(req: Request, next: Next) -> Response {
     if is_problem {
         return res;
     }
-    // The web site's error pages (its styled 404, 403, 402, 503) are HTML on purpose.
-    let is_page = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    // The web site's error pages (its styled 404, 403, 402, 503) are HTML on purpose, and
+    // the supplier API answers OpenTravel `Errors` in XML, as channel managers expect.
+    let is_page = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes().starts_with(b"text/html") || v.as_bytes().starts_with(b"application/xml")
+    });
     if is_page {
         return res;
     }
@@ -325,6 +325,10 @@ pub struct HttpSettings {
     /// schedule), in bytes.
     #[arg(long = "max-import-body-bytes", env = "OTA_MAX_IMPORT_BODY_BYTES", default_value_t = 512 * 1024 * 1024)]
     pub max_import_body_bytes: usize,
+    /// Largest supplier message accepted (`/supplier/...`: OpenTravel ARI messages of a
+    /// channel manager), in bytes.
+    #[arg(long = "max-supplier-body-bytes", env = "OTA_MAX_SUPPLIER_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub max_supplier_body_bytes: usize,
     /// How long in-flight requests may drain after SIGTERM before the process exits.
     #[arg(long = "drain-timeout", env = "OTA_DRAIN_TIMEOUT", default_value = "20s", value_parser = crate::config::parse_duration)]
     pub drain_timeout: Duration,
@@ -394,6 +398,7 @@ pub fn api_stack(
                 BodyLimits {
                     default: settings.max_body_bytes,
                     imports: settings.max_import_body_bytes,
+                    supplier: settings.max_supplier_body_bytes,
                 },
                 limit_body,
             )),
@@ -502,6 +507,7 @@ mod tests {
             request_timeout,
             max_body_bytes: 1024,
             max_import_body_bytes: 4096,
+            max_supplier_body_bytes: 4096,
             drain_timeout: Duration::from_secs(1),
             trusted_proxies: 0,
         }
@@ -598,10 +604,13 @@ mod tests {
 struct BodyLimits {
     default: usize,
     imports: usize,
+    supplier: usize,
 }
 
 /// Paths that take content files, with their own body limit.
 pub const IMPORT_PATH_PREFIX: &str = "/internal/v1/catalog/";
+/// Paths that take suppliers' messages, with their own body limit.
+pub const SUPPLIER_PATH_PREFIX: &str = "/supplier/";
 
 /// Refuses a body over its path's limit with 413 (a declared length at once, a streamed
 /// one when it passes the limit: the extractors answer `too-large`).
@@ -612,6 +621,8 @@ async fn limit_body(
 ) -> Response {
     let limit = if req.uri().path().starts_with(IMPORT_PATH_PREFIX) {
         limits.imports
+    } else if req.uri().path().starts_with(SUPPLIER_PATH_PREFIX) {
+        limits.supplier
     } else {
         limits.default
     };

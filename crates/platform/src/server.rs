@@ -290,7 +290,8 @@ pub async fn shutdown_signal() {
 
 /// The merged OpenAPI document as served: one tag per name (the services' descriptions
 /// joined), the security schemes the operations name (`bearer`: a traveller's access
-/// token; `service_token`: a service token, audience `ota-internal`), and problem answers
+/// token; `service_token`: a service token, audience `ota-internal`; `supplier_basic`: a
+/// supplier's HTTP Basic credential), and problem answers
 /// under `application/problem+json`, as the server sends them.
 pub fn published(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
     use serde_json::{Value, json};
@@ -316,7 +317,9 @@ pub fn published(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
         "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
             "description": "A traveller's access token from /api/v1/auth/register, /login or /refresh (15 minutes)."},
         "service_token": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-            "description": "A service token (audience ota-internal) that the services mint for each other; internal APIs take nothing else."}
+            "description": "A service token (audience ota-internal) that the services mint for each other; internal APIs take nothing else."},
+        "supplier_basic": {"type": "http", "scheme": "basic",
+            "description": "A supplier's NAME:SECRET, as `ota ops supplier create` prints it; limited to that supplier's hotels."}
     });
     let problem = json!("#/components/schemas/Problem");
     for operations in v["paths"]

@@ -2,18 +2,18 @@
 //! stay, priced per rate plan.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
-use ota_contract::search::{CancellationPolicy, HotelOffer, HotelSummary, OfferKind};
+use ota_contract::search::{CancellationPolicy, HotelOffer, HotelSummary, OfferKind, RatePlan};
 use ota_platform::money::Money;
 use ota_platform::tokens::KeyRing;
 
-use crate::index::{Index, RoomType};
-use crate::offers::{OFFER_TTL_SECS, OfferClaims, RatePlan};
+use rustc_hash::FxHashMap;
+
+use crate::index::{Hotel, Index, NightState, PlanRanges, RatePlanInfo, RoomRanges, RoomType};
+use crate::offers::{OFFER_TTL_SECS, OfferClaims};
 use crate::seed::CURRENCY;
 
-/// The non-refundable rate's discount on the flexible one, in percent.
-pub const NON_REFUNDABLE_DISCOUNT: i64 = 15;
-/// Flexible rates cancel free until this many days before check-in, at 14:00 local.
-pub const FREE_CANCELLATION_DAYS: i64 = 2;
+/// A refundable rate plan without its own deadline cancels free until check-in; with
+/// one, until that many days before check-in at this hotel time.
 const FREE_CANCELLATION_TIME: (u32, u32) = (14, 0);
 /// Check-in and check-out times, hotel local time.
 pub const CHECK_IN_TIME: (u32, u32) = (15, 0);
@@ -48,51 +48,89 @@ pub struct HotelQuery {
     pub max_price: Option<i64>,
 }
 
-/// A room type priced for the stay.
+/// A room type on one rate plan, priced for the stay.
 #[derive(Debug, Clone)]
 pub struct Stay {
     pub room_type: u32,
-    pub plan: RatePlan,
+    /// Position of the rate plan in its hotel's [`crate::index::Hotel::rate_plans`].
+    pub plan: u32,
     pub total: i64,
     pub rooms_remaining: i32,
 }
 
-/// The price of one rate plan, from the flexible nightly total.
-pub fn plan_price(flexible_total: i64, plan: RatePlan) -> i64 {
-    match plan {
-        RatePlan::Flexible => flexible_total,
-        RatePlan::NonRefundable => {
-            (flexible_total * (100 - NON_REFUNDABLE_DISCOUNT) / 100 / 100) * 100
-        }
-    }
+/// Guests in each room when `guests` share `rooms` (the fullest room).
+pub fn guests_per_room(guests: u8, rooms: u8) -> i16 {
+    u16::from(guests).div_ceil(u16::from(rooms.max(1))) as i16
 }
 
-/// Sum of nightly prices and rooms left on the tightest night, if bookable every night.
-pub fn price_stay(
-    index: &Index,
+/// Rooms left on the tightest night, if `rooms` are for sale every night of the stay.
+pub fn rooms_for_stay(
+    rooms_map: &FxHashMap<(i64, NaiveDate), NightState>,
     rt: &RoomType,
+    ranges: &RoomRanges,
     check_in: NaiveDate,
     nights: u16,
     rooms: u8,
-) -> Option<(i64, i32)> {
-    let touched = index.rooms.read().unwrap_or_else(|e| e.into_inner());
-    let mut total = 0;
+) -> Option<i32> {
     let mut remaining = i32::MAX;
     for d in 0..nights {
-        let night = index.night_in(&touched, rt, check_in + Duration::days(i64::from(d)))?;
-        let left = night.remaining();
+        let night = check_in + Duration::days(i64::from(d));
+        let left = Index::night_in(rooms_map, rt.id, ranges, night)?.remaining();
         if left < i32::from(rooms) {
             return None;
         }
-        total += night.price();
         remaining = remaining.min(left);
     }
-    Some((total * i64::from(rooms), remaining))
+    Some(remaining)
 }
 
-/// Stays on sale at `now`: a flexible rate only while its free cancellation is still
-/// ahead (after that, only the non-refundable rate).
+/// The total of a stay on one rate plan (every room, every night, minor units), if the
+/// plan sells it: a price every night, no night stop-sold, arrival not closed and within
+/// the arrival night's minimum and maximum length of stay, every night's forward
+/// minimum and maximum stay met, departure not closed.
+pub fn price_on_plan(
+    plan: &PlanRanges,
+    check_in: NaiveDate,
+    nights: u16,
+    guests: i16,
+    rooms: u8,
+) -> Option<i64> {
+    let arrival = plan.restrictions(check_in);
+    if arrival.closed_to_arrival
+        || arrival.min_los.is_some_and(|n| nights < n)
+        || arrival.max_los.is_some_and(|n| nights > n)
+    {
+        return None;
+    }
+    let mut total = 0;
+    for d in 0..nights {
+        let night = check_in + Duration::days(i64::from(d));
+        let r = if d == 0 {
+            arrival
+        } else {
+            plan.restrictions(night)
+        };
+        if r.stop_sell
+            || r.min_stay.is_some_and(|n| nights < n)
+            || r.max_stay.is_some_and(|n| nights > n)
+        {
+            return None;
+        }
+        total += plan.price(guests, night)?;
+    }
+    let departure = check_in + Duration::days(i64::from(nights));
+    if plan.restrictions(departure).closed_to_departure {
+        return None;
+    }
+    Some(total * i64::from(rooms))
+}
+
+/// Stays on sale at `now`, one per room type and rate plan that sells it: a refundable
+/// plan only while its free cancellation is still ahead.
 pub fn search(index: &Index, q: &HotelQuery, now: DateTime<Utc>) -> Vec<Stay> {
+    let rooms_map = index.rooms.read().unwrap_or_else(|e| e.into_inner());
+    let ranges = index.ranges.read().unwrap_or_else(|e| e.into_inner());
+    let per_room = guests_per_room(q.guests, q.rooms);
     let mut out = Vec::new();
     for &h in &q.hotels {
         let hotel = &index.hotels[h as usize];
@@ -101,26 +139,33 @@ pub fn search(index: &Index, q: &HotelQuery, now: DateTime<Utc>) -> Vec<Stay> {
         }
         for &r in &hotel.room_types {
             let rt = &index.room_types[r as usize];
-            if rt.max_guests * i32::from(q.rooms) < i32::from(q.guests) {
+            if rt.max_guests < i32::from(per_room) {
                 continue;
             }
-            let Some((flexible, remaining)) = price_stay(index, rt, q.check_in, q.nights, q.rooms)
+            let rr = &ranges[r as usize];
+            let Some(remaining) = rooms_for_stay(&rooms_map, rt, rr, q.check_in, q.nights, q.rooms)
             else {
                 continue;
             };
-            let flexible_open =
-                free_cancellation_until(index, rt.id, q.check_in).is_some_and(|until| until > now);
-            for plan in [RatePlan::Flexible, RatePlan::NonRefundable] {
-                if plan == RatePlan::Flexible && !flexible_open {
+            for (k, plan) in hotel.rate_plans.iter().enumerate() {
+                if plan.refundable
+                    && free_cancellation_until(hotel, plan, q.check_in).is_none_or(|t| t <= now)
+                {
                     continue;
                 }
-                let total = plan_price(flexible, plan);
+                let Some(total) = rr
+                    .plans
+                    .get(k)
+                    .and_then(|p| price_on_plan(p, q.check_in, q.nights, per_room, q.rooms))
+                else {
+                    continue;
+                };
                 if q.max_price.is_some_and(|m| total > m) {
                     continue;
                 }
                 out.push(Stay {
                     room_type: r,
-                    plan,
+                    plan: k as u32,
                     total,
                     rooms_remaining: remaining,
                 });
@@ -136,15 +181,63 @@ pub fn search(index: &Index, q: &HotelQuery, now: DateTime<Utc>) -> Vec<Stay> {
     out
 }
 
-/// The moment free cancellation ends for a stay at a hotel.
+/// The moment free cancellation of a stay on a rate plan ends: `None` for a
+/// non-refundable plan; check-in for a refundable plan without a deadline; else 14:00
+/// hotel time that many days before check-in.
 pub fn free_cancellation_until(
-    index: &Index,
-    room_type_id: i64,
+    hotel: &Hotel,
+    plan: &RatePlanInfo,
     check_in: NaiveDate,
 ) -> Option<DateTime<chrono_tz::Tz>> {
-    let tz = index.hotel_of(room_type_id)?.tz;
-    let day = check_in - Duration::days(FREE_CANCELLATION_DAYS);
-    Some(hotel_time(tz, day, FREE_CANCELLATION_TIME))
+    if !plan.refundable {
+        return None;
+    }
+    Some(match plan.free_cancellation_days {
+        None => check_in_at(hotel.tz, check_in),
+        Some(days) => hotel_time(
+            hotel.tz,
+            check_in - Duration::days(i64::from(days)),
+            FREE_CANCELLATION_TIME,
+        ),
+    })
+}
+
+/// Whether a rate plan still sells a stay (its restrictions and prices as the index has
+/// them now; rooms are checked against the database).
+pub fn plan_sells(
+    index: &Index,
+    room_type_id: i64,
+    plan_code: &str,
+    check_in: NaiveDate,
+    nights: u16,
+    guests: u8,
+    rooms: u8,
+) -> bool {
+    let Some(&pos) = index.room_type_by_id.get(&room_type_id) else {
+        return false;
+    };
+    let hotel = &index.hotels[index.room_types[pos as usize].hotel as usize];
+    let Some(k) = hotel.rate_plans.iter().position(|p| p.code == plan_code) else {
+        return false;
+    };
+    let ranges = index.ranges.read().unwrap_or_else(|e| e.into_inner());
+    ranges[pos as usize]
+        .plans
+        .get(k)
+        .and_then(|p| price_on_plan(p, check_in, nights, guests_per_room(guests, rooms), rooms))
+        .is_some()
+}
+
+/// The hotel, room type and rate plan an offer names.
+pub fn offer_parts<'a>(
+    index: &'a Index,
+    room_type_id: i64,
+    plan_code: &str,
+) -> Option<(&'a Hotel, &'a RoomType, &'a RatePlanInfo)> {
+    let room = &index.room_types[*index.room_type_by_id.get(&room_type_id)? as usize];
+    let hotel = &index.hotels[room.hotel as usize];
+    let plan = hotel.rate_plans.iter().find(|p| p.code == plan_code)?;
+    Some((hotel, room, plan))
 }
 
 pub fn render(
@@ -155,7 +248,7 @@ pub fn render(
 ) -> Option<HotelOffer> {
     let OfferClaims::Hotel {
         rt,
-        p,
+        rp,
         ci,
         n,
         r,
@@ -167,21 +260,17 @@ pub fn render(
     else {
         return None;
     };
-    let room = &index.room_types[*index.room_type_by_id.get(rt)? as usize];
-    let hotel = &index.hotels[room.hotel as usize];
-    let policy = match p {
-        RatePlan::Flexible => {
-            let until = free_cancellation_until(index, *rt, *ci)?;
-            CancellationPolicy {
-                refundable: true,
-                free_cancellation_until: Some(until.to_rfc3339()),
-                description: format!(
-                    "Free cancellation until {} (hotel time); no refund after.",
-                    until.format("%Y-%m-%d %H:%M")
-                ),
-            }
-        }
-        RatePlan::NonRefundable => CancellationPolicy {
+    let (hotel, room, plan) = offer_parts(index, *rt, rp)?;
+    let policy = match free_cancellation_until(hotel, plan, *ci) {
+        Some(until) => CancellationPolicy {
+            refundable: true,
+            free_cancellation_until: Some(until.to_rfc3339()),
+            description: format!(
+                "Free cancellation until {} (hotel time); no refund after.",
+                until.format("%Y-%m-%d %H:%M")
+            ),
+        },
+        None => CancellationPolicy {
             refundable: false,
             free_cancellation_until: None,
             description: "Non-refundable: cancelling refunds nothing.".to_owned(),
@@ -203,10 +292,19 @@ pub fn render(
         rooms_remaining,
         room_type: room.name.clone(),
         room_type_id: room.id,
+        room_type_code: room.code.clone(),
         max_guests_per_room: room.max_guests,
-        rate: *p,
+        rate: if plan.refundable {
+            RatePlan::Flexible
+        } else {
+            RatePlan::NonRefundable
+        },
+        rate_plan_code: plan.code.clone(),
+        rate_plan_name: plan.name.clone(),
+        board: plan.board,
         hotel: HotelSummary {
             id: hotel.id,
+            code: hotel.code.clone(),
             name: hotel.name.clone(),
             stars: hotel.stars,
             city: hotel.city.clone(),
@@ -224,9 +322,12 @@ pub fn offer(
     now: DateTime<Utc>,
 ) -> Option<HotelOffer> {
     let rt = &index.room_types[stay.room_type as usize];
+    let plan = index.hotels[rt.hotel as usize]
+        .rate_plans
+        .get(stay.plan as usize)?;
     let claims = OfferClaims::Hotel {
         rt: rt.id,
-        p: stay.plan,
+        rp: plan.code.clone(),
         ci: q.check_in,
         n: q.nights,
         r: q.rooms,
@@ -246,11 +347,12 @@ pub fn answer_changes_at(index: &Index, q: &HotelQuery, stays: &[&Stay]) -> Opti
         .iter()
         .filter_map(|s| {
             let rt = &index.room_types[s.room_type as usize];
-            let tz = index.hotels[rt.hotel as usize].tz;
-            let deadline = (s.plan == RatePlan::Flexible)
-                .then(|| free_cancellation_until(index, rt.id, q.check_in))
-                .flatten();
-            [Some(check_in_at(tz, q.check_in)), deadline]
+            let hotel = &index.hotels[rt.hotel as usize];
+            let deadline = hotel
+                .rate_plans
+                .get(s.plan as usize)
+                .and_then(|plan| free_cancellation_until(hotel, plan, q.check_in));
+            [Some(check_in_at(hotel.tz, q.check_in)), deadline]
                 .into_iter()
                 .flatten()
                 .map(|t| t.with_timezone(&Utc))
@@ -262,12 +364,97 @@ pub fn answer_changes_at(index: &Index, q: &HotelQuery, stays: &[&Stay]) -> Opti
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ranges::{ALL_WEEKDAYS, RangeList, Ranged, Span};
+    use crate::store::Restrictions;
 
     #[test]
-    fn the_non_refundable_rate_is_fifteen_percent_cheaper_in_whole_units() {
-        assert_eq!(plan_price(100_000, RatePlan::Flexible), 100_000);
-        assert_eq!(plan_price(100_000, RatePlan::NonRefundable), 85_000);
-        assert_eq!(plan_price(33_300, RatePlan::NonRefundable), 28_300);
+    fn the_seeded_non_refundable_rate_is_fifteen_percent_cheaper_in_whole_units() {
+        use crate::seed::non_refundable;
+        assert_eq!(non_refundable(100_000), 85_000);
+        assert_eq!(non_refundable(33_300), 28_300);
+    }
+
+    fn day(m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2027, m, d).expect("date")
+    }
+
+    /// A plan priced 100.00 a night (any guests), 80.00 for one guest, all March.
+    fn march_plan(restrictions: Vec<(Span, Restrictions)>) -> PlanRanges {
+        let march = Span::new(day(3, 1), day(3, 31), ALL_WEEKDAYS);
+        PlanRanges {
+            restrictions: RangeList::new(
+                restrictions
+                    .into_iter()
+                    .map(|(span, value)| Ranged { span, value })
+                    .collect(),
+            ),
+            rates: vec![
+                (
+                    0,
+                    RangeList::new(vec![Ranged {
+                        span: march,
+                        value: 10_000,
+                    }]),
+                ),
+                (
+                    1,
+                    RangeList::new(vec![Ranged {
+                        span: march,
+                        value: 8_000,
+                    }]),
+                ),
+            ],
+        }
+    }
+
+    #[test]
+    fn a_plan_prices_every_night_by_guests_and_honours_each_restriction() {
+        let open = march_plan(Vec::new());
+        assert_eq!(price_on_plan(&open, day(3, 10), 3, 2, 1), Some(30_000));
+        assert_eq!(price_on_plan(&open, day(3, 10), 3, 1, 2), Some(48_000));
+        // A night without a price is not sold.
+        assert_eq!(price_on_plan(&open, day(3, 30), 3, 2, 1), None);
+
+        let one = |r: Restrictions| {
+            march_plan(vec![(Span::new(day(3, 10), day(3, 12), ALL_WEEKDAYS), r)])
+        };
+        let min_los = one(Restrictions {
+            min_los: Some(3),
+            ..Restrictions::default()
+        });
+        assert_eq!(price_on_plan(&min_los, day(3, 10), 2, 2, 1), None);
+        assert_eq!(price_on_plan(&min_los, day(3, 10), 3, 2, 1), Some(30_000));
+        // Judged on arrival only: arriving the day before the range is fine.
+        assert!(price_on_plan(&min_los, day(3, 9), 2, 2, 1).is_some());
+        let min_stay = one(Restrictions {
+            min_stay: Some(3),
+            ..Restrictions::default()
+        });
+        // Judged on every night: a 2-night stay through the range is refused.
+        assert_eq!(price_on_plan(&min_stay, day(3, 9), 2, 2, 1), None);
+        let max_los = one(Restrictions {
+            max_los: Some(2),
+            ..Restrictions::default()
+        });
+        assert_eq!(price_on_plan(&max_los, day(3, 10), 3, 2, 1), None);
+        let cta = one(Restrictions {
+            closed_to_arrival: true,
+            ..Restrictions::default()
+        });
+        assert_eq!(price_on_plan(&cta, day(3, 11), 2, 2, 1), None);
+        assert!(price_on_plan(&cta, day(3, 9), 4, 2, 1).is_some());
+        let ctd = one(Restrictions {
+            closed_to_departure: true,
+            ..Restrictions::default()
+        });
+        assert_eq!(price_on_plan(&ctd, day(3, 8), 3, 2, 1), None);
+        assert!(price_on_plan(&ctd, day(3, 8), 5, 2, 1).is_some());
+        let stop = one(Restrictions {
+            stop_sell: true,
+            ..Restrictions::default()
+        });
+        assert_eq!(price_on_plan(&stop, day(3, 12), 1, 2, 1), None);
+        assert!(price_on_plan(&stop, day(3, 13), 5, 2, 1).is_some());
     }
 
     #[test]

@@ -12,15 +12,19 @@ use std::collections::HashMap;
 
 use rustc_hash::FxHashMap;
 use std::sync::RwLock;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicI64, Ordering};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use ota_contract::AirportCode;
+use ota_contract::search::Board;
 
 use crate::catalog::{Cabin, fold};
+use crate::ranges::RangeList;
 use crate::schedule::{DatedLeg, ScheduledLeg};
-use crate::store::{Changes, RoomNightRecord, SearchStore, SeatRecord};
+use crate::store::{
+    Allotment, Changes, Restrictions, RoomNightRecord, RoomTypeRanges, SearchStore, SeatRecord,
+};
 
 pub struct AirportInfo {
     pub iata: String,
@@ -163,14 +167,12 @@ pub struct CabinOffer {
 }
 
 /// Rooms of one room type on one night as search sees them: its row where something
-/// was sold, held or changed, else the range that covers it (nothing taken).
+/// was sold, held or changed, else the allotment range that covers it (nothing taken).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NightState {
     pub capacity: i32,
     /// Sold and held.
     pub taken: i32,
-    /// The flexible rate's nightly price, minor units.
-    pub price: i64,
     pub stop_sell: bool,
 }
 
@@ -179,8 +181,15 @@ impl NightState {
         Self {
             capacity: r.capacity,
             taken: r.sold + r.held,
-            price: r.price_amount,
             stop_sell: r.stop_sell,
+        }
+    }
+
+    fn untouched(a: &Allotment) -> Self {
+        Self {
+            capacity: a.capacity,
+            taken: 0,
+            stop_sell: a.stop_sell,
         }
     }
 
@@ -191,60 +200,102 @@ impl NightState {
         }
         (self.capacity - self.taken).max(0)
     }
-
-    pub fn price(&self) -> i64 {
-        self.price
-    }
 }
 
-/// A run of nights on some weekdays with the same rooms, price and stop-sell (see
-/// [`RoomRangeRecord`]).
-#[derive(Debug, Clone, Copy)]
-pub struct RoomRange {
-    pub first_night: NaiveDate,
-    pub last_night: NaiveDate,
-    /// Bit 0 Monday … bit 6 Sunday.
-    pub weekdays: u8,
-    pub night: NightState,
-}
-
-impl RoomRange {
-    fn covers(&self, night: NaiveDate) -> bool {
-        use chrono::Datelike as _;
-        self.first_night <= night
-            && night <= self.last_night
-            && self.weekdays & (1 << night.weekday().num_days_from_monday()) != 0
-    }
+/// A hotel's rate plan as search sells it.
+#[derive(Debug, Clone)]
+pub struct RatePlanInfo {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub board: Board,
+    pub refundable: bool,
+    /// Free cancellation until this many days before check-in, 14:00 hotel time (none:
+    /// until check-in).
+    pub free_cancellation_days: Option<i32>,
 }
 
 pub struct RoomType {
     pub id: i64,
+    pub code: String,
     pub hotel: u32,
     pub name: String,
     pub max_guests: i32,
-    /// Availability and rates, by first night.
-    pub ranges: Vec<RoomRange>,
 }
 
-impl RoomType {
-    /// The range that covers a night, if any.
-    pub fn range(&self, night: NaiveDate) -> Option<&RoomRange> {
-        let started = self.ranges.partition_point(|r| r.first_night <= night);
-        self.ranges[..started]
-            .iter()
-            .rev()
-            .find(|r| r.covers(night))
+/// The ranges of one rate plan of a room type: restrictions, and nightly prices by
+/// guests in the room (0: any number), minor units.
+#[derive(Debug, Default)]
+pub struct PlanRanges {
+    pub restrictions: RangeList<Restrictions>,
+    pub rates: Vec<(i16, RangeList<i64>)>,
+}
+
+impl PlanRanges {
+    /// The nightly price of a room for `guests` guests: the price for exactly that many
+    /// where one is set for the night, else the price for any number.
+    pub fn price(&self, guests: i16, night: NaiveDate) -> Option<i64> {
+        let of = |g: i16| {
+            self.rates
+                .iter()
+                .find(|(n, _)| *n == g)
+                .and_then(|(_, l)| l.at(night))
+        };
+        of(guests).or_else(|| of(0)).copied()
+    }
+
+    /// The restrictions of a night (none where no range says otherwise).
+    pub fn restrictions(&self, night: NaiveDate) -> Restrictions {
+        self.restrictions.at(night).copied().unwrap_or_default()
+    }
+}
+
+/// The ranges of one room type as search reads them: allotment, and per rate plan of
+/// its hotel (in the order of [`Hotel::rate_plans`]) restrictions and prices.
+#[derive(Debug, Default)]
+pub struct RoomRanges {
+    pub allotment: RangeList<Allotment>,
+    pub plans: Vec<PlanRanges>,
+}
+
+impl RoomRanges {
+    fn of(r: RoomTypeRanges, plans: &[RatePlanInfo]) -> Self {
+        let mut rates: HashMap<i64, Vec<(i16, RangeList<i64>)>> = HashMap::new();
+        for ((plan, guests), list) in r.rates {
+            rates
+                .entry(plan)
+                .or_default()
+                .push((guests, RangeList::new(list)));
+        }
+        let mut restrictions = r.restrictions;
+        Self {
+            allotment: RangeList::new(r.allotment),
+            plans: plans
+                .iter()
+                .map(|p| PlanRanges {
+                    restrictions: RangeList::new(restrictions.remove(&p.id).unwrap_or_default()),
+                    rates: rates.remove(&p.id).unwrap_or_default(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The last night any allotment reaches.
+    fn last_night(&self) -> Option<NaiveDate> {
+        self.allotment.last_night()
     }
 }
 
 pub struct Hotel {
     pub id: i64,
+    pub code: String,
     pub name: String,
     pub city: String,
     pub country: String,
     pub stars: i16,
     pub tz: Tz,
     pub room_types: Vec<u32>,
+    pub rate_plans: Vec<RatePlanInfo>,
 }
 
 pub struct Index {
@@ -284,10 +335,13 @@ pub struct Index {
     pub cities: HashMap<String, Tz>,
     pub room_types: Vec<RoomType>,
     pub room_type_by_id: HashMap<i64, u32>,
+    /// Each room type's allotment, restriction and rate ranges, by its position in
+    /// `room_types` (replaced per room type when its ranges change).
+    pub ranges: RwLock<Vec<RoomRanges>>,
     /// Room nights where anything happened to them, by (room type id, night).
     pub rooms: RwLock<FxHashMap<(i64, NaiveDate), NightState>>,
-    /// The last night any range reaches.
-    pub rooms_until: Option<NaiveDate>,
+    /// The last night any allotment reaches (days since the Common Era; 0: none).
+    rooms_until: AtomicI32,
     /// The catalog generation last seen: bumped by every capacity, price or stop-sell
     /// change, and part of every answer-cache key, so such a change retires the answers
     /// cached before it.
@@ -436,17 +490,19 @@ impl Index {
             .filter_map(|r| Some(((r.flight_id, Cabin::parse(&r.cabin)?), SeatState::of(r))))
             .collect();
 
-        let (hotel_rows, room_rows) = store.hotels().await?;
+        let (hotel_rows, room_rows, plan_rows) = store.hotels().await?;
         let mut hotels: Vec<Hotel> = hotel_rows
             .into_iter()
             .map(|h| Hotel {
                 id: h.id,
+                code: h.code,
                 tz: h.time_zone.parse().unwrap_or(Tz::UTC),
                 name: h.name,
                 city: h.city,
                 country: h.country,
                 stars: h.stars,
                 room_types: Vec::new(),
+                rate_plans: Vec::new(),
             })
             .collect();
         let hotel_pos: HashMap<i64, u32> = hotels
@@ -454,6 +510,19 @@ impl Index {
             .enumerate()
             .map(|(i, h)| (h.id, i as u32))
             .collect();
+        for p in plan_rows {
+            let Some(&h) = hotel_pos.get(&p.hotel_id) else {
+                continue;
+            };
+            hotels[h as usize].rate_plans.push(RatePlanInfo {
+                id: p.id,
+                code: p.code,
+                name: p.name,
+                board: Board::parse(&p.board).unwrap_or(Board::RoomOnly),
+                refundable: p.refundable,
+                free_cancellation_days: p.free_cancellation_days,
+            });
+        }
         let mut room_types = Vec::new();
         let mut room_type_by_id = HashMap::new();
         for r in room_rows {
@@ -464,29 +533,23 @@ impl Index {
             hotels[h as usize].room_types.push(room_types.len() as u32);
             room_types.push(RoomType {
                 id: r.id,
+                code: r.code,
                 hotel: h,
                 name: r.name,
                 max_guests: r.max_guests,
-                ranges: Vec::new(),
             });
         }
-        let mut rooms_until: Option<NaiveDate> = None;
-        for r in store.room_ranges(from).await? {
-            let Some(&rt) = room_type_by_id.get(&r.room_type_id) else {
-                continue;
-            };
-            rooms_until = Some(rooms_until.map_or(r.last_night, |u| u.max(r.last_night)));
-            room_types[rt as usize].ranges.push(RoomRange {
-                first_night: r.first_night,
-                last_night: r.last_night,
-                weekdays: u8::try_from(r.weekdays).unwrap_or(0),
-                night: NightState {
-                    capacity: r.capacity,
-                    taken: 0,
-                    price: r.price_amount,
-                    stop_sell: r.stop_sell,
-                },
-            });
+        let mut stored = store.hotel_ranges(from).await?;
+        let ranges: Vec<RoomRanges> = room_types
+            .iter()
+            .map(|rt| {
+                let r = stored.remove(&rt.id).unwrap_or_default();
+                RoomRanges::of(r, &hotels[rt.hotel as usize].rate_plans)
+            })
+            .collect();
+        let rooms_until = AtomicI32::new(0);
+        for r in &ranges {
+            reach(&rooms_until, r.last_night());
         }
         let rooms: FxHashMap<(i64, NaiveDate), NightState> = store
             .room_nights(from)
@@ -534,6 +597,7 @@ impl Index {
             cities,
             room_types,
             room_type_by_id,
+            ranges: RwLock::new(ranges),
             rooms: RwLock::new(rooms),
             rooms_until,
             generation: AtomicI64::new(generation),
@@ -575,8 +639,9 @@ impl Index {
             cities: HashMap::new(),
             room_types: Vec::new(),
             room_type_by_id: HashMap::new(),
+            ranges: RwLock::default(),
             rooms: RwLock::default(),
-            rooms_until: None,
+            rooms_until: AtomicI32::new(0),
             generation: AtomicI64::new(0),
         }
     }
@@ -596,6 +661,18 @@ impl Index {
             let mut rooms = self.rooms.write().unwrap_or_else(|e| e.into_inner());
             for n in &changes.nights {
                 rooms.insert((n.room_type_id, n.night), NightState::of(n));
+            }
+        }
+        if !changes.ranges.is_empty() {
+            let mut ranges = self.ranges.write().unwrap_or_else(|e| e.into_inner());
+            for r in &changes.ranges {
+                let Some(&pos) = self.room_type_by_id.get(&r.room_type_id) else {
+                    continue;
+                };
+                let hotel = &self.hotels[self.room_types[pos as usize].hotel as usize];
+                let fresh = RoomRanges::of(r.clone(), &hotel.rate_plans);
+                reach(&self.rooms_until, fresh.last_night());
+                ranges[pos as usize] = fresh;
             }
         }
         self.generation
@@ -621,23 +698,29 @@ impl Index {
     }
 
     /// Rooms of a room type on a night: its row where anything happened to it, else its
-    /// range; `None` where no range covers the night.
+    /// allotment; `None` where no allotment covers the night.
     pub fn night(&self, room_type_id: i64, night: NaiveDate) -> Option<NightState> {
         let rooms = self.rooms.read().unwrap_or_else(|e| e.into_inner());
-        let rt = &self.room_types[*self.room_type_by_id.get(&room_type_id)? as usize];
-        self.night_in(&rooms, rt, night)
+        let ranges = self.ranges.read().unwrap_or_else(|e| e.into_inner());
+        let pos = *self.room_type_by_id.get(&room_type_id)?;
+        Self::night_in(&rooms, room_type_id, &ranges[pos as usize], night)
     }
 
-    /// [`Index::night`] under a read of the room-night map already taken (a search
-    /// takes it once).
+    /// [`Index::night`] under reads of the room-night map and the ranges already taken
+    /// (a search takes them once).
     pub fn night_in(
-        &self,
         rooms: &FxHashMap<(i64, NaiveDate), NightState>,
-        rt: &RoomType,
+        room_type_id: i64,
+        ranges: &RoomRanges,
         night: NaiveDate,
     ) -> Option<NightState> {
-        let range = rt.range(night)?;
-        Some(rooms.get(&(rt.id, night)).copied().unwrap_or(range.night))
+        let allotment = ranges.allotment.at(night)?;
+        Some(
+            rooms
+                .get(&(room_type_id, night))
+                .copied()
+                .unwrap_or_else(|| NightState::untouched(allotment)),
+        )
     }
 
     /// The hotel a room type belongs to.
@@ -801,10 +884,21 @@ impl Index {
         self.flights_until
     }
 
-    /// The last night rooms are on sale: the furthest any range reaches.
+    /// The last night rooms are on sale: the furthest any allotment reaches.
     pub fn last_day(&self) -> NaiveDate {
-        self.rooms_until
-            .unwrap_or(self.first_day + chrono::Duration::days(self.days - 1))
+        match self.rooms_until.load(Ordering::Relaxed) {
+            0 => self.first_day + chrono::Duration::days(self.days - 1),
+            days => NaiveDate::from_num_days_from_ce_opt(days)
+                .unwrap_or(self.first_day + chrono::Duration::days(self.days - 1)),
+        }
+    }
+}
+
+/// Moves the last night rooms are on sale to `night` if that is later.
+fn reach(until: &AtomicI32, night: Option<NaiveDate>) {
+    use chrono::Datelike as _;
+    if let Some(night) = night {
+        until.fetch_max(night.num_days_from_ce(), Ordering::Relaxed);
     }
 }
 

@@ -3,12 +3,14 @@
 
 pub mod airports;
 pub mod api;
+pub mod ari;
 pub mod catalog;
 pub mod flights;
 pub mod hotels;
 pub mod import;
 pub mod index;
 pub mod offers;
+pub mod ranges;
 pub mod schedule;
 pub mod seed;
 pub mod seed_files;

@@ -15,8 +15,6 @@ const PURPOSE: &str = "offer";
 /// How long an offer's price is guaranteed.
 pub const OFFER_TTL_SECS: i64 = 20 * 60;
 
-pub use ota_contract::search::RatePlan;
-
 /// What an offer id carries, signed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "k")]
@@ -51,8 +49,10 @@ pub enum OfferClaims {
     },
     #[serde(rename = "h")]
     Hotel {
+        /// Room type id.
         rt: i64,
-        p: RatePlan,
+        /// The rate plan's code within the hotel.
+        rp: String,
         ci: NaiveDate,
         n: u16,
         r: u8,
@@ -257,7 +257,7 @@ mod tests {
     fn hotel_offers_need_every_night() {
         let h = OfferClaims::Hotel {
             rt: 7,
-            p: RatePlan::Flexible,
+            rp: "FLEX".into(),
             ci: NaiveDate::from_ymd_opt(2026, 12, 30).expect("date"),
             n: 3,
             r: 2,

@@ -177,6 +177,7 @@ pub struct CabinRow {
 #[derive(Debug, Clone)]
 pub struct HotelRow {
     pub id: i64,
+    pub code: String,
     pub name: String,
     pub city: String,
     pub country: String,
@@ -189,6 +190,7 @@ pub struct HotelRow {
 pub struct RoomTypeRow {
     pub id: i64,
     pub hotel_id: i64,
+    pub code: &'static str,
     pub name: &'static str,
     pub max_guests: i32,
     pub capacity: i32,
@@ -601,11 +603,33 @@ const HOTEL_PREFIXES: &[&str] = &[
     "Citadel",
 ];
 const HOTEL_SUFFIXES: &[&str] = &["Hotel", "Suites", "Inn", "Residence", "Plaza", "Lodge"];
-const ROOM_TYPES: &[(&str, i32, f64)] = &[
-    ("Standard Room", 2, 1.0),
-    ("Deluxe Room", 3, 1.35),
-    ("Family Suite", 4, 1.9),
+/// Room types of every seeded hotel: code, name, guests, price factor.
+const ROOM_TYPES: &[(&str, &str, i32, f64)] = &[
+    ("STD", "Standard Room", 2, 1.0),
+    ("DLX", "Deluxe Room", 3, 1.35),
+    ("FAM", "Family Suite", 4, 1.9),
 ];
+
+/// The rate plans of every seeded hotel (ids `hotel id × 2` and `× 2 + 1`): code, name,
+/// refundable, free-cancellation days before check-in.
+pub const RATE_PLANS: [(&str, &str, bool, Option<i32>); 2] = [
+    ("FLEX", "Flexible", true, Some(2)),
+    ("NRF", "Non-refundable", false, None),
+];
+
+/// The non-refundable rate's discount on the flexible one, in percent (nightly, whole
+/// currency units).
+pub const NON_REFUNDABLE_DISCOUNT: i64 = 15;
+
+/// A non-refundable nightly price from the flexible one: 15 % less, whole units down.
+pub fn non_refundable(flexible: i64) -> i64 {
+    (flexible * (100 - NON_REFUNDABLE_DISCOUNT) / 100 / 100 * 100).max(100)
+}
+
+/// A seeded hotel's code, as its supplier would send it (`HotelCode`).
+pub fn hotel_code(id: i64) -> String {
+    format!("H{id:06}")
+}
 
 fn hotels(airports: &[Airport], plan: &Plan, rng: &mut Rng) -> (Vec<HotelRow>, Vec<RoomTypeRow>) {
     let mut cities: Vec<&Airport> = Vec::new();
@@ -638,6 +662,7 @@ fn hotels(airports: &[Airport], plan: &Plan, rng: &mut Rng) -> (Vec<HotelRow>, V
             let suffix = HOTEL_SUFFIXES[(i + a.rank as usize) % HOTEL_SUFFIXES.len()];
             hotels.push(HotelRow {
                 id,
+                code: hotel_code(id),
                 name: format!("{prefix} {} {suffix}", a.city),
                 city: a.city.clone(),
                 country: a.country.clone(),
@@ -652,7 +677,7 @@ fn hotels(airports: &[Airport], plan: &Plan, rng: &mut Rng) -> (Vec<HotelRow>, V
                 _ => 320.0,
             } * cost
                 * rng.range(0.8, 1.25);
-            for (k, &(name, guests, factor)) in ROOM_TYPES.iter().enumerate() {
+            for (k, &(code, name, guests, factor)) in ROOM_TYPES.iter().enumerate() {
                 let capacity = match k {
                     0 => 10 + rng.below(30) as i32,
                     1 => 5 + rng.below(15) as i32,
@@ -661,6 +686,7 @@ fn hotels(airports: &[Airport], plan: &Plan, rng: &mut Rng) -> (Vec<HotelRow>, V
                 rooms.push(RoomTypeRow {
                     id: rooms.len() as i64 + 1,
                     hotel_id: id,
+                    code,
                     name,
                     max_guests: guests,
                     capacity,

@@ -1,14 +1,18 @@
-//! Hotel availability and rates stored as date ranges, on SQLite and (with
-//! OTA_TEST_DATABASE_URL) PostgreSQL: the seed writes ranges, a room night gets a row
-//! only when something happens to it (made from its range), and holds on such nights
-//! keep every guarantee: never oversold, stop-sell honoured, unknown nights refused.
+//! Hotel allotment, restrictions and rates stored as date ranges, on SQLite and (with
+//! OTA_TEST_DATABASE_URL) PostgreSQL: the seed writes compact ranges, a room night gets a
+//! row only when something happens to it (made from its allotment), holds on such
+//! nights keep every guarantee (never oversold, stop-sell honoured, unknown nights
+//! refused), and ARI changes rewrite ranges and sold nights in one transaction.
 
 use std::sync::Arc;
 
 use chrono::{Datelike, Duration, NaiveDate, Utc, Weekday};
 use ota_search::index::Index;
-use ota_search::seed::{Blueprint, Size, WEEKEND_NIGHTS, WEEKNIGHTS};
-use ota_search::store::{HoldError, Inventory, InventoryChange, InventoryItem, SearchStore};
+use ota_search::ranges::{ALL_WEEKDAYS, Span};
+use ota_search::seed::{Blueprint, Size, WEEKEND_NIGHTS, WEEKNIGHTS, non_refundable};
+use ota_search::store::{
+    AriChange, AriSet, HoldError, Inventory, InventoryChange, InventoryItem, SearchStore,
+};
 use ota_testkit as testkit;
 use uuid::Uuid;
 
@@ -52,57 +56,81 @@ fn rooms(room_type_id: i64, night: NaiveDate, quantity: i32) -> InventoryItem {
 }
 
 #[tokio::test]
-async fn the_seed_writes_ranges_and_no_night_rows() {
+async fn the_seed_writes_compact_ranges_and_no_night_rows() {
     for (engine, store, bp) in stores().await {
         let today = Utc::now().date_naive();
-        let ranges = store.room_ranges(today).await.expect(engine);
-        let (_, room_types) = store.hotels().await.expect(engine);
+        let ranges = store.hotel_ranges(today).await.expect(engine);
+        let (hotels, room_types, plans) = store.hotels().await.expect(engine);
         assert!(!room_types.is_empty(), "{engine}");
-        // Two ranges (weeknights, weekend) per calendar month the catalog reaches.
-        let months = bp.days / 28 + 2;
-        assert!(
-            ranges.len() <= room_types.len() * 2 * months as usize,
-            "{engine}: {} ranges for {} room types",
-            ranges.len(),
-            room_types.len()
-        );
+        assert_eq!(plans.len(), hotels.len() * 2, "{engine}: FLEX and NRF each");
         assert!(
             store.room_nights(today).await.expect(engine).is_empty(),
             "{engine}: nothing happened to any night yet"
         );
-        // Every night of the catalog is covered exactly once per room type.
-        let rt = room_types[0].id;
-        let mine: Vec<_> = ranges.iter().filter(|r| r.room_type_id == rt).collect();
-        for d in 0..i64::from(bp.days) {
-            let night = bp.first_day + Duration::days(d);
-            let covering = mine.iter().filter(|r| r.covers(night)).count();
-            assert_eq!(covering, 1, "{engine}: {night}");
+        // Two rate ranges (weeknights, weekend) per calendar month per plan, one
+        // allotment range, no restrictions.
+        let months = bp.days / 28 + 2;
+        for rt in &room_types {
+            let r = &ranges[&rt.id];
+            assert_eq!(r.allotment.len(), 1, "{engine}");
+            assert!(r.restrictions.is_empty(), "{engine}");
+            assert_eq!(r.rates.len(), 2, "{engine}: two plans, any guests");
+            for list in r.rates.values() {
+                assert!(list.len() <= 2 * months as usize, "{engine}");
+                assert!(
+                    list.iter()
+                        .all(|r| [WEEKNIGHTS, WEEKEND_NIGHTS].contains(&r.span.weekdays)),
+                    "{engine}"
+                );
+            }
         }
-        assert!(
-            mine.iter()
-                .all(|r| [WEEKNIGHTS, WEEKEND_NIGHTS].contains(&(r.weekdays as u8))),
-            "{engine}"
-        );
+        // Every night of the catalog has exactly one price per plan.
+        let r = &ranges[&room_types[0].id];
+        for list in r.rates.values() {
+            for d in 0..i64::from(bp.days) {
+                let night = bp.first_day + Duration::days(d);
+                let covering = list.iter().filter(|r| r.span.covers(night)).count();
+                assert_eq!(covering, 1, "{engine}: {night}");
+            }
+        }
     }
 }
 
 #[tokio::test]
-async fn search_prices_nights_from_their_range_and_sees_holds_after_a_refresh() {
+async fn search_prices_nights_from_their_rate_plan_and_sees_holds_after_a_refresh() {
     for (engine, store, _) in stores().await {
         let index = index(&store).await;
         let (friday, thursday) = (next(Weekday::Fri), next(Weekday::Thu));
-        let ranges = store.room_ranges(thursday).await.expect(engine);
-        let range_of = |night: NaiveDate| {
-            ranges
+        let stored = store.hotel_ranges(thursday).await.expect(engine);
+        let price_of = |night: NaiveDate, plan: i64| {
+            stored[&1].rates[&(plan, 0)]
                 .iter()
-                .find(|r| r.room_type_id == 1 && r.covers(night))
-                .expect("a range")
+                .find(|r| r.span.covers(night))
+                .expect("a rate")
+                .value
         };
-        let weekend = index.night(1, friday).expect("friday");
+        let hotel = &index.hotels[index.room_types[0].hotel as usize];
+        let (flex, nrf) = (hotel.rate_plans[0].id, hotel.rate_plans[1].id);
+        {
+            let ranges = index.ranges.read().expect("ranges");
+            for night in [friday, thursday] {
+                assert_eq!(
+                    ranges[0].plans[0].price(2, night),
+                    Some(price_of(night, flex))
+                );
+                assert_eq!(
+                    ranges[0].plans[1].price(2, night),
+                    Some(price_of(night, nrf))
+                );
+                assert_eq!(price_of(night, nrf), non_refundable(price_of(night, flex)));
+            }
+            assert!(
+                price_of(friday, flex) > price_of(thursday, flex),
+                "{engine}: weekend dearer"
+            );
+        }
+        let capacity = index.night(1, friday).expect("friday").remaining();
         let weeknight = index.night(1, thursday).expect("thursday");
-        assert_eq!(weekend.price, range_of(friday).price_amount, "{engine}");
-        assert_eq!(weeknight.price, range_of(thursday).price_amount, "{engine}");
-        assert_eq!(weekend.remaining(), range_of(friday).capacity, "{engine}");
 
         let since = Utc::now().timestamp_millis();
         store
@@ -113,12 +141,8 @@ async fn search_prices_nights_from_their_range_and_sees_holds_after_a_refresh() 
             )
             .await
             .expect(engine);
-        let (capacity, sold, held) = store.room_counts(1, friday).await.expect(engine);
-        assert_eq!(
-            (capacity, sold, held),
-            (range_of(friday).capacity, 0, 2),
-            "{engine}"
-        );
+        let (capacity_now, sold, held) = store.room_counts(1, friday).await.expect(engine);
+        assert_eq!((capacity_now, sold, held), (capacity, 0, 2), "{engine}");
         assert_eq!(
             store.room_nights(friday).await.expect(engine).len(),
             1,
@@ -133,7 +157,125 @@ async fn search_prices_nights_from_their_range_and_sees_holds_after_a_refresh() 
         assert_eq!(
             index.night(1, thursday),
             Some(weeknight),
-            "{engine}: the other nights keep their range"
+            "{engine}: the other nights keep their allotment"
+        );
+    }
+}
+
+#[tokio::test]
+async fn ari_changes_rewrite_ranges_and_sold_nights_and_reach_the_index() {
+    for (engine, store, _) in stores().await {
+        let index = index(&store).await;
+        let (friday, thursday) = (next(Weekday::Fri), next(Weekday::Thu));
+        let week = Span::new(
+            thursday.min(friday),
+            thursday.max(friday) + Duration::days(6),
+            ALL_WEEKDAYS,
+        );
+        let hotel = &index.hotels[index.room_types[0].hotel as usize];
+        let (flex, nrf) = (hotel.rate_plans[0].id, hotel.rate_plans[1].id);
+        store
+            .create_hold(
+                Uuid::now_v7(),
+                &[rooms(1, friday, 3)],
+                Utc::now() + Duration::minutes(10),
+            )
+            .await
+            .expect(engine);
+        let before = store.generation().await.expect(engine);
+        let since = Utc::now().timestamp_millis();
+        let change = |rate_plan_id: Option<i64>, set: AriSet| AriChange {
+            room_type_id: 1,
+            rate_plan_id,
+            span: week,
+            set,
+        };
+        store
+            .apply_ari(&[
+                change(None, AriSet::BookingLimit(4)),
+                change(
+                    Some(flex),
+                    AriSet::Rate {
+                        guests: 0,
+                        amount: 12_300,
+                        currency: "USD".into(),
+                    },
+                ),
+                change(Some(nrf), AriSet::StopSell(true)),
+                change(None, AriSet::MinLos(Some(3))),
+            ])
+            .await
+            .expect(engine);
+        assert_eq!(
+            store.generation().await.expect(engine),
+            before + 1,
+            "{engine}"
+        );
+        // Sold and held nights keep their rooms: capacity = held + limit.
+        assert_eq!(
+            store.room_counts(1, friday).await.expect(engine),
+            (7, 0, 3),
+            "{engine}"
+        );
+        assert_eq!(
+            store.room_counts(1, thursday).await.expect(engine),
+            (4, 0, 0),
+            "{engine}"
+        );
+
+        index.apply(&store.changed_since(since).await.expect(engine));
+        assert_eq!(
+            index.night(1, friday).expect("friday").remaining(),
+            4,
+            "{engine}"
+        );
+        assert_eq!(
+            index.night(1, thursday).expect("thursday").remaining(),
+            4,
+            "{engine}"
+        );
+        {
+            let ranges = index.ranges.read().expect("ranges");
+            let (flex_r, nrf_r) = (&ranges[0].plans[0], &ranges[0].plans[1]);
+            assert_eq!(flex_r.price(2, thursday), Some(12_300), "{engine}");
+            assert!(nrf_r.restrictions(thursday).stop_sell, "{engine}");
+            assert!(!flex_r.restrictions(thursday).stop_sell, "{engine}");
+            assert_eq!(
+                flex_r.restrictions(thursday).min_los,
+                Some(3),
+                "{engine}: every plan"
+            );
+            assert_eq!(nrf_r.restrictions(thursday).min_los, Some(3), "{engine}");
+            let after = week.last + Duration::days(1);
+            assert_eq!(
+                flex_r.restrictions(after).min_los,
+                None,
+                "{engine}: only the range named"
+            );
+        }
+
+        // An instruction for a room type we do not have changes nothing at all.
+        let generation = store.generation().await.expect(engine);
+        let bad = AriChange {
+            room_type_id: 999_999,
+            ..change(None, AriSet::BookingLimit(1))
+        };
+        assert!(
+            store
+                .apply_ari(&[change(None, AriSet::BookingLimit(9)), bad])
+                .await
+                .is_err(),
+            "{engine}"
+        );
+        assert_eq!(
+            store.generation().await.expect(engine),
+            generation,
+            "{engine}"
+        );
+        assert_eq!(
+            store.room_counts(1, thursday).await.expect(engine),
+            (4, 0, 0),
+            "{engine}"
         );
     }
 }

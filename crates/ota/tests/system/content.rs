@@ -19,7 +19,7 @@ const W30_FARES: &str = concat!(
 
 /// Runs the real `ota` binary on the system's database (the data directory's SQLite
 /// files, or PostgreSQL).
-fn ota(backend: &Backend, dir: &std::path::Path, args: &[&str]) -> Output {
+pub(crate) fn ota(backend: &Backend, dir: &std::path::Path, args: &[&str]) -> Output {
     let mut command = Process::new(env!("CARGO_BIN_EXE_ota"));
     command
         .env_clear()

@@ -13,3 +13,4 @@ mod http;
 mod logs;
 mod payment;
 mod search;
+mod supplier;

@@ -8,8 +8,9 @@ use serde_json::{Value, json};
 use crate::common::{SECRET, TestApp, backends, resigned};
 use ota_platform::tokens::KeyRing;
 use ota_search::catalog::Cabin;
-use ota_search::offers::{OfferClaims, RatePlan};
-use ota_search::store::{Inventory, InventoryChange, SearchStore};
+use ota_search::offers::OfferClaims;
+use ota_search::ranges::{ALL_WEEKDAYS, Span};
+use ota_search::store::{AriChange, AriSet, Inventory, InventoryChange, SearchStore};
 use ota_testkit::day;
 
 fn at(s: &Value) -> DateTime<FixedOffset> {
@@ -838,7 +839,7 @@ async fn cities_without_hotels_and_metro_codes_are_valid_questions() {
 
 /// The app and its search store, to see and make inventory changes as the back office
 /// would.
-async fn spawn_with_store(backend: &crate::common::Backend) -> (TestApp, SearchStore) {
+pub(crate) async fn spawn_with_store(backend: &crate::common::Backend) -> (TestApp, SearchStore) {
     let dir = ota_testkit::temp_dir();
     let args = crate::common::serve_args(backend, &dir);
     let app = TestApp::spawn_with(backend.label, args).await;
@@ -1083,10 +1084,10 @@ async fn refund_and_free_cancellation_windows_are_judged_at_the_answer() {
     // check-in has passed, is gone.
     let keys = KeyRing::parse(SECRET).expect("ring");
     let room = flexible["room_type_id"].as_i64().expect("room type");
-    let stay = |ci: chrono::NaiveDate, p: RatePlan| {
+    let stay = |ci: chrono::NaiveDate, plan: &str| {
         OfferClaims::Hotel {
             rt: room,
-            p,
+            rp: plan.to_owned(),
             ci,
             n: 1,
             r: 1,
@@ -1097,24 +1098,18 @@ async fn refund_and_free_cancellation_windows_are_judged_at_the_answer() {
         }
         .sign(&keys)
     };
-    for (ci, plan) in [
-        (tomorrow, RatePlan::Flexible),
-        (paris_today - Duration::days(1), RatePlan::NonRefundable),
-    ] {
+    for (ci, plan) in [(tomorrow, "FLEX"), (paris_today - Duration::days(1), "NRF")] {
         let (status, problem) = app
             .get(&format!("/api/v1/offers/{}", stay(ci, plan)), None)
             .await;
-        assert_eq!(status, StatusCode::GONE, "{ci} {plan:?}: {problem}");
+        assert_eq!(status, StatusCode::GONE, "{ci} {plan}: {problem}");
         assert_eq!(
             problem["type"],
             "https://ota-travel.example.com/problems/offer-expired"
         );
     }
     let (status, fine) = app
-        .get(
-            &format!("/api/v1/offers/{}", stay(tomorrow, RatePlan::NonRefundable)),
-            None,
-        )
+        .get(&format!("/api/v1/offers/{}", stay(tomorrow, "NRF")), None)
         .await;
     assert_eq!(status, StatusCode::OK, "{fine}");
     assert!(fine["check_in_at"].is_string());
@@ -1145,11 +1140,11 @@ async fn refund_and_free_cancellation_windows_are_judged_at_the_answer() {
     for (what, offer) in [
         (
             "a flexible rate past free cancellation",
-            stay(tomorrow, RatePlan::Flexible),
+            stay(tomorrow, "FLEX"),
         ),
         (
             "a stay past check-in",
-            stay(paris_today - Duration::days(1), RatePlan::NonRefundable),
+            stay(paris_today - Duration::days(1), "NRF"),
         ),
         ("a flight that has left", departed),
     ] {
@@ -1189,19 +1184,21 @@ async fn price_capacity_and_stop_sell_changes_reach_cached_answers() {
         let room = offers(&before)[0]["room_type_id"]
             .as_i64()
             .expect("room type");
-        for d in 20..23 {
-            let night = Utc::now().date_naive() + Duration::days(d);
-            store
-                .change_inventory(
-                    Inventory::Rooms {
-                        room_type_id: room,
-                        night,
-                    },
-                    InventoryChange::Price(77_700),
-                )
-                .await
-                .expect(l);
-        }
+        // A channel manager's new rate for the three nights, on every rate plan.
+        let first = Utc::now().date_naive() + Duration::days(20);
+        store
+            .apply_ari(&[AriChange {
+                room_type_id: room,
+                rate_plan_id: None,
+                span: Span::new(first, first + Duration::days(2), ALL_WEEKDAYS),
+                set: AriSet::Rate {
+                    guests: 0,
+                    amount: 77_700,
+                    currency: "USD".into(),
+                },
+            }])
+            .await
+            .expect(l);
         let check = wait_for("a price change");
         loop {
             let (_, now) = app.get(&stay, None).await;

@@ -10,6 +10,7 @@ mod hotels;
 mod imports;
 mod offers;
 mod params;
+mod supplier;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,6 +58,8 @@ pub fn router(state: SearchState) -> OpenApiRouter {
         .routes(routes!(holds::release_hold))
         .routes(routes!(imports::start_import))
         .routes(routes!(imports::read_import))
+        .routes(routes!(supplier::hotel_avail_notif))
+        .routes(routes!(supplier::hotel_rate_amount_notif))
         .with_state(state)
 }
 
@@ -64,6 +67,6 @@ pub fn router(state: SearchState) -> OpenApiRouter {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     components(schemas(AirportView, AirportsAnswer, FlightsAnswer, HotelsAnswer, FlightOffer, HotelOffer, AnyOffer, HoldRequest, HoldView, CatalogImportRequest, CatalogImportView, Problem, FieldError)),
-    tags((name = "search", description = "Airports, flights, hotels and offers"), (name = "internal", description = "Inventory holds and catalog imports (service tokens only)"))
+    tags((name = "search", description = "Airports, flights, hotels and offers"), (name = "internal", description = "Inventory holds and catalog imports (service tokens only)"), (name = "supplier", description = "OpenTravel ARI messages from channel managers (HTTP Basic, per-supplier credential)"))
 )]
 pub struct ApiDoc;

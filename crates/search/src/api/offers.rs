@@ -13,7 +13,7 @@ use super::answers::{json_bytes, to_json};
 use crate::flights;
 use crate::hotels;
 use crate::index::Index;
-use crate::offers::{OfferClaims, OfferError, RatePlan};
+use crate::offers::{OfferClaims, OfferError};
 use crate::store::InventoryItem;
 
 /// Why an offer can no longer be sold at `now` (410), judged the same way when it is
@@ -34,14 +34,14 @@ pub(super) fn no_longer_for_sale(
                 .flatten()
                 .any(|id| index.flight(*id).is_none_or(|f| f.departure <= now))
                 .then_some("This flight has already left.")?,
-            OfferClaims::Hotel { rt, p, ci, .. } => match index.hotel_of(*rt) {
-                None => "This hotel is no longer sold.",
-                Some(h) if hotels::check_in_at(h.tz, *ci) <= now => {
+            OfferClaims::Hotel { rt, rp, ci, .. } => match hotels::offer_parts(index, *rt, rp) {
+                None => "This hotel, room type or rate plan is no longer sold.",
+                Some((h, ..)) if hotels::check_in_at(h.tz, *ci) <= now => {
                     "Check-in time for this stay has passed."
                 }
-                Some(_)
-                    if *p == RatePlan::Flexible
-                        && hotels::free_cancellation_until(index, *rt, *ci)
+                Some((h, _, plan))
+                    if plan.refundable
+                        && hotels::free_cancellation_until(h, plan, *ci)
                             .is_none_or(|until| until <= now) =>
                 {
                     "Free cancellation for this rate has ended; search again for the rates on sale now."
@@ -67,6 +67,20 @@ pub async fn check_offer(
     })?;
     if let Some(gone) = no_longer_for_sale(&state.index.get(), &claims, offer_id, Utc::now()) {
         return Err(gone);
+    }
+    // A rate plan stop-sold or restricted since the offer was made no longer sells it.
+    if let OfferClaims::Hotel {
+        rt,
+        rp,
+        ci,
+        n,
+        r,
+        g,
+        ..
+    } = &claims
+        && !hotels::plan_sells(&state.index.get(), *rt, rp, *ci, *n, *g, *r)
+    {
+        return Err(sold_out(offer_id));
     }
     for item in claims.items() {
         let needed = match &item {

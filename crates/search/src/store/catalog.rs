@@ -6,10 +6,11 @@ use ota_platform::db::Db;
 use ota_platform::{StoreError, on_pool};
 
 use super::{
-    AirportRecord, CatalogMeta, HotelRecord, RoomNightRecord, RoomRangeRecord, RoomTypeRecord,
+    AirportRecord, CatalogMeta, HotelRecord, RatePlanRecord, RoomNightRecord, RoomTypeRecord,
     SearchStore,
 };
-use crate::seed::{Blueprint, CURRENCY, Rng};
+use crate::ranges::ALL_WEEKDAYS;
+use crate::seed::{Blueprint, CURRENCY, RATE_PLANS, Rng, non_refundable};
 
 /// Rows per INSERT statement: well inside both engines' bind-parameter limits.
 const CHUNK: usize = 2_000;
@@ -31,7 +32,10 @@ impl SearchStore {
             "holds",
             "room_nights",
             "room_ranges",
+            "restriction_ranges",
+            "rate_ranges",
             "room_types",
+            "rate_plans",
             "hotels",
             "seat_inventory",
             "leg_cabins",
@@ -94,36 +98,57 @@ impl SearchStore {
                 .build().execute(&mut *tx).await?;
             progress(bp.airports.len() as u64, "airports");
             for chunk in bp.hotels.chunks(CHUNK) {
-                sqlx::QueryBuilder::new("INSERT INTO hotels (id, name, city, country, airport, stars, time_zone) ")
+                sqlx::QueryBuilder::new("INSERT INTO hotels (id, code, name, city, country, airport, stars, time_zone) ")
                     .push_values(chunk, |mut b, h| {
-                        b.push_bind(h.id).push_bind(h.name.clone()).push_bind(h.city.clone()).push_bind(h.country.clone())
+                        b.push_bind(h.id).push_bind(h.code.clone()).push_bind(h.name.clone()).push_bind(h.city.clone()).push_bind(h.country.clone())
                             .push_bind(h.airport.clone()).push_bind(h.stars).push_bind(h.time_zone.clone());
                     })
                     .build().execute(&mut *tx).await?;
-            }
-            for chunk in bp.room_types.chunks(CHUNK) {
-                sqlx::QueryBuilder::new("INSERT INTO room_types (id, hotel_id, name, max_guests) ")
-                    .push_values(chunk, |mut b, r| {
-                        b.push_bind(r.id).push_bind(r.hotel_id).push_bind(r.name).push_bind(r.max_guests);
+                let plans: Vec<(i64, i64, usize)> = chunk.iter()
+                    .flat_map(|h| (0..RATE_PLANS.len()).map(move |k| (h.id * 2 + k as i64, h.id, k)))
+                    .collect();
+                sqlx::QueryBuilder::new("INSERT INTO rate_plans (id, hotel_id, code, name, board, refundable, free_cancellation_days) ")
+                    .push_values(plans, |mut b, (id, hotel_id, k)| {
+                        let (code, name, refundable, days) = RATE_PLANS[k];
+                        b.push_bind(id).push_bind(hotel_id).push_bind(code).push_bind(name).push_bind("room_only")
+                            .push_bind(refundable).push_bind(days);
                     })
                     .build().execute(&mut *tx).await?;
             }
+            let last_night = bp.first_day + chrono::Duration::days(i64::from(bp.days) - 1);
+            for chunk in bp.room_types.chunks(CHUNK) {
+                sqlx::QueryBuilder::new("INSERT INTO room_types (id, hotel_id, code, name, max_guests) ")
+                    .push_values(chunk, |mut b, r| {
+                        b.push_bind(r.id).push_bind(r.hotel_id).push_bind(r.code).push_bind(r.name).push_bind(r.max_guests);
+                    })
+                    .build().execute(&mut *tx).await?;
+                sqlx::QueryBuilder::new("INSERT INTO room_ranges (room_type_id, first_night, last_night, weekdays, capacity) ")
+                    .push_values(chunk, |mut b, r| {
+                        b.push_bind(r.id).push_bind(bp.first_day).push_bind(last_night).push_bind(i16::from(ALL_WEEKDAYS)).push_bind(r.capacity);
+                    })
+                    .build().execute(&mut *tx).await?;
+            }
+            progress(bp.hotels.len() as u64, "hotels");
             let mut rng = Rng::new(0x0004_07E1);
-            let ranges: Vec<(i64, i32, crate::seed::RateRange)> = bp
+            // Flexible and non-refundable nightly prices of each room type.
+            let ranges: Vec<(i64, i64, crate::seed::RateRange)> = bp
                 .room_types
                 .iter()
                 .flat_map(|rt| {
                     bp.rate_ranges(rt, &mut rng)
                         .into_iter()
-                        .map(|r| (rt.id, rt.capacity, r))
+                        .flat_map(|r| {
+                            let nrf = crate::seed::RateRange { price_amount: non_refundable(r.price_amount), ..r };
+                            [(rt.id, rt.hotel_id * 2, r), (rt.id, rt.hotel_id * 2 + 1, nrf)]
+                        })
                         .collect::<Vec<_>>()
                 })
                 .collect();
             for chunk in ranges.chunks(CHUNK) {
-                sqlx::QueryBuilder::new("INSERT INTO room_ranges (room_type_id, first_night, last_night, weekdays, capacity, price_amount, currency) ")
-                    .push_values(chunk, |mut b, (id, capacity, r)| {
-                        b.push_bind(*id).push_bind(r.first_night).push_bind(r.last_night).push_bind(i16::from(r.weekdays))
-                            .push_bind(*capacity).push_bind(r.price_amount).push_bind(CURRENCY);
+                sqlx::QueryBuilder::new("INSERT INTO rate_ranges (room_type_id, rate_plan_id, first_night, last_night, weekdays, price_amount, currency) ")
+                    .push_values(chunk, |mut b, (id, plan, r)| {
+                        b.push_bind(*id).push_bind(*plan).push_bind(r.first_night).push_bind(r.last_night).push_bind(i16::from(r.weekdays))
+                            .push_bind(r.price_amount).push_bind(CURRENCY);
                     })
                     .build().execute(&mut *tx).await?;
                 progress(chunk.len() as u64, "room rate ranges");
@@ -194,29 +219,25 @@ impl SearchStore {
         }
     }
 
-    pub async fn hotels(&self) -> Result<(Vec<HotelRecord>, Vec<RoomTypeRecord>), StoreError> {
+    /// Hotels, their room types and their rate plans.
+    pub async fn hotels(
+        &self,
+    ) -> Result<(Vec<HotelRecord>, Vec<RoomTypeRecord>, Vec<RatePlanRecord>), StoreError> {
         on_pool!(&self.db, pool => {
-            let hotels = sqlx::query_as::<_, HotelRecord>("SELECT id, name, city, country, stars, time_zone FROM hotels ORDER BY id")
+            let hotels = sqlx::query_as::<_, HotelRecord>("SELECT id, code, name, city, country, stars, time_zone FROM hotels ORDER BY id")
                 .fetch_all(pool).await?;
-            let rooms = sqlx::query_as::<_, RoomTypeRecord>("SELECT id, hotel_id, name, max_guests FROM room_types ORDER BY id")
+            let rooms = sqlx::query_as::<_, RoomTypeRecord>("SELECT id, code, hotel_id, name, max_guests FROM room_types ORDER BY id")
                 .fetch_all(pool).await?;
-            Ok((hotels, rooms))
+            let plans = sqlx::query_as::<_, RatePlanRecord>("SELECT id, hotel_id, code, name, board, refundable, free_cancellation_days FROM rate_plans ORDER BY hotel_id, id")
+                .fetch_all(pool).await?;
+            Ok((hotels, rooms, plans))
         })
-    }
-
-    /// Availability and rate ranges still reaching `from` or later.
-    pub async fn room_ranges(&self, from: NaiveDate) -> Result<Vec<RoomRangeRecord>, StoreError> {
-        self.bulk_read(
-            "SELECT room_type_id, first_night, last_night, weekdays, capacity, price_amount, currency, stop_sell FROM room_ranges WHERE last_night >= $1 ORDER BY room_type_id, first_night",
-            from,
-        )
-        .await
     }
 
     /// The nights where something was sold, held or changed (sparse), from `from` on.
     pub async fn room_nights(&self, from: NaiveDate) -> Result<Vec<RoomNightRecord>, StoreError> {
         self.bulk_read(
-            "SELECT room_type_id, night, capacity, sold, held, price_amount, stop_sell FROM room_nights WHERE night >= $1",
+            "SELECT room_type_id, night, capacity, sold, held, stop_sell FROM room_nights WHERE night >= $1",
             from,
         )
         .await

@@ -26,18 +26,26 @@ impl SearchStore {
     /// generation is read first, so rows of a change it counts are always among them.
     pub async fn changed_since(&self, since_ms: i64) -> Result<Changes, StoreError> {
         let generation = self.generation().await?;
-        on_pool!(&self.db, pool => {
+        let (seats, nights) = on_pool!(&self.db, pool => {
             let seats = sqlx::query_as::<_, SeatRecord>(
                 "SELECT flight_id, cabin, capacity, sold, held, stop_sell, fare_amount FROM seat_inventory WHERE changed_at >= $1",
             )
             .bind(since_ms)
             .fetch_all(pool).await?;
             let nights = sqlx::query_as::<_, RoomNightRecord>(
-                "SELECT room_type_id, night, capacity, sold, held, price_amount, stop_sell FROM room_nights WHERE changed_at >= $1",
+                "SELECT room_type_id, night, capacity, sold, held, stop_sell FROM room_nights WHERE changed_at >= $1",
             )
             .bind(since_ms)
             .fetch_all(pool).await?;
-            Ok(Changes { generation, seats, nights })
+            Ok::<_, StoreError>((seats, nights))
+        })?;
+        let from = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
+        let ranges = self.hotel_ranges_changed(from, since_ms).await?;
+        Ok(Changes {
+            generation,
+            seats,
+            nights,
+            ranges,
         })
     }
 
@@ -56,6 +64,11 @@ impl SearchStore {
             InventoryChange::Price(p) if p <= 0 => {
                 return Err(ChangeError::Invalid("price must be positive"));
             }
+            InventoryChange::Price(_) if matches!(at, Inventory::Rooms { .. }) => {
+                return Err(ChangeError::Invalid(
+                    "rooms are priced per rate plan: change the rate plan's rates (OTA_HotelRateAmountNotifRQ)",
+                ));
+            }
             _ => {}
         }
         let (table, key) = match at {
@@ -65,7 +78,7 @@ impl SearchStore {
         let set = match (change, at) {
             (InventoryChange::Capacity(_), _) => "capacity = $3",
             (InventoryChange::Price(_), Inventory::Seats { .. }) => "fare_amount = $3",
-            (InventoryChange::Price(_), Inventory::Rooms { .. }) => "price_amount = $3",
+            (InventoryChange::Price(_), Inventory::Rooms { .. }) => unreachable!("refused above"),
             (InventoryChange::StopSell(_), _) => "stop_sell = $3",
         };
         // Conditional, so capacity never drops below what is sold and held.

@@ -15,10 +15,14 @@ use crate::catalog::Cabin;
 
 mod catalog;
 mod holds;
+mod hotel_ranges;
 mod inventory;
 mod schedules;
+mod suppliers;
 
+pub use hotel_ranges::{Allotment, AriChange, AriSet, Restrictions, RoomTypeRanges, apply_changes};
 pub use schedules::{AffectedLeg, ImportLog, ImportReport, LegChange, ScheduleImport, Window};
+pub use suppliers::{HotelCodes, SupplierError};
 
 // ---------------------------------------------------------------------------------------
 // Catalog rows as read back
@@ -70,6 +74,8 @@ pub struct SeatRecord {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct HotelRecord {
     pub id: i64,
+    /// The supplier's `HotelCode`.
+    pub code: String,
     pub name: String,
     pub city: String,
     pub country: String,
@@ -80,9 +86,27 @@ pub struct HotelRecord {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RoomTypeRecord {
     pub id: i64,
+    /// The supplier's `InvTypeCode`, unique within the hotel.
+    pub code: String,
     pub hotel_id: i64,
     pub name: String,
     pub max_guests: i32,
+}
+
+/// A hotel's rate plan: what is included and how a stay on it cancels.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RatePlanRecord {
+    pub id: i64,
+    pub hotel_id: i64,
+    /// The supplier's `RatePlanCode`, unique within the hotel.
+    pub code: String,
+    pub name: String,
+    /// room_only, breakfast, half_board, full_board or all_inclusive.
+    pub board: String,
+    pub refundable: bool,
+    /// A refundable plan cancels free until this many days before check-in, 14:00
+    /// hotel time (none: until check-in).
+    pub free_cancellation_days: Option<i32>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -92,12 +116,11 @@ pub struct RoomNightRecord {
     pub capacity: i32,
     pub sold: i32,
     pub held: i32,
-    pub price_amount: i64,
     pub stop_sell: bool,
 }
 
 /// A run of nights of one room type on some weekdays (bit 0 Monday … bit 6 Sunday) with
-/// the same rooms for sale, flexible nightly price (minor units) and stop-sell.
+/// the same rooms for sale and stop-sell (its allotment).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RoomRangeRecord {
     pub room_type_id: i64,
@@ -105,8 +128,6 @@ pub struct RoomRangeRecord {
     pub last_night: NaiveDate,
     pub weekdays: i16,
     pub capacity: i32,
-    pub price_amount: i64,
-    pub currency: String,
     pub stop_sell: bool,
 }
 
@@ -126,6 +147,8 @@ pub struct Changes {
     pub generation: i64,
     pub seats: Vec<SeatRecord>,
     pub nights: Vec<RoomNightRecord>,
+    /// Room types whose allotment, restriction or rate ranges changed, with their ranges.
+    pub ranges: Vec<RoomTypeRanges>,
 }
 
 /// Where a capacity, price or stop-sell change applies.
@@ -140,7 +163,8 @@ pub enum Inventory {
 pub enum InventoryChange {
     /// Seats or rooms in total; never below what is already sold and held.
     Capacity(i32),
-    /// The adult fare of a cabin or the flexible nightly price of a room, minor units.
+    /// The adult fare of a cabin, minor units (rooms are priced by rate plan, through
+    /// rate ranges: [`SearchStore::apply_ari`]).
     Price(i64),
     /// Stop selling (true) or sell again (false); sold and held inventory stays.
     StopSell(bool),
@@ -302,12 +326,13 @@ pub(crate) use ensure_seat_row;
 
 /// The ranges of a room type (`$1`) that may cover a night (`$2`): the one whose weekdays
 /// include the night's covers it ([`RoomRangeRecord::covers`]).
-pub(crate) const COVERING_RANGES: &str = "SELECT room_type_id, first_night, last_night, weekdays, capacity, price_amount, currency, stop_sell
+pub(crate) const COVERING_RANGES: &str =
+    "SELECT room_type_id, first_night, last_night, weekdays, capacity, stop_sell
      FROM room_ranges WHERE room_type_id = $1 AND first_night <= $2 AND last_night >= $2";
 
 /// Makes sure the row of a room type's night exists inside a write transaction, creating
-/// it from the availability and rate range that covers the night (its rooms, price and
-/// stop-sell, nothing sold). Evaluates to `Ok(true)` when the row is there.
+/// it from the allotment range that covers the night (its rooms and stop-sell, nothing
+/// sold). Evaluates to `Ok(true)` when the row is there.
 macro_rules! ensure_room_row {
     ($tx:expr, $room_type_id:expr, $night:expr, $stamp:expr) => {{
         let room_type_id: i64 = $room_type_id;
@@ -332,14 +357,12 @@ macro_rules! ensure_room_row {
                 None => Ok(false),
                 Some(r) => {
                     sqlx::query(
-                        "INSERT INTO room_nights (room_type_id, night, capacity, price_amount, currency, stop_sell, changed_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (room_type_id, night) DO NOTHING",
+                        "INSERT INTO room_nights (room_type_id, night, capacity, stop_sell, changed_at)
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (room_type_id, night) DO NOTHING",
                     )
                     .bind(room_type_id)
                     .bind(night)
                     .bind(r.capacity)
-                    .bind(r.price_amount)
-                    .bind(&r.currency)
                     .bind(r.stop_sell)
                     .bind($stamp)
                     .execute(&mut *$tx)

@@ -1,0 +1,148 @@
+//! Suppliers (channel managers, hotels) and the hotels each may change, and the codes
+//! their messages use.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use ota_platform::{StoreError, in_write_tx, on_pool};
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
+
+use super::{SearchStore, now_ms};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SupplierError {
+    #[error("a supplier named {0} exists already")]
+    Exists(String),
+    #[error("no hotel has the code {0}")]
+    UnknownHotel(String),
+    #[error("{0}")]
+    Invalid(&'static str),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for SupplierError {
+    fn from(e: sqlx::Error) -> Self {
+        SupplierError::Store(e.into())
+    }
+}
+
+/// A hotel's room types and rate plans by their codes.
+#[derive(Debug, Clone, Default)]
+pub struct HotelCodes {
+    pub hotel_id: i64,
+    pub room_types: Vec<(String, i64)>,
+    pub rate_plans: Vec<(String, i64)>,
+}
+
+impl HotelCodes {
+    pub fn room_type(&self, code: &str) -> Option<i64> {
+        self.room_types.iter().find(|(c, _)| c == code).map(|r| r.1)
+    }
+
+    pub fn rate_plan(&self, code: &str) -> Option<i64> {
+        self.rate_plans.iter().find(|(c, _)| c == code).map(|r| r.1)
+    }
+}
+
+fn digest(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl SearchStore {
+    /// Creates a supplier for these hotels (by code) and answers its secret, which is
+    /// stored only as a SHA-256 digest: shown now, never again.
+    pub async fn create_supplier(
+        &self,
+        name: &str,
+        hotel_codes: &[String],
+    ) -> Result<String, SupplierError> {
+        let name = name.trim();
+        if name.is_empty()
+            || name.len() > 64
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        {
+            return Err(SupplierError::Invalid(
+                "a supplier name is 1 to 64 letters, digits, '-', '_' or '.' (it is the user name of HTTP Basic)",
+            ));
+        }
+        if hotel_codes.is_empty() {
+            return Err(SupplierError::Invalid("name at least one hotel code"));
+        }
+        let secret = B64.encode(rand::random::<[u8; 32]>());
+        let hash = digest(&secret);
+        let result: Result<(), SupplierError> = in_write_tx!(&self.db, tx => {
+            let taken: Option<(i64,)> = sqlx::query_as("SELECT id FROM suppliers WHERE name = $1")
+                .bind(name).fetch_optional(&mut *tx).await?;
+            if taken.is_some() {
+                return Err(SupplierError::Exists(name.to_owned()));
+            }
+            let (id,): (i64,) = sqlx::query_as("INSERT INTO suppliers (name, secret_hash, created_at) VALUES ($1, $2, $3) RETURNING id")
+                .bind(name).bind(&hash).bind(now_ms())
+                .fetch_one(&mut *tx).await?;
+            for code in hotel_codes {
+                let hotel: Option<(i64,)> = sqlx::query_as("SELECT id FROM hotels WHERE code = $1")
+                    .bind(code.trim()).fetch_optional(&mut *tx).await?;
+                let Some((hotel_id,)) = hotel else {
+                    return Err(SupplierError::UnknownHotel(code.clone()));
+                };
+                sqlx::query("INSERT INTO supplier_hotels (supplier_id, hotel_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    .bind(id).bind(hotel_id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        });
+        result.map(|()| secret)
+    }
+
+    /// The supplier a NAME:SECRET credential belongs to (the digest compared in
+    /// constant time).
+    pub async fn supplier_by_credential(
+        &self,
+        name: &str,
+        secret: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        let row: Option<(i64, String)> = on_pool!(&self.db, pool => {
+            sqlx::query_as("SELECT id, secret_hash FROM suppliers WHERE name = $1")
+                .bind(name).fetch_optional(pool).await.map_err(StoreError::from)
+        })?;
+        let given = digest(secret);
+        Ok(row.and_then(|(id, stored)| {
+            bool::from(stored.as_bytes().ct_eq(given.as_bytes())).then_some(id)
+        }))
+    }
+
+    /// The room types and rate plans of a hotel, by code, if the supplier may change it
+    /// (any hotel for an operator: `None`).
+    pub async fn supplier_hotel(
+        &self,
+        supplier_id: Option<i64>,
+        hotel_code: &str,
+    ) -> Result<Option<HotelCodes>, StoreError> {
+        on_pool!(&self.db, pool => {
+            let hotel: Option<(i64,)> = match supplier_id {
+                Some(supplier_id) => sqlx::query_as(
+                    "SELECT h.id FROM hotels h JOIN supplier_hotels s ON s.hotel_id = h.id WHERE s.supplier_id = $1 AND h.code = $2",
+                )
+                .bind(supplier_id).bind(hotel_code)
+                .fetch_optional(pool).await?,
+                None => sqlx::query_as("SELECT id FROM hotels WHERE code = $1")
+                    .bind(hotel_code)
+                    .fetch_optional(pool).await?,
+            };
+            let Some((hotel_id,)) = hotel else {
+                return Ok(None);
+            };
+            let room_types: Vec<(String, i64)> = sqlx::query_as("SELECT code, id FROM room_types WHERE hotel_id = $1")
+                .bind(hotel_id).fetch_all(pool).await?;
+            let rate_plans: Vec<(String, i64)> = sqlx::query_as("SELECT code, id FROM rate_plans WHERE hotel_id = $1")
+                .bind(hotel_id).fetch_all(pool).await?;
+            Ok(Some(HotelCodes { hotel_id, room_types, rate_plans }))
+        })
+    }
+}
