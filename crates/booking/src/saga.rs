@@ -157,7 +157,10 @@ impl Saga {
             .map(|i| i.offer_id)
             .collect();
         let started = Instant::now();
-        let held = self.inventory.hold(b.id, &offers, HOLD_TTL_SECONDS).await;
+        let held = self
+            .inventory
+            .hold(b.id, b.reference.as_str(), &offers, HOLD_TTL_SECONDS)
+            .await;
         timed("hold", started);
         match held {
             Ok(()) => self.advance(b, Status::Held, Patch::default(), None).await,

@@ -42,10 +42,12 @@ pub const DEFAULT_CHECK_IN: (u32, u32) = (15, 0);
 pub trait Inventory: Send + Sync + 'static {
     /// The offer revalidated: 409 sold out, 410 expired, 422 invalid as `PeerError::Status`.
     async fn offer(&self, offer_id: &str) -> Result<OfferTerms, PeerError>;
-    /// Holds every offer's inventory for the booking (idempotent by booking id).
+    /// Holds every offer's inventory for the booking (idempotent by booking id); the
+    /// reference is what hotels' suppliers receive the booking as.
     async fn hold(
         &self,
         booking_id: Uuid,
+        reference: &str,
         offer_ids: &[String],
         ttl_seconds: i64,
     ) -> Result<(), PeerError>;
@@ -187,6 +189,7 @@ impl Inventory for SearchClient {
     async fn hold(
         &self,
         booking_id: Uuid,
+        reference: &str,
         offer_ids: &[String],
         ttl_seconds: i64,
     ) -> Result<(), PeerError> {
@@ -194,6 +197,7 @@ impl Inventory for SearchClient {
             booking_id,
             offer_ids: offer_ids.to_vec(),
             ttl_seconds: Some(ttl_seconds),
+            reference: Some(reference.to_owned()),
         };
         self.client
             .call::<_, HoldView>(Method::POST, "/internal/v1/holds", Some(&body), None, true)

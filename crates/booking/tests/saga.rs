@@ -76,7 +76,7 @@ impl Inventory for FakeInventory {
             summary: String::new(),
         })
     }
-    async fn hold(&self, id: Uuid, _: &[String], _: i64) -> Result<(), PeerError> {
+    async fn hold(&self, id: Uuid, _: &str, _: &[String], _: i64) -> Result<(), PeerError> {
         let mut s = self.0.lock().expect("lock");
         if s.down {
             return Err(down("search"));

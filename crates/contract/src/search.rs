@@ -517,6 +517,10 @@ pub struct HoldRequest {
     pub offer_ids: Vec<String>,
     /// How long the inventory stays held, in seconds (60–1800, default 900).
     pub ttl_seconds: Option<i64>,
+    /// The booking's reference, as hotels' suppliers receive their reservations (the
+    /// booking id where none is given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
 }
 
 /// Where a hold stands.

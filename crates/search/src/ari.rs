@@ -11,7 +11,7 @@
 use chrono::NaiveDate;
 use ota_contract::domain::currency::Currency;
 use quick_xml::events::Event;
-use serde::Deserialize;
+use serde::{Deserialize, de};
 
 use crate::ranges::{ALL_WEEKDAYS, Span};
 use crate::store::{AriChange, AriSet, HotelCodes};
@@ -225,6 +225,10 @@ struct BaseByGuestAmt {
 /// Refuses a document with a DTD (the door to entity expansion) and checks its root is
 /// the message expected, before it is deserialized.
 fn check_document(xml: &str, kind: AriKind) -> Result<(), AriError> {
+    check_root(xml, kind.request_name())
+}
+
+fn check_root(xml: &str, expected: &str) -> Result<(), AriError> {
     let mut reader = quick_xml::Reader::from_str(xml);
     loop {
         match reader.read_event() {
@@ -239,11 +243,11 @@ fn check_document(xml: &str, kind: AriKind) -> Result<(), AriError> {
                 let name = e.local_name();
                 let name: &str = name.as_ref();
                 let name = name.to_owned();
-                if name != kind.request_name() {
+                if name != expected {
                     return Err(AriError::new(
                         7,
                         name.clone(),
-                        format!("expected an {} document, not {name}", kind.request_name()),
+                        format!("expected an {} document, not {name}", expected),
                     ));
                 }
                 return Ok(());
@@ -834,6 +838,25 @@ fn escape(s: &str) -> std::borrow::Cow<'_, str> {
     quick_xml::escape::escape(s)
 }
 
+/// An `OTA_*RS` document around its body.
+fn envelope(
+    name: &str,
+    echo_token: Option<&str>,
+    body: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let echo = echo_token
+        .map(|t| format!(r#" EchoToken="{}""#, escape(t)))
+        .unwrap_or_default();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<{name} xmlns="http://www.opentravel.org/OTA/2003/05" Version="1.0" TimeStamp="{}"{echo}>
+{body}</{name}>
+"#,
+        now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    )
+}
+
 /// The `OTA_*RS` answer: `Success`, or `Errors` with one `Error` per problem.
 pub fn response(
     name: &str,
@@ -841,15 +864,7 @@ pub fn response(
     errors: &[AriError],
     now: chrono::DateTime<chrono::Utc>,
 ) -> String {
-    let echo = echo_token
-        .map(|t| format!(r#" EchoToken="{}""#, escape(t)))
-        .unwrap_or_default();
-    let mut out = format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<{name} xmlns="http://www.opentravel.org/OTA/2003/05" Version="1.0" TimeStamp="{}"{echo}>
-"#,
-        now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-    );
+    let mut out = String::new();
     if errors.is_empty() {
         out.push_str("  <Success/>\n");
     } else {
@@ -869,8 +884,216 @@ pub fn response(
         }
         out.push_str("  </Errors>\n");
     }
-    out.push_str(&format!("</{name}>\n"));
-    out
+    envelope(name, echo_token, &out, now)
+}
+
+// ---------------------------------------------------------------------------------------
+// Reservations: OTA_ReadRQ → OTA_ResRetrieveRS, OTA_NotifReportRQ → OTA_NotifReportRS
+
+#[derive(Deserialize)]
+struct ReadRq {
+    #[serde(rename = "@EchoToken", default)]
+    echo_token: Option<String>,
+    #[serde(rename = "ReadRequests", default)]
+    requests: Option<ReadRequests>,
+}
+
+#[derive(Deserialize)]
+struct ReadRequests {
+    #[serde(rename = "HotelReadRequest", default)]
+    items: Vec<HotelReadRequest>,
+}
+
+#[derive(Deserialize)]
+struct HotelReadRequest {
+    #[serde(rename = "@HotelCode", default)]
+    hotel_code: Option<String>,
+}
+
+/// A pull of reservations: its echo token and the hotels asked about (none: all of the
+/// supplier's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadRequest {
+    pub echo_token: Option<String>,
+    pub hotel_codes: Vec<String>,
+}
+
+/// Reads an `OTA_ReadRQ` (its `HotelReadRequest@HotelCode`s; anything else, such as
+/// `SelectionCriteria`, is ignored: a pull always answers what is not acknowledged).
+pub fn parse_read(xml: &str) -> Result<ReadRequest, Vec<AriError>> {
+    check_root(xml, "OTA_ReadRQ").map_err(|e| vec![e])?;
+    let doc: ReadRq = quick_xml::de::from_str(xml).map_err(|e| vec![malformed(e)])?;
+    Ok(ReadRequest {
+        echo_token: doc.echo_token,
+        hotel_codes: doc
+            .requests
+            .into_iter()
+            .flat_map(|r| r.items)
+            .filter_map(|h| h.hotel_code.map(|c| c.trim().to_owned()))
+            .filter(|c| !c.is_empty())
+            .collect(),
+    })
+}
+
+#[derive(Deserialize)]
+struct NotifReportRq {
+    #[serde(rename = "@EchoToken", default)]
+    echo_token: Option<String>,
+    #[serde(rename = "Success", default)]
+    success: Option<de::IgnoredAny>,
+    #[serde(rename = "NotifDetails", default)]
+    details: Option<NotifDetails>,
+}
+
+#[derive(Deserialize)]
+struct NotifDetails {
+    #[serde(rename = "HotelNotifReport", default)]
+    reports: Vec<HotelNotifReport>,
+}
+
+#[derive(Deserialize)]
+struct HotelNotifReport {
+    #[serde(rename = "HotelReservations", default)]
+    reservations: Option<NotifReservations>,
+}
+
+#[derive(Deserialize)]
+struct NotifReservations {
+    #[serde(rename = "HotelReservation", default)]
+    items: Vec<NotifReservation>,
+}
+
+#[derive(Deserialize)]
+struct NotifReservation {
+    #[serde(rename = "@ResStatus", default)]
+    status: Option<String>,
+    #[serde(rename = "UniqueID", default)]
+    unique_ids: Vec<UniqueId>,
+}
+
+#[derive(Deserialize)]
+struct UniqueId {
+    #[serde(rename = "@ID", default)]
+    id: Option<String>,
+}
+
+/// A supplier's report on reservations it received: echo token and (reference, our
+/// status: `confirmed` or `cancelled`) of each, or nothing when it reports a failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifReport {
+    pub echo_token: Option<String>,
+    pub received: Vec<(String, String)>,
+}
+
+/// Reads an `OTA_NotifReportRQ`. Only a report with `Success` acknowledges anything
+/// (one with `Errors` leaves its reservations to be sent again); `ResStatus` `Book`,
+/// `Modify` or `Commit` acknowledges a confirmation, `Cancel` a cancellation.
+pub fn parse_notif_report(xml: &str) -> Result<NotifReport, Vec<AriError>> {
+    check_root(xml, "OTA_NotifReportRQ").map_err(|e| vec![e])?;
+    let doc: NotifReportRq = quick_xml::de::from_str(xml).map_err(|e| vec![malformed(e)])?;
+    let mut errors = Vec::new();
+    let mut received = Vec::new();
+    if doc.success.is_some() {
+        let items = doc
+            .details
+            .into_iter()
+            .flat_map(|d| d.reports)
+            .flat_map(|r| r.reservations)
+            .flat_map(|r| r.items);
+        for (i, r) in items.enumerate() {
+            let at = format!(
+                "NotifDetails/HotelNotifReport/HotelReservations/HotelReservation[{}]",
+                i + 1
+            );
+            let status = match r.status.as_deref().map(str::trim) {
+                Some("Book" | "Modify" | "Commit") => "confirmed",
+                Some("Cancel") => "cancelled",
+                _ => {
+                    errors.push(AriError::new(
+                        3,
+                        format!("{at}@ResStatus"),
+                        "must be Book, Modify, Commit or Cancel",
+                    ));
+                    continue;
+                }
+            };
+            match r
+                .unique_ids
+                .iter()
+                .find_map(|u| u.id.as_deref().map(str::trim))
+            {
+                Some(id) if !id.is_empty() => received.push((id.to_owned(), status.to_owned())),
+                _ => errors.push(AriError::new(
+                    10,
+                    format!("{at}/UniqueID@ID"),
+                    "is required",
+                )),
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(NotifReport {
+            echo_token: doc.echo_token,
+            received,
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+/// `OTA_ResRetrieveRS` with `Success` and the reservations: each a `HotelReservation`
+/// with `ResStatus` `Book` or `Cancel`, our reference as `UniqueID` (Type 14), room type,
+/// rate plan, rooms, adults, dates and total after tax in major units.
+pub fn reservations_response(
+    echo_token: Option<&str>,
+    reservations: &[crate::store::SupplierReservation],
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let mut body = String::from("  <Success/>\n  <ReservationsList>\n");
+    let instant = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .unwrap_or_default()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    for r in reservations {
+        let money = ota_contract::Money::new(r.total_amount, &r.currency).to_string();
+        let amount = money.split(' ').next().unwrap_or_default();
+        let check_out = r.check_in + chrono::Duration::days(i64::from(r.nights));
+        body.push_str(&format!(
+            r#"    <HotelReservation CreateDateTime="{}" LastModifyDateTime="{}" ResStatus="{}">
+      <UniqueID Type="14" ID="{}"/>
+      <RoomStays>
+        <RoomStay>
+          <RoomTypes><RoomType RoomTypeCode="{}" NumberOfUnits="{}"/></RoomTypes>
+          <RatePlans><RatePlan RatePlanCode="{}"/></RatePlans>
+          <GuestCounts><GuestCount AgeQualifyingCode="10" Count="{}"/></GuestCounts>
+          <TimeSpan Start="{}" End="{}"/>
+          <Total AmountAfterTax="{amount}" CurrencyCode="{}"/>
+          <BasicPropertyInfo HotelCode="{}"/>
+        </RoomStay>
+      </RoomStays>
+    </HotelReservation>
+"#,
+            instant(r.created_at),
+            instant(r.changed_at),
+            if r.status == "cancelled" {
+                "Cancel"
+            } else {
+                "Book"
+            },
+            escape(&r.reference),
+            escape(&r.room_type_code),
+            r.rooms,
+            escape(&r.rate_plan_code),
+            r.guests,
+            r.check_in,
+            check_out,
+            escape(&r.currency),
+            escape(&r.hotel_code),
+        ));
+    }
+    body.push_str("  </ReservationsList>\n");
+    envelope("OTA_ResRetrieveRS", echo_token, &body, now)
 }
 
 #[cfg(test)]
@@ -1068,5 +1291,75 @@ mod tests {
             "{bad}"
         );
         assert!(!bad.contains("<Success/>"));
+    }
+
+    #[test]
+    fn pulls_and_reports_are_read_and_only_a_successful_report_acknowledges() {
+        let read = parse_read(
+            r#"<OTA_ReadRQ EchoToken="p1"><ReadRequests><HotelReadRequest HotelCode="H000001"><SelectionCriteria SelectionType="Undelivered"/></HotelReadRequest></ReadRequests></OTA_ReadRQ>"#,
+        )
+        .expect("read");
+        assert_eq!(read.hotel_codes, vec!["H000001".to_owned()]);
+        assert_eq!(read.echo_token.as_deref(), Some("p1"));
+        assert!(
+            parse_read("<OTA_ReadRQ/>")
+                .expect("all hotels")
+                .hotel_codes
+                .is_empty()
+        );
+
+        let report = |status: &str, outcome: &str| {
+            format!(
+                r#"<OTA_NotifReportRQ EchoToken="n1">{outcome}<NotifDetails><HotelNotifReport><HotelReservations>
+                <HotelReservation ResStatus="{status}"><UniqueID Type="14" ID="ABC123"/></HotelReservation>
+                </HotelReservations></HotelNotifReport></NotifDetails></OTA_NotifReportRQ>"#
+            )
+        };
+        let ok = parse_notif_report(&report("Book", "<Success/>")).expect("report");
+        assert_eq!(
+            ok.received,
+            vec![("ABC123".to_owned(), "confirmed".to_owned())]
+        );
+        let cancel = parse_notif_report(&report("Cancel", "<Success/>")).expect("report");
+        assert_eq!(cancel.received[0].1, "cancelled");
+        let failed = parse_notif_report(&report(
+            "Book",
+            r#"<Errors><Error Type="12">busy</Error></Errors>"#,
+        ))
+        .expect("report");
+        assert!(failed.received.is_empty(), "a failure acknowledges nothing");
+        let bad = parse_notif_report(&report("Maybe", "<Success/>")).expect_err("status");
+        assert!(bad[0].at.ends_with("@ResStatus"), "{bad:?}");
+    }
+
+    #[test]
+    fn reservations_are_answered_with_reference_dates_and_major_unit_totals() {
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).expect("now");
+        let r = crate::store::SupplierReservation {
+            reference: "ABC123".into(),
+            hotel_code: "H000001".into(),
+            room_type_code: "STD".into(),
+            rate_plan_code: "FLEX".into(),
+            check_in: day(3, 1),
+            nights: 2,
+            rooms: 1,
+            guests: 2,
+            total_amount: 24_690,
+            currency: "USD".into(),
+            status: "cancelled".into(),
+            created_at: 1_800_000_000_000,
+            changed_at: 1_800_000_000_000,
+        };
+        let doc = reservations_response(Some("p1"), &[r], now);
+        for part in [
+            r#"ResStatus="Cancel""#,
+            r#"<UniqueID Type="14" ID="ABC123"/>"#,
+            r#"<TimeSpan Start="2027-03-01" End="2027-03-03"/>"#,
+            r#"<Total AmountAfterTax="246.90" CurrencyCode="USD"/>"#,
+            r#"<RoomType RoomTypeCode="STD" NumberOfUnits="1"/>"#,
+            r#"EchoToken="p1""#,
+        ] {
+            assert!(doc.contains(part), "{part} missing from {doc}");
+        }
     }
 }

@@ -441,6 +441,139 @@ async fn the_whole_journey_books_cancels_refunds_and_gives_inventory_back() {
     }
 }
 
+/// A supplier's pull of its unacknowledged reservations at a hotel (the XML answer).
+async fn pull_reservations(app: &TestApp, credential: &str, hotel: &str) -> String {
+    let (status, answer) = crate::supplier::push(
+        app,
+        "Read",
+        credential,
+        format!(r#"<OTA_ReadRQ EchoToken="pull"><ReadRequests><HotelReadRequest HotelCode="{hotel}"/></ReadRequests></OTA_ReadRQ>"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}: {answer}", app.label);
+    assert!(
+        answer.contains("<Success/>") && answer.contains(r#"EchoToken="pull""#),
+        "{answer}"
+    );
+    answer
+}
+
+/// A supplier acknowledging one reservation in a state (`Book`, `Cancel`).
+async fn report_reservation(app: &TestApp, credential: &str, reference: String, status: &str) {
+    let (code, answer) = crate::supplier::push(
+        app,
+        "NotifReport",
+        credential,
+        format!(
+            r#"<OTA_NotifReportRQ><Success/><NotifDetails><HotelNotifReport><HotelReservations>
+            <HotelReservation ResStatus="{status}"><UniqueID Type="14" ID="{reference}"/></HotelReservation>
+            </HotelReservations></HotelNotifReport></NotifDetails></OTA_NotifReportRQ>"#
+        ),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK, "{}: {answer}", app.label);
+}
+
+#[tokio::test]
+async fn a_booked_hotel_reaches_its_supplier_once_and_its_cancellation_too() {
+    use crate::supplier::{create_supplier, push};
+    for backend in backends().await {
+        let dir = testkit::temp_dir();
+        let app = spawn(&backend, &dir).await;
+        let l = app.label;
+        let hotel = flexible_hotel(&app, "Paris", 20).await;
+        let code = hotel["hotel"]["code"].as_str().expect("code").to_owned();
+        let cm = create_supplier(&backend, &dir, "paris-cm", &code);
+        let pull = || pull_reservations(&app, &cm, &code);
+        let report = |reference: String, status: &'static str| {
+            report_reservation(&app, &cm, reference, status)
+        };
+        assert!(
+            !pull().await.contains("<HotelReservation "),
+            "{l}: nothing booked yet"
+        );
+
+        let ada = traveller(&app).await;
+        add_to_cart(&app, &ada, &id(&hotel)).await;
+        let visa = card(&app, &ada, "4242424242424242").await;
+        let (status, booking) = checkout(&app, &ada, "supplier-1", &checkout_body(1, &visa)).await;
+        assert_eq!(status, StatusCode::CREATED, "{l}: {booking}");
+        let reference = booking["reference"].as_str().expect("reference").to_owned();
+
+        // Sent on every pull until acknowledged, with what the hotel needs.
+        for _ in 0..2 {
+            let answer = pull().await;
+            assert_eq!(
+                answer.matches("<HotelReservation ").count(),
+                1,
+                "{l}: {answer}"
+            );
+            for part in [
+                format!(r#"<UniqueID Type="14" ID="{reference}"/>"#),
+                r#"ResStatus="Book""#.to_owned(),
+                format!(
+                    r#"RoomTypeCode="{}""#,
+                    hotel["room_type_code"].as_str().expect("room")
+                ),
+                format!(
+                    r#"RatePlanCode="{}""#,
+                    hotel["rate_plan_code"].as_str().expect("plan")
+                ),
+                format!(
+                    r#"<TimeSpan Start="{}" End="{}"/>"#,
+                    hotel["check_in"].as_str().expect("in"),
+                    hotel["check_out"].as_str().expect("out")
+                ),
+                format!(
+                    r#"<Total AmountAfterTax="{}.{:02}""#,
+                    amount(&hotel["total"]) / 100,
+                    amount(&hotel["total"]) % 100
+                ),
+            ] {
+                assert!(answer.contains(&part), "{l}: {part} not in {answer}");
+            }
+        }
+        // Another supplier never sees it.
+        let other = flexible_hotel(&app, "London", 20).await;
+        let theirs = create_supplier(
+            &backend,
+            &dir,
+            "london-cm",
+            other["hotel"]["code"].as_str().expect("code"),
+        );
+        let (_, answer) = push(&app, "Read", &theirs, "<OTA_ReadRQ/>".to_owned()).await;
+        assert!(!answer.contains(&reference), "{l}: {answer}");
+
+        report(reference.clone(), "Book").await;
+        assert!(
+            !pull().await.contains("<HotelReservation "),
+            "{l}: acknowledged, not sent again"
+        );
+
+        // Its cancellation comes as a cancellation, once acknowledged no more.
+        let (status, cancelled) = post(
+            &app,
+            &ada,
+            &format!("/api/v1/bookings/{reference}/cancel"),
+            json!({}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{l}: {cancelled}");
+        let answer = pull().await;
+        assert!(
+            answer.contains(r#"ResStatus="Cancel""#)
+                && answer.contains(&format!(r#"ID="{reference}""#)),
+            "{l}: {answer}"
+        );
+        // Acknowledging the booking again does not acknowledge its cancellation.
+        report(reference.clone(), "Book").await;
+        assert!(pull().await.contains(r#"ResStatus="Cancel""#), "{l}");
+        report(reference.clone(), "Cancel").await;
+        assert!(!pull().await.contains("<HotelReservation "), "{l}");
+        app.stop().await;
+    }
+}
+
 #[tokio::test]
 async fn a_declined_card_fails_the_booking_with_nothing_captured_and_inventory_back() {
     for backend in backends().await {

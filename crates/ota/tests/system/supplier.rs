@@ -13,7 +13,7 @@ use crate::content::ota;
 use ota_testkit::{day, eventually};
 
 /// `ota ops supplier create`: the credential is the one line on stdout.
-fn create_supplier(
+pub(crate) fn create_supplier(
     backend: &crate::common::Backend,
     dir: &std::path::Path,
     name: &str,
@@ -39,7 +39,7 @@ fn create_supplier(
 }
 
 /// Posts a message with a supplier's credential: status and the XML answer.
-async fn push(
+pub(crate) async fn push(
     app: &crate::common::TestApp,
     message: &str,
     credential: &str,

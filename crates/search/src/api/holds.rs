@@ -14,10 +14,10 @@ use ota_platform::{FieldError, Problem, StoreError};
 use uuid::Uuid;
 
 use super::SearchState;
-use super::offers::{no_longer_for_sale, sold_out};
+use super::offers::{no_longer_for_sale, on_sale_on_its_plan, sold_out};
 use crate::catalog::Cabin;
 use crate::offers::OfferClaims;
-use crate::store::{Hold, HoldError, InventoryItem};
+use crate::store::{Hold, HoldError, HotelStay, InventoryItem};
 
 fn hold_view(h: Hold) -> HoldView {
     HoldView {
@@ -138,12 +138,45 @@ pub(super) async fn create_hold(
         return Err(Problem::field("ttl_seconds", "must be from 60 to 1800"));
     }
     let mut offers = Vec::new();
+    let mut stays = Vec::new();
     let mut errors = Vec::new();
+    let reference = body
+        .reference
+        .clone()
+        .filter(|r| !r.trim().is_empty() && r.len() <= 64)
+        .unwrap_or_else(|| body.booking_id.to_string());
     for (i, id) in body.offer_ids.iter().enumerate() {
         match OfferClaims::verify(id, &state.keys) {
             Ok(c) => {
                 if let Some(gone) = no_longer_for_sale(&state.index.get(), &c, id, Utc::now()) {
                     return Err(gone);
+                }
+                if !on_sale_on_its_plan(&state.index.get(), &c) {
+                    return Err(sold_out(id));
+                }
+                if let OfferClaims::Hotel {
+                    rt,
+                    rp,
+                    ci,
+                    n,
+                    r,
+                    g,
+                    t,
+                    cur,
+                    ..
+                } = &c
+                {
+                    stays.push(HotelStay {
+                        reference: reference.clone(),
+                        room_type_id: *rt,
+                        rate_plan_code: rp.clone(),
+                        check_in: *ci,
+                        nights: i32::from(*n),
+                        rooms: i32::from(*r),
+                        guests: i32::from(*g),
+                        total_amount: *t,
+                        currency: cur.clone(),
+                    });
                 }
                 offers.push((id.clone(), c.items()));
             }
@@ -162,7 +195,7 @@ pub(super) async fn create_hold(
         chrono::SubsecRound::trunc_subsecs(Utc::now() + chrono::Duration::seconds(ttl), 0);
     let hold = state
         .store
-        .create_hold(body.booking_id, &items, expires_at)
+        .create_hold_for(body.booking_id, &items, expires_at, &stays)
         .await
         .map_err(|e| hold_problem(e, &offers))?;
     tracing::info!(booking_id = %body.booking_id, caller = %caller.service, items = items.len(), "inventory held");

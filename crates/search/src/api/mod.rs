@@ -60,6 +60,8 @@ pub fn router(state: SearchState) -> OpenApiRouter {
         .routes(routes!(imports::read_import))
         .routes(routes!(supplier::hotel_avail_notif))
         .routes(routes!(supplier::hotel_rate_amount_notif))
+        .routes(routes!(supplier::read_reservations))
+        .routes(routes!(supplier::notif_report))
         .with_state(state)
 }
 

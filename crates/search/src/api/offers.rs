@@ -53,6 +53,23 @@ pub(super) fn no_longer_for_sale(
     Some(Problem::new(StatusCode::GONE, "offer-expired", why).with("offer_id", offer_id))
 }
 
+/// Whether a hotel offer's rate plan still sells its stay (a plan stop-sold or
+/// restricted since the offer was made no longer does); flight offers always.
+pub(super) fn on_sale_on_its_plan(index: &Index, claims: &OfferClaims) -> bool {
+    match claims {
+        OfferClaims::Hotel {
+            rt,
+            rp,
+            ci,
+            n,
+            r,
+            g,
+            ..
+        } => hotels::plan_sells(index, *rt, rp, *ci, *n, *g, *r),
+        OfferClaims::Flight { .. } => true,
+    }
+}
+
 /// Checks a signed offer against the live inventory.
 pub async fn check_offer(
     state: &SearchState,
@@ -68,18 +85,7 @@ pub async fn check_offer(
     if let Some(gone) = no_longer_for_sale(&state.index.get(), &claims, offer_id, Utc::now()) {
         return Err(gone);
     }
-    // A rate plan stop-sold or restricted since the offer was made no longer sells it.
-    if let OfferClaims::Hotel {
-        rt,
-        rp,
-        ci,
-        n,
-        r,
-        g,
-        ..
-    } = &claims
-        && !hotels::plan_sells(&state.index.get(), *rt, rp, *ci, *n, *g, *r)
-    {
+    if !on_sale_on_its_plan(&state.index.get(), &claims) {
         return Err(sold_out(offer_id));
     }
     for item in claims.items() {

@@ -25,6 +25,85 @@ fn basic_credential(headers: &HeaderMap) -> Option<(String, String)> {
     Some((name.to_owned(), secret.to_owned()))
 }
 
+/// An XML answer: the `OTA_*RS` document, with a Basic challenge on 401.
+fn xml(status: StatusCode, document: String) -> Response {
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+        document,
+    )
+        .into_response();
+    if status == StatusCode::UNAUTHORIZED
+        && let Ok(v) = header::HeaderValue::from_str(r#"Basic realm="supplier", charset="UTF-8""#)
+    {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    response
+}
+
+/// The supplier the request's credential belongs to, or the `name` answer refusing it
+/// (401 without a valid one, 503 when it cannot be checked).
+async fn supplier_of(
+    state: &SearchState,
+    headers: &HeaderMap,
+    name: &str,
+) -> Result<i64, Response> {
+    let now = Utc::now();
+    let found = match basic_credential(headers) {
+        None => None,
+        Some((user, secret)) => match state.store.supplier_by_credential(&user, &secret).await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(error = %e, "supplier credential check failed");
+                return Err(xml(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ari::response(name, None, &[unavailable()], now),
+                ));
+            }
+        },
+    };
+    found.ok_or_else(|| {
+        let refused = AriError::new(
+            4,
+            "",
+            "HTTP Basic credentials of a supplier (NAME:SECRET) are required",
+        );
+        xml(
+            StatusCode::UNAUTHORIZED,
+            ari::response(name, None, &[refused], now),
+        )
+    })
+}
+
+/// The supplier and its message read by `parse`, or the `name` answer refusing them.
+async fn accepted<T>(
+    state: &SearchState,
+    headers: &HeaderMap,
+    body: &Bytes,
+    name: &str,
+    parse: fn(&str) -> Result<T, Vec<AriError>>,
+) -> Result<(i64, T), Response> {
+    let supplier = supplier_of(state, headers, name).await?;
+    match parse(text(body, name)?) {
+        Ok(message) => Ok((supplier, message)),
+        Err(errors) => Err(xml(
+            StatusCode::BAD_REQUEST,
+            ari::response(name, None, &errors, Utc::now()),
+        )),
+    }
+}
+
+/// The body as text, or the `name` answer refusing it.
+fn text<'a>(body: &'a Bytes, name: &str) -> Result<&'a str, Response> {
+    std::str::from_utf8(body).map_err(|_| {
+        let refused = AriError::new(7, "", "the message is not UTF-8");
+        xml(
+            StatusCode::BAD_REQUEST,
+            ari::response(name, None, &[refused], Utc::now()),
+        )
+    })
+}
+
 async fn ari_message(
     state: SearchState,
     headers: HeaderMap,
@@ -33,47 +112,18 @@ async fn ari_message(
 ) -> Response {
     let now = Utc::now();
     let answer = |status: StatusCode, echo: Option<&str>, errors: &[AriError]| {
-        let mut response = (
+        xml(
             status,
-            [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
             ari::response(kind.response_name(), echo, errors, now),
         )
-            .into_response();
-        if status == StatusCode::UNAUTHORIZED
-            && let Ok(v) =
-                header::HeaderValue::from_str(r#"Basic realm="supplier", charset="UTF-8""#)
-        {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-        }
-        response
     };
-    let supplier = match basic_credential(&headers) {
-        None => None,
-        Some((name, secret)) => match state.store.supplier_by_credential(&name, &secret).await {
-            Ok(found) => found,
-            Err(e) => {
-                tracing::warn!(error = %e, "supplier credential check failed");
-                return answer(StatusCode::SERVICE_UNAVAILABLE, None, &[unavailable()]);
-            }
-        },
+    let supplier = match supplier_of(&state, &headers, kind.response_name()).await {
+        Ok(s) => s,
+        Err(refused) => return refused,
     };
-    let Some(supplier) = supplier else {
-        return answer(
-            StatusCode::UNAUTHORIZED,
-            None,
-            &[AriError::new(
-                4,
-                "",
-                "HTTP Basic credentials of a supplier (NAME:SECRET) are required",
-            )],
-        );
-    };
-    let Ok(xml) = std::str::from_utf8(&body) else {
-        return answer(
-            StatusCode::BAD_REQUEST,
-            None,
-            &[AriError::new(7, "", "the message is not UTF-8")],
-        );
+    let xml = match text(&body, kind.response_name()) {
+        Ok(t) => t,
+        Err(refused) => return refused,
     };
     let outcome = ari::apply(&state.store, Some(supplier), xml, kind, now).await;
     let label = match &outcome {
@@ -156,4 +206,107 @@ pub(super) async fn hotel_rate_amount_notif(
     body: Bytes,
 ) -> Response {
     ari_message(state, headers, body, AriKind::RateAmount).await
+}
+
+/// Confirmed and cancelled hotel bookings at the supplier's hotels not yet acknowledged
+/// (`OTA_ReadRQ`, optionally naming `HotelReadRequest@HotelCode`s) as
+/// `OTA_ResRetrieveRS` `HotelReservations`: our booking reference as `UniqueID`, room
+/// type, rate plan, rooms, guests, dates (hotel-local) and total after tax. The same
+/// reservations come again on every pull until `NotifReport` acknowledges them; a
+/// cancellation comes again as `ResStatus="Cancel"`.
+#[utoipa::path(post, path = "/supplier/v1/ota/Read", tag = "supplier",
+    request_body(content = String, content_type = "application/xml", description = "OTA_ReadRQ"),
+    responses(
+        (status = 200, body = String, content_type = "application/xml", description = "OTA_ResRetrieveRS with Success and the ReservationsList (at most 500, oldest change first)"),
+        (status = 400, body = String, content_type = "application/xml", description = "Not an OTA_ReadRQ (Errors)"),
+        (status = 401, body = String, content_type = "application/xml", description = "No or wrong supplier credential (Errors Type 4)"),
+        (status = 503, body = String, content_type = "application/xml", description = "Storage unavailable: pull again (Errors Type 12)")),
+    security(("supplier_basic" = [])))]
+pub(super) async fn read_reservations(
+    State(state): State<SearchState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    const NAME: &str = "OTA_ResRetrieveRS";
+    let now = Utc::now();
+    let (supplier, request) = match accepted(&state, &headers, &body, NAME, ari::parse_read).await {
+        Ok(r) => r,
+        Err(refused) => return refused,
+    };
+    let echo = request.echo_token.as_deref();
+    let mut found = Vec::new();
+    let hotels: Vec<Option<&str>> = if request.hotel_codes.is_empty() {
+        vec![None]
+    } else {
+        request
+            .hotel_codes
+            .iter()
+            .map(|c| Some(c.as_str()))
+            .collect()
+    };
+    for hotel in hotels {
+        match state.store.unsent_reservations(supplier, hotel, 500).await {
+            Ok(list) => found.extend(list),
+            Err(e) => {
+                tracing::warn!(error = %e, "reading a supplier's reservations failed");
+                return xml(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ari::response(NAME, echo, &[unavailable()], now),
+                );
+            }
+        }
+    }
+    metrics::counter!("supplier_reservations_sent_total").increment(found.len() as u64);
+    xml(
+        StatusCode::OK,
+        ari::reservations_response(echo, &found, now),
+    )
+}
+
+/// Acknowledges reservations a supplier received (`OTA_NotifReportRQ` with `Success`
+/// and each `HotelReservation` by `UniqueID` and `ResStatus`): they are not sent again
+/// until they change. A report with `Errors` acknowledges nothing.
+#[utoipa::path(post, path = "/supplier/v1/ota/NotifReport", tag = "supplier",
+    request_body(content = String, content_type = "application/xml", description = "OTA_NotifReportRQ"),
+    responses(
+        (status = 200, body = String, content_type = "application/xml", description = "OTA_NotifReportRS with Success"),
+        (status = 400, body = String, content_type = "application/xml", description = "Not a readable OTA_NotifReportRQ (Errors naming each problem; nothing acknowledged)"),
+        (status = 401, body = String, content_type = "application/xml", description = "No or wrong supplier credential (Errors Type 4)"),
+        (status = 503, body = String, content_type = "application/xml", description = "Storage unavailable: report again (Errors Type 12)")),
+    security(("supplier_basic" = [])))]
+pub(super) async fn notif_report(
+    State(state): State<SearchState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    const NAME: &str = "OTA_NotifReportRS";
+    let now = Utc::now();
+    let (supplier, report) =
+        match accepted(&state, &headers, &body, NAME, ari::parse_notif_report).await {
+            Ok(r) => r,
+            Err(refused) => return refused,
+        };
+    let echo = report.echo_token.as_deref();
+    match state
+        .store
+        .acknowledge_reservations(supplier, &report.received)
+        .await
+    {
+        Ok(marked) => {
+            tracing::info!(
+                supplier,
+                acknowledged = marked,
+                reported = report.received.len(),
+                "supplier acknowledged reservations"
+            );
+            xml(StatusCode::OK, ari::response(NAME, echo, &[], now))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "acknowledging reservations failed");
+            xml(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ari::response(NAME, echo, &[unavailable()], now),
+            )
+        }
+    }
 }

@@ -6,7 +6,7 @@ use ota_platform::db::Db;
 use ota_platform::{StoreError, in_write_tx, on_pool};
 use uuid::Uuid;
 
-use super::{Hold, HoldError, HoldStatus, InventoryItem, SearchStore, now_ms};
+use super::{Hold, HoldError, HoldStatus, HotelStay, InventoryItem, SearchStore, now_ms};
 use crate::catalog::Cabin;
 
 /// A hold's status as the `holds` table spells it.
@@ -81,6 +81,19 @@ impl SearchStore {
         items: &[InventoryItem],
         expires_at: DateTime<Utc>,
     ) -> Result<Hold, HoldError> {
+        self.create_hold_for(booking_id, items, expires_at, &[])
+            .await
+    }
+
+    /// [`SearchStore::create_hold`], keeping the hotel stays it holds for their
+    /// suppliers in the same transaction (sent to them once the hold is committed).
+    pub async fn create_hold_for(
+        &self,
+        booking_id: Uuid,
+        items: &[InventoryItem],
+        expires_at: DateTime<Utc>,
+        stays: &[HotelStay],
+    ) -> Result<Hold, HoldError> {
         // One order for every transaction, so two holds never wait on each other's rows.
         let mut items = items.to_vec();
         items.sort();
@@ -146,6 +159,21 @@ impl SearchStore {
                             .bind(None::<i64>).bind(None::<&str>).bind(Some(*room_type_id)).bind(Some(*night)).bind(*quantity),
                     };
                     q.execute(&mut *tx).await?;
+                }
+                for (position, s) in stays.iter().enumerate() {
+                    // One reservation per stay: the booking's second stay is REF-2.
+                    let reference = match position {
+                        0 => s.reference.clone(),
+                        n => format!("{}-{}", s.reference, n + 1),
+                    };
+                    sqlx::query(
+                        "INSERT INTO hotel_reservations (booking_id, position, reference, hotel_id, room_type_id, rate_plan_code, check_in,
+                            nights, rooms, guests, total_amount, currency, status, created_at, changed_at)
+                         SELECT $1, $2, $3, hotel_id, id, $5, $6, $7, $8, $9, $10, $11, 'held', $12, $12 FROM room_types WHERE id = $4",
+                    )
+                    .bind(booking_id).bind(position as i32).bind(reference).bind(s.room_type_id).bind(&s.rate_plan_code)
+                    .bind(s.check_in).bind(s.nights).bind(s.rooms).bind(s.guests).bind(s.total_amount).bind(&s.currency).bind(stamp)
+                    .execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(Hold { booking_id, status: HoldStatus::Held, expires_at })
@@ -238,6 +266,16 @@ impl SearchStore {
             };
             sqlx::query("UPDATE holds SET status = $2, updated_at = $3 WHERE booking_id = $1")
                 .bind(booking_id).bind(status).bind(now)
+                .execute(&mut *tx).await?;
+            // What the hotels' suppliers learn: a confirmation, a cancellation (a new
+            // version to send), or a hold that ended unsold (nothing to send).
+            let (from, to, bump) = match (hold.status, next) {
+                (HoldStatus::Held, HoldStatus::Committed) => ("held", "confirmed", 1),
+                (HoldStatus::Committed, HoldStatus::Released) => ("confirmed", "cancelled", 1),
+                _ => ("held", "released", 0),
+            };
+            sqlx::query("UPDATE hotel_reservations SET status = $3, version = version + $4, changed_at = $5 WHERE booking_id = $1 AND status = $2")
+                .bind(booking_id).bind(from).bind(to).bind(bump).bind(stamp)
                 .execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(Hold { status: next, ..hold })

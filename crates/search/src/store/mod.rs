@@ -22,7 +22,7 @@ mod suppliers;
 
 pub use hotel_ranges::{Allotment, AriChange, AriSet, Restrictions, RoomTypeRanges, apply_changes};
 pub use schedules::{AffectedLeg, ImportLog, ImportReport, LegChange, ScheduleImport, Window};
-pub use suppliers::{HotelCodes, SupplierError};
+pub use suppliers::{HotelCodes, SupplierError, SupplierReservation};
 
 // ---------------------------------------------------------------------------------------
 // Catalog rows as read back
@@ -195,6 +195,24 @@ pub struct CatalogMeta {
     pub size: String,
     pub first_day: NaiveDate,
     pub days: i32,
+}
+
+/// A hotel stay a hold is for, kept for the hotel's supplier (see
+/// [`SearchStore::create_hold_for`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HotelStay {
+    /// Our booking reference (the booking id where none was given).
+    pub reference: String,
+    pub room_type_id: i64,
+    pub rate_plan_code: String,
+    /// Hotel-local date of arrival.
+    pub check_in: NaiveDate,
+    pub nights: i32,
+    pub rooms: i32,
+    pub guests: i32,
+    /// Every room, every night, minor units.
+    pub total_amount: i64,
+    pub currency: String,
 }
 
 /// One line of inventory a hold reserves.

@@ -3,6 +3,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use chrono::NaiveDate;
 use ota_platform::{StoreError, in_write_tx, on_pool};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
@@ -145,4 +146,78 @@ impl SearchStore {
             Ok(Some(HotelCodes { hotel_id, room_types, rate_plans }))
         })
     }
+
+    /// Confirmed and cancelled stays at the supplier's hotels (or one of them) that it
+    /// has not acknowledged in their present state, oldest change first.
+    pub async fn unsent_reservations(
+        &self,
+        supplier_id: i64,
+        hotel_code: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<SupplierReservation>, StoreError> {
+        on_pool!(&self.db, pool => {
+            sqlx::query_as::<_, SupplierReservation>(
+                "SELECT r.reference, h.code AS hotel_code, t.code AS room_type_code, r.rate_plan_code, r.check_in, r.nights,
+                        r.rooms, r.guests, r.total_amount, r.currency, r.status, r.created_at, r.changed_at
+                   FROM hotel_reservations r
+                   JOIN supplier_hotels s ON s.hotel_id = r.hotel_id AND s.supplier_id = $1
+                   JOIN hotels h ON h.id = r.hotel_id
+                   JOIN room_types t ON t.id = r.room_type_id
+                  WHERE r.version > r.acked_version AND r.status IN ('confirmed', 'cancelled')
+                    AND ($2 = '' OR h.code = $2)
+                  ORDER BY r.changed_at, r.reference LIMIT $3",
+            )
+            .bind(supplier_id).bind(hotel_code.unwrap_or_default()).bind(limit)
+            .fetch_all(pool).await.map_err(StoreError::from)
+        })
+    }
+
+    /// Marks reservations as received by the supplier in the state it names
+    /// (`confirmed` or `cancelled`), so a pull sends them again only when they change.
+    /// Answers how many it marked; a reference of another supplier's hotel, or in
+    /// another state, is left as it is.
+    pub async fn acknowledge_reservations(
+        &self,
+        supplier_id: i64,
+        received: &[(String, String)],
+    ) -> Result<u64, StoreError> {
+        let result: Result<u64, StoreError> = in_write_tx!(&self.db, tx => {
+            let mut marked = 0;
+            for (reference, status) in received {
+                marked += sqlx::query(
+                    "UPDATE hotel_reservations SET acked_version = version
+                      WHERE reference = $1 AND status = $2
+                        AND hotel_id IN (SELECT hotel_id FROM supplier_hotels WHERE supplier_id = $3)",
+                )
+                .bind(reference).bind(status).bind(supplier_id)
+                .execute(&mut *tx).await?.rows_affected();
+            }
+            tx.commit().await?;
+            Ok(marked)
+        });
+        result
+    }
+}
+
+/// A stay as a supplier receives it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SupplierReservation {
+    /// Our booking reference (`REF-2` for a booking's second stay).
+    pub reference: String,
+    pub hotel_code: String,
+    pub room_type_code: String,
+    pub rate_plan_code: String,
+    /// Hotel-local date of arrival.
+    pub check_in: NaiveDate,
+    pub nights: i32,
+    pub rooms: i32,
+    pub guests: i32,
+    /// Every room, every night, minor units.
+    pub total_amount: i64,
+    pub currency: String,
+    /// `confirmed` or `cancelled`.
+    pub status: String,
+    /// Milliseconds since the epoch.
+    pub created_at: i64,
+    pub changed_at: i64,
 }
