@@ -193,6 +193,10 @@ pub struct CatalogImportArgs {
     /// (optional further columns in docs/content.md); replaces the fares of each market (carrier, route, cabin) it names.
     #[arg(long, value_name = "FILE")]
     pub fares: Option<std::path::PathBuf>,
+    /// Hotel content: a JSON file of hotels with their room types and rate plans (see
+    /// docs/content.md), created or updated by code; applied before the other files.
+    #[arg(long, value_name = "FILE")]
+    pub hotels: Option<std::path::PathBuf>,
     /// Hotel availability, restrictions or rates: an OpenTravel `OTA_HotelAvailNotifRQ`
     /// or `OTA_HotelRateAmountNotifRQ` (as channel managers send to /supplier/v1, see
     /// docs/content.md), for any hotel; repeat for several. Each file is applied whole or
@@ -452,6 +456,52 @@ pub async fn catalog(command: CatalogCommand) -> anyhow::Result<i32> {
     }
 }
 
+/// Imports a hotel file whole, or lists its problems by JSON path (exit status 2).
+async fn hotels_import(args: &CatalogImportArgs, path: &std::path::Path) -> anyhow::Result<i32> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let store = search_store(&args.settings).await?;
+    let airports: std::collections::HashSet<String> = store
+        .airports()
+        .await?
+        .into_iter()
+        .map(|a| a.iata)
+        .collect();
+    let hotels = match ota_search::hotel_content::parse(&text, &|code| airports.contains(code)) {
+        Ok(h) => h,
+        Err(errors) => {
+            store.db().close().await;
+            eprintln!("{}: nothing was imported:", path.display());
+            for e in errors {
+                eprintln!("  {e}");
+            }
+            return Ok(2);
+        }
+    };
+    let result = store.import_hotels(&hotels).await;
+    store.db().close().await;
+    match result {
+        Ok(r) => {
+            println!(
+                "{}: {} hotels created, {} updated; {} room types and {} rate plans created",
+                path.display(),
+                r.hotels_created,
+                r.hotels_updated,
+                r.room_types_created,
+                r.rate_plans_created
+            );
+            Ok(0)
+        }
+        Err(ota_platform::StoreError::NotFound) => {
+            eprintln!(
+                "no catalog yet: seed one (`ota seed`) or import airports first; nothing was imported"
+            );
+            Ok(2)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Applies ARI message files in order; stops at the first refused (exit status 2),
 /// naming its problems.
 async fn ari_import(args: &CatalogImportArgs) -> anyhow::Result<i32> {
@@ -519,11 +569,24 @@ async fn catalog_import(args: CatalogImportArgs) -> anyhow::Result<i32> {
         merge: args.merge,
     };
     anyhow::ensure!(
-        files.ssim.is_some() || files.fares.is_some() || !args.ari.is_empty(),
-        "give --ssim FILE, --fares FILE, --ari FILE or several"
+        files.ssim.is_some()
+            || files.fares.is_some()
+            || !args.ari.is_empty()
+            || args.hotels.is_some(),
+        "give --hotels FILE, --ssim FILE, --fares FILE, --ari FILE or several"
     );
+    if let Some(path) = &args.hotels {
+        let status = hotels_import(&args, path).await?;
+        if status != 0 {
+            return Ok(status);
+        }
+    }
     if files.ssim.is_none() && files.fares.is_none() {
-        return ari_import(&args).await;
+        return if args.ari.is_empty() {
+            Ok(0)
+        } else {
+            ari_import(&args).await
+        };
     }
     let store = search_store(&args.settings).await?;
     let bar = std::io::stderr().is_terminal().then(|| {

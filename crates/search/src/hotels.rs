@@ -25,9 +25,22 @@ fn hotel_time(tz: chrono_tz::Tz, day: NaiveDate, (h, m): (u32, u32)) -> DateTime
     crate::seed::instant_in(tz, day, time).with_timezone(&tz)
 }
 
-/// When a stay starting on `check_in` begins in a zone: the hotel's check-in time.
+/// When a stay starting on `check_in` begins in a zone at the usual check-in time
+/// (15:00): for a city, before its hotel is known.
 pub fn check_in_at(tz: chrono_tz::Tz, check_in: NaiveDate) -> DateTime<chrono_tz::Tz> {
     hotel_time(tz, check_in, CHECK_IN_TIME)
+}
+
+impl Hotel {
+    /// When a stay starting on `day` begins: this hotel's check-in time.
+    pub fn check_in_at(&self, day: NaiveDate) -> DateTime<chrono_tz::Tz> {
+        hotel_time(self.tz, day, self.check_in)
+    }
+
+    /// When a stay ending on `day` ends: this hotel's check-out time.
+    pub fn check_out_at(&self, day: NaiveDate) -> DateTime<chrono_tz::Tz> {
+        hotel_time(self.tz, day, self.check_out)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,7 +147,9 @@ pub fn search(index: &Index, q: &HotelQuery, now: DateTime<Utc>) -> Vec<Stay> {
     let mut out = Vec::new();
     for &h in &q.hotels {
         let hotel = &index.hotels[h as usize];
-        if !q.stars.is_empty() && !q.stars.contains(&hotel.stars) {
+        if (!q.stars.is_empty() && !q.stars.contains(&hotel.stars))
+            || hotel.check_in_at(q.check_in) <= now
+        {
             continue;
         }
         for &r in &hotel.room_types {
@@ -193,7 +208,7 @@ pub fn free_cancellation_until(
         return None;
     }
     Some(match plan.free_cancellation_days {
-        None => check_in_at(hotel.tz, check_in),
+        None => hotel.check_in_at(check_in),
         Some(days) => hotel_time(
             hotel.tz,
             check_in - Duration::days(i64::from(days)),
@@ -285,8 +300,8 @@ pub fn render(
         nights: *n,
         check_in: *ci,
         check_out,
-        check_in_at: check_in_at(hotel.tz, *ci).to_rfc3339(),
-        check_out_at: hotel_time(hotel.tz, check_out, CHECK_OUT_TIME).to_rfc3339(),
+        check_in_at: hotel.check_in_at(*ci).to_rfc3339(),
+        check_out_at: hotel.check_out_at(check_out).to_rfc3339(),
         rooms: *r,
         guests: *g,
         rooms_remaining,
@@ -352,7 +367,7 @@ pub fn answer_changes_at(index: &Index, q: &HotelQuery, stays: &[&Stay]) -> Opti
                 .rate_plans
                 .get(s.plan as usize)
                 .and_then(|plan| free_cancellation_until(hotel, plan, q.check_in));
-            [Some(check_in_at(hotel.tz, q.check_in)), deadline]
+            [Some(hotel.check_in_at(q.check_in)), deadline]
                 .into_iter()
                 .flatten()
                 .map(|t| t.with_timezone(&Utc))

@@ -294,8 +294,17 @@ pub struct Hotel {
     pub country: String,
     pub stars: i16,
     pub tz: Tz,
+    /// Check-in and check-out, hotel-local (hour, minute).
+    pub check_in: (u32, u32),
+    pub check_out: (u32, u32),
     pub room_types: Vec<u32>,
     pub rate_plans: Vec<RatePlanInfo>,
+}
+
+/// "HH:MM" as (hour, minute), or `default`.
+fn clock(s: &str, default: (u32, u32)) -> (u32, u32) {
+    use chrono::Timelike as _;
+    chrono::NaiveTime::parse_from_str(s, "%H:%M").map_or(default, |t| (t.hour(), t.minute()))
 }
 
 pub struct Index {
@@ -497,6 +506,8 @@ impl Index {
                 id: h.id,
                 code: h.code,
                 tz: h.time_zone.parse().unwrap_or(Tz::UTC),
+                check_in: clock(&h.check_in_time, crate::hotels::CHECK_IN_TIME),
+                check_out: clock(&h.check_out_time, crate::hotels::CHECK_OUT_TIME),
                 name: h.name,
                 city: h.city,
                 country: h.country,

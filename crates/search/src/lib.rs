@@ -6,6 +6,7 @@ pub mod api;
 pub mod ari;
 pub mod catalog;
 pub mod flights;
+pub mod hotel_content;
 pub mod hotels;
 pub mod import;
 pub mod index;

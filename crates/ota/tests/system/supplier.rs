@@ -333,3 +333,136 @@ async fn ari_messages_change_what_hotel_search_answers() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_hotel_file_and_its_messages_put_a_new_hotel_on_sale() {
+    for backend in backends().await {
+        let l = backend.label;
+        let dir = ota_testkit::temp_dir();
+        let app = TestApp::spawn_with(l, serve_args(&backend, &dir)).await;
+        let content = dir.join("hotels.json");
+        let hotel = |stars: i16| {
+            format!(
+                r#"{{"hotels": [{{"code": "PARLUM", "name": "Hôtel Lumière",
+                "address": {{"line": "12 rue de Rivoli", "postal_code": "75001", "city": "Paris", "country": "FR"}},
+                "coordinates": {{"latitude": 48.8606, "longitude": 2.3376}}, "stars": {stars},
+                "amenities": ["wifi"], "check_in": "14:00", "check_out": "12:00", "time_zone": "Europe/Paris",
+                "room_types": [{{"code": "DBL", "name": "Double Room", "max_guests": 2, "beds": ["double"]}}],
+                "rate_plans": [{{"code": "BB", "name": "Bed and breakfast", "board": "breakfast", "refundable": true, "free_cancellation_days": 1}}]}}]}}"#
+            )
+        };
+        // A bad file is refused whole, naming the path.
+        std::fs::write(&content, hotel(7)).expect("written");
+        let out = ota(
+            &backend,
+            &dir,
+            &[
+                "catalog",
+                "import",
+                "--hotels",
+                content.to_str().expect("path"),
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2), "{l}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("hotels[0].stars"),
+            "{l}: {out:?}"
+        );
+
+        std::fs::write(&content, hotel(4)).expect("written");
+        let ari = dir.join("allotment.xml");
+        std::fs::write(
+            &ari,
+            avail(
+                "PARLUM",
+                &status_message(r#" BookingLimit="3""#, 5, 20, "DBL", ""),
+            ),
+        )
+        .expect("written");
+        let rates = dir.join("rates.xml");
+        std::fs::write(
+            &rates,
+            format!(
+                r#"<OTA_HotelRateAmountNotifRQ><RateAmountMessages HotelCode="PARLUM"><RateAmountMessage>
+    <StatusApplicationControl Start="{}" End="{}" InvTypeCode="DBL"/>
+    <Rates><Rate><BaseByGuestAmts><BaseByGuestAmt AmountAfterTax="210"/></BaseByGuestAmts></Rate></Rates>
+  </RateAmountMessage></RateAmountMessages></OTA_HotelRateAmountNotifRQ>"#,
+                day(5),
+                day(20)
+            ),
+        )
+        .expect("written");
+        let path = |p: &std::path::Path| p.to_str().expect("path").to_owned();
+        let out = ota(
+            &backend,
+            &dir,
+            &[
+                "catalog",
+                "import",
+                "--hotels",
+                &path(&content),
+                "--ari",
+                &path(&ari),
+                "--ari",
+                &path(&rates),
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{l}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("1 hotels created"),
+            "{l}: {out:?}"
+        );
+
+        eventually("the new hotel on sale", Duration::from_secs(20), || async {
+            stays(&app, "PARLUM", "DBL", 10, 2).await == vec![("BB".to_owned(), 42_000)]
+        })
+        .await;
+        let (_, body) = app
+            .get(
+                &format!(
+                    "/api/v1/hotels/search?city=Paris&check_in={}&check_out={}&limit=50&stars=4",
+                    day(10),
+                    day(12)
+                ),
+                None,
+            )
+            .await;
+        let offer = body["offers"]
+            .as_array()
+            .expect("offers")
+            .iter()
+            .find(|o| o["hotel"]["code"] == "PARLUM")
+            .expect("the new hotel")
+            .clone();
+        assert_eq!(offer["board"], "breakfast", "{l}");
+        assert_eq!(offer["rate_plan_name"], "Bed and breakfast", "{l}");
+        assert!(
+            offer["check_in_at"]
+                .as_str()
+                .expect("at")
+                .contains("T14:00:00"),
+            "{l}: {offer}"
+        );
+        assert!(
+            offer["check_out_at"]
+                .as_str()
+                .expect("at")
+                .contains("T12:00:00"),
+            "{l}: {offer}"
+        );
+        let deadline = offer["cancellation_policy"]["free_cancellation_until"]
+            .as_str()
+            .expect("until");
+        assert!(
+            deadline.starts_with(&day(9)),
+            "{l}: a day before check-in: {deadline}"
+        );
+        // Nights without allotment are not sold.
+        assert!(stays(&app, "PARLUM", "DBL", 20, 2).await.is_empty(), "{l}");
+        app.stop().await;
+    }
+}

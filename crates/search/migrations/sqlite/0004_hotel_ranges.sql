@@ -20,6 +20,19 @@ CREATE UNIQUE INDEX room_types_code_idx ON room_types (hotel_id, code);
 ALTER TABLE room_types ADD COLUMN ranges_changed_at INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX room_types_ranges_changed_idx ON room_types (ranges_changed_at);
 
+-- What a hotel file (`ota catalog import --hotels`) describes besides codes: address,
+-- position, amenities (a JSON array of names), description, and check-in and check-out
+-- times (hotel-local HH:MM); the beds of a room type (a JSON array).
+ALTER TABLE hotels ADD COLUMN address text NOT NULL DEFAULT '';
+ALTER TABLE hotels ADD COLUMN postal_code text NOT NULL DEFAULT '';
+ALTER TABLE hotels ADD COLUMN latitude REAL;
+ALTER TABLE hotels ADD COLUMN longitude REAL;
+ALTER TABLE hotels ADD COLUMN amenities text NOT NULL DEFAULT '[]';
+ALTER TABLE hotels ADD COLUMN description text NOT NULL DEFAULT '';
+ALTER TABLE hotels ADD COLUMN check_in_time text NOT NULL DEFAULT '15:00';
+ALTER TABLE hotels ADD COLUMN check_out_time text NOT NULL DEFAULT '11:00';
+ALTER TABLE room_types ADD COLUMN beds text NOT NULL DEFAULT '[]';
+
 -- A hotel's rate plans: board, and whether (and until when) a stay cancels free of
 -- charge: until `free_cancellation_days` days before check-in at 14:00 hotel time.
 CREATE TABLE rate_plans (

@@ -36,7 +36,7 @@ pub(super) fn no_longer_for_sale(
                 .then_some("This flight has already left.")?,
             OfferClaims::Hotel { rt, rp, ci, .. } => match hotels::offer_parts(index, *rt, rp) {
                 None => "This hotel, room type or rate plan is no longer sold.",
-                Some((h, ..)) if hotels::check_in_at(h.tz, *ci) <= now => {
+                Some((h, ..)) if h.check_in_at(*ci) <= now => {
                     "Check-in time for this stay has passed."
                 }
                 Some((h, _, plan))

@@ -15,11 +15,13 @@ use crate::catalog::Cabin;
 
 mod catalog;
 mod holds;
+mod hotel_content;
 mod hotel_ranges;
 mod inventory;
 mod schedules;
 mod suppliers;
 
+pub use hotel_content::HotelImportReport;
 pub use hotel_ranges::{Allotment, AriChange, AriSet, Restrictions, RoomTypeRanges, apply_changes};
 pub use schedules::{AffectedLeg, ImportLog, ImportReport, LegChange, ScheduleImport, Window};
 pub use suppliers::{HotelCodes, SupplierError, SupplierReservation};
@@ -81,6 +83,9 @@ pub struct HotelRecord {
     pub country: String,
     pub stars: i16,
     pub time_zone: String,
+    /// Hotel-local HH:MM.
+    pub check_in_time: String,
+    pub check_out_time: String,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
