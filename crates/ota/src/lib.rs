@@ -161,9 +161,9 @@ pub struct SeedArgs {
     /// Replace an existing catalog, dropping its inventory and holds.
     #[arg(long)]
     pub force: bool,
-    /// Only write the size's flights as files an airline would send (`schedule.ssim`
-    /// and `fares.csv` in this directory, for `ota catalog import`); the database is
-    /// not touched.
+    /// Only write the size's content as files its senders would send (`schedule.ssim`,
+    /// `fares.csv` and `hotels.json` in this directory, for `ota catalog import`); the
+    /// database is not touched.
     #[arg(long, value_name = "DIR")]
     pub export: Option<std::path::PathBuf>,
     #[command(flatten)]
@@ -386,8 +386,13 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
 pub async fn seed(args: SeedArgs) -> anyhow::Result<()> {
     if let Some(dir) = &args.export {
         let (ssim, fares) = ota_search::seed_files(args.size)?;
+        let hotels = ota_search::seed_hotel_file(args.size)?;
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        for (name, text) in [("schedule.ssim", ssim), ("fares.csv", fares)] {
+        for (name, text) in [
+            ("schedule.ssim", ssim),
+            ("fares.csv", fares),
+            ("hotels.json", hotels),
+        ] {
             let path = dir.join(name);
             std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
             eprintln!("wrote {}", path.display());
@@ -478,7 +483,7 @@ async fn hotels_import(args: &CatalogImportArgs, path: &std::path::Path) -> anyh
             return Ok(2);
         }
     };
-    let result = store.import_hotels(&hotels).await;
+    let result = store.import_hotels(&hotels, &|_, _| {}).await;
     store.db().close().await;
     match result {
         Ok(r) => {

@@ -15,6 +15,7 @@ pub mod ranges;
 pub mod schedule;
 pub mod seed;
 pub mod seed_files;
+pub mod seed_hotels;
 pub mod store;
 
 use std::io::IsTerminal;
@@ -88,8 +89,12 @@ pub async fn seed_blueprint(store: &SearchStore, bp: &Blueprint) -> anyhow::Resu
     let size = bp.size;
     let schedule = bp.schedule(Utc::now().date_naive());
     let legs = schedule.legs().count() as u64;
-    let estimate =
-        bp.airports.len() as u64 + legs + bp.room_types.len() as u64 * u64::from(bp.days);
+    // Rows: airports, schedule records, hotels, and per room type its allotment and its
+    // two plans' weeknight and weekend rates per month.
+    let estimate = bp.airports.len() as u64
+        + legs
+        + bp.hotels.len() as u64
+        + bp.room_types.len() as u64 * (1 + 4 * (u64::from(bp.days) / 30 + 1));
     tracing::info!(
         size = size.as_str(),
         airports = bp.airports.len(),
@@ -135,6 +140,7 @@ pub async fn seed_blueprint(store: &SearchStore, bp: &Blueprint) -> anyhow::Resu
         }
         return Ok(false);
     }
+    seed_hotels(store, bp, &progress).await?;
     let (ssim, fares) = files_of(bp, &schedule)?;
     let files = import::Files {
         source: format!("seed {}", size.as_str()),
@@ -165,6 +171,56 @@ pub async fn seed_blueprint(store: &SearchStore, bp: &Blueprint) -> anyhow::Resu
         "catalog seeded"
     );
     Ok(true)
+}
+
+/// A blueprint's hotels the way suppliers bring them: its hotel file through the hotel
+/// file reader and importer, its ARI messages through the ARI reader, their ranges
+/// written at once (a new catalog's room types have none yet).
+async fn seed_hotels(
+    store: &SearchStore,
+    bp: &Blueprint,
+    progress: &(dyn Fn(u64, &str) + Send + Sync),
+) -> anyhow::Result<()> {
+    use ota_contract::domain::currency::Currency;
+    let text = serde_json::to_string(&seed_hotels::hotel_file(bp))?;
+    let codes: std::collections::HashSet<&str> =
+        bp.airports.iter().map(|a| a.iata.as_str()).collect();
+    let hotels = hotel_content::parse(&text, &|c| codes.contains(c)).map_err(|e| {
+        anyhow::anyhow!(
+            "the seed hotel file was refused (a bug): {}",
+            e.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    })?;
+    store.import_hotels(&hotels, progress).await?;
+    let hotel_codes = store.all_hotel_codes().await?;
+    let currency = Currency::parse(seed::CURRENCY)?;
+    let mut changes = Vec::new();
+    for (avail, rates) in seed_hotels::ari_messages(bp) {
+        for (xml, kind) in [
+            (avail, ari::AriKind::Avail),
+            (rates, ari::AriKind::RateAmount),
+        ] {
+            let refused = |e: Vec<ari::AriError>| {
+                anyhow::anyhow!("a seed ARI message was refused (a bug): {e:?}")
+            };
+            let message = ari::parse(&xml, kind, bp.first_day, currency).map_err(refused)?;
+            let hotel = hotel_codes
+                .get(&message.hotel_code)
+                .with_context(|| format!("seed hotel {} was not imported", message.hotel_code))?;
+            changes.extend(ari::resolve(&message, hotel).map_err(refused)?);
+        }
+    }
+    store.write_new_ranges(&changes, progress).await?;
+    Ok(())
+}
+
+/// A seed size's hotel file (JSON), as `ota catalog import --hotels` reads it.
+pub fn seed_hotel_file(size: Size) -> anyhow::Result<String> {
+    let bp = Blueprint::new(size, Utc::now().date_naive());
+    Ok(serde_json::to_string_pretty(&seed_hotels::hotel_file(&bp))?)
 }
 
 /// A seed size's flights as an airline sends them: SSIM text and fare CSV, from today.

@@ -9,8 +9,7 @@ use super::{
     AirportRecord, CatalogMeta, HotelRecord, RatePlanRecord, RoomNightRecord, RoomTypeRecord,
     SearchStore,
 };
-use crate::ranges::ALL_WEEKDAYS;
-use crate::seed::{Blueprint, CURRENCY, RATE_PLANS, Rng, non_refundable};
+use crate::seed::Blueprint;
 
 /// Rows per INSERT statement: well inside both engines' bind-parameter limits.
 const CHUNK: usize = 2_000;
@@ -54,8 +53,9 @@ impl SearchStore {
         Ok(())
     }
 
-    /// Writes a blueprint's airports, carriers and hotels in one transaction (its flights
-    /// arrive as a schedule import, see `crate::seed`), reporting rows written to
+    /// Writes a blueprint's airports and carriers in one transaction (its flights arrive
+    /// as a schedule import and its hotels as a hotel file and ARI messages, see
+    /// `crate::seed_blueprint`), reporting rows written to
     /// `progress`. Answers `false` without writing when a catalog exists already: of
     /// several replicas starting on an empty database, exactly one seeds (the others
     /// wait on the catalog row and then find it there).
@@ -97,62 +97,6 @@ impl SearchStore {
                 .push(" ON CONFLICT (code) DO NOTHING")
                 .build().execute(&mut *tx).await?;
             progress(bp.airports.len() as u64, "airports");
-            for chunk in bp.hotels.chunks(CHUNK) {
-                sqlx::QueryBuilder::new("INSERT INTO hotels (id, code, name, city, country, airport, stars, time_zone) ")
-                    .push_values(chunk, |mut b, h| {
-                        b.push_bind(h.id).push_bind(h.code.clone()).push_bind(h.name.clone()).push_bind(h.city.clone()).push_bind(h.country.clone())
-                            .push_bind(h.airport.clone()).push_bind(h.stars).push_bind(h.time_zone.clone());
-                    })
-                    .build().execute(&mut *tx).await?;
-                let plans: Vec<(i64, i64, usize)> = chunk.iter()
-                    .flat_map(|h| (0..RATE_PLANS.len()).map(move |k| (h.id * 2 + k as i64, h.id, k)))
-                    .collect();
-                sqlx::QueryBuilder::new("INSERT INTO rate_plans (id, hotel_id, code, name, board, refundable, free_cancellation_days) ")
-                    .push_values(plans, |mut b, (id, hotel_id, k)| {
-                        let (code, name, refundable, days) = RATE_PLANS[k];
-                        b.push_bind(id).push_bind(hotel_id).push_bind(code).push_bind(name).push_bind("room_only")
-                            .push_bind(refundable).push_bind(days);
-                    })
-                    .build().execute(&mut *tx).await?;
-            }
-            let last_night = bp.first_day + chrono::Duration::days(i64::from(bp.days) - 1);
-            for chunk in bp.room_types.chunks(CHUNK) {
-                sqlx::QueryBuilder::new("INSERT INTO room_types (id, hotel_id, code, name, max_guests) ")
-                    .push_values(chunk, |mut b, r| {
-                        b.push_bind(r.id).push_bind(r.hotel_id).push_bind(r.code).push_bind(r.name).push_bind(r.max_guests);
-                    })
-                    .build().execute(&mut *tx).await?;
-                sqlx::QueryBuilder::new("INSERT INTO room_ranges (room_type_id, first_night, last_night, weekdays, capacity) ")
-                    .push_values(chunk, |mut b, r| {
-                        b.push_bind(r.id).push_bind(bp.first_day).push_bind(last_night).push_bind(i16::from(ALL_WEEKDAYS)).push_bind(r.capacity);
-                    })
-                    .build().execute(&mut *tx).await?;
-            }
-            progress(bp.hotels.len() as u64, "hotels");
-            let mut rng = Rng::new(0x0004_07E1);
-            // Flexible and non-refundable nightly prices of each room type.
-            let ranges: Vec<(i64, i64, crate::seed::RateRange)> = bp
-                .room_types
-                .iter()
-                .flat_map(|rt| {
-                    bp.rate_ranges(rt, &mut rng)
-                        .into_iter()
-                        .flat_map(|r| {
-                            let nrf = crate::seed::RateRange { price_amount: non_refundable(r.price_amount), ..r };
-                            [(rt.id, rt.hotel_id * 2, r), (rt.id, rt.hotel_id * 2 + 1, nrf)]
-                        })
-                        .collect::<Vec<_>>()
-                })
-                .collect();
-            for chunk in ranges.chunks(CHUNK) {
-                sqlx::QueryBuilder::new("INSERT INTO rate_ranges (room_type_id, rate_plan_id, first_night, last_night, weekdays, price_amount, currency) ")
-                    .push_values(chunk, |mut b, (id, plan, r)| {
-                        b.push_bind(*id).push_bind(*plan).push_bind(r.first_night).push_bind(r.last_night).push_bind(i16::from(r.weekdays))
-                            .push_bind(r.price_amount).push_bind(CURRENCY);
-                    })
-                    .build().execute(&mut *tx).await?;
-                progress(chunk.len() as u64, "room rate ranges");
-            }
             tx.commit().await?;
             Ok(true)
         })

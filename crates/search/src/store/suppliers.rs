@@ -147,6 +147,32 @@ impl SearchStore {
         })
     }
 
+    /// Every hotel's room types and rate plans by code, by hotel code.
+    pub async fn all_hotel_codes(
+        &self,
+    ) -> Result<std::collections::HashMap<String, HotelCodes>, StoreError> {
+        on_pool!(&self.db, pool => {
+            let hotels: Vec<(i64, String)> = sqlx::query_as("SELECT id, code FROM hotels").fetch_all(pool).await?;
+            let rooms: Vec<(i64, String, i64)> = sqlx::query_as("SELECT hotel_id, code, id FROM room_types").fetch_all(pool).await?;
+            let plans: Vec<(i64, String, i64)> = sqlx::query_as("SELECT hotel_id, code, id FROM rate_plans").fetch_all(pool).await?;
+            let mut by_id: std::collections::HashMap<i64, HotelCodes> = hotels
+                .iter()
+                .map(|(id, _)| (*id, HotelCodes { hotel_id: *id, ..HotelCodes::default() }))
+                .collect();
+            for (hotel, code, id) in rooms {
+                if let Some(h) = by_id.get_mut(&hotel) {
+                    h.room_types.push((code, id));
+                }
+            }
+            for (hotel, code, id) in plans {
+                if let Some(h) = by_id.get_mut(&hotel) {
+                    h.rate_plans.push((code, id));
+                }
+            }
+            Ok(hotels.into_iter().filter_map(|(id, code)| Some((code, by_id.remove(&id)?))).collect())
+        })
+    }
+
     /// Confirmed and cancelled stays at the supplier's hotels (or one of them) that it
     /// has not acknowledged in their present state, oldest change first.
     pub async fn unsent_reservations(
