@@ -19,7 +19,8 @@ pub enum Size {
     Large,
     /// Every shipped airport (over 7,000) for 365 days: about 200,000 flight legs a day,
     /// flown by the global and regional carriers and one carrier per country (with sister
-    /// designators where a carrier runs out of flight numbers); hotels as in `demo`.
+    /// designators where a carrier runs out of flight numbers); over 50,000 hotels, in
+    /// every city of its airports, priced per quarter.
     World,
 }
 
@@ -46,6 +47,7 @@ impl Size {
                 hotel_cities: 7,
                 hotels_per_city: 6,
                 hotels_elsewhere: 0,
+                rate_months: 1,
                 nearest_hubs: 2,
                 nearest_bigger: 2,
                 spokes_per_day: 1,
@@ -59,6 +61,7 @@ impl Size {
                 hotel_cities: 60,
                 hotels_per_city: 20,
                 hotels_elsewhere: 6,
+                rate_months: 1,
                 nearest_hubs: 2,
                 nearest_bigger: 2,
                 spokes_per_day: 1,
@@ -73,6 +76,7 @@ impl Size {
                 hotel_cities: 150,
                 hotels_per_city: 32,
                 hotels_elsewhere: 6,
+                rate_months: 1,
                 nearest_hubs: 3,
                 nearest_bigger: 2,
                 spokes_per_day: 1,
@@ -83,9 +87,12 @@ impl Size {
                 only: &[],
                 hubs: 150,
                 days: 365,
-                hotel_cities: 60,
-                hotels_per_city: 20,
-                hotels_elsewhere: 0,
+                // Over 50,000 hotels: 40 in each of the 400 busiest cities, 6 in every
+                // other city of the 7,068 airports.
+                hotel_cities: 400,
+                hotels_per_city: 40,
+                hotels_elsewhere: 6,
+                rate_months: 3,
                 nearest_hubs: 3,
                 nearest_bigger: 3,
                 spokes_per_day: 2,
@@ -105,6 +112,8 @@ struct Plan {
     hotel_cities: usize,
     hotels_per_city: usize,
     hotels_elsewhere: usize,
+    /// Calendar months one rate range spans (1: a price per month).
+    rate_months: u32,
     nearest_hubs: usize,
     nearest_bigger: usize,
     /// Flights a day each way between a smaller airport and its hubs and neighbours.
@@ -203,6 +212,8 @@ pub struct Blueprint {
     pub size: Size,
     pub first_day: NaiveDate,
     pub days: u32,
+    /// Calendar months one seeded rate range spans.
+    pub rate_months: u32,
     pub airports: Vec<Airport>,
     /// Every carrier the routes name: (designator, name).
     pub carriers: Vec<(String, String)>,
@@ -229,6 +240,7 @@ impl Blueprint {
             size,
             first_day,
             days: plan.days,
+            rate_months: plan.rate_months,
             airports,
             carriers,
             routes,
@@ -288,7 +300,8 @@ impl Blueprint {
     }
 
     /// A room type's nightly prices (flexible rate, minor units) over the blueprint's
-    /// days, as a channel manager would send them: per calendar month, one range for
+    /// days, as a channel manager would send them: per calendar month (per quarter for
+    /// `world`, whose 50,000 hotels would otherwise be millions of ranges), one range for
     /// Sunday–Thursday nights and one for Friday and Saturday nights (12 % dearer); a
     /// season factor by month (hemisphere-aware) and a little noise per month.
     pub fn rate_ranges(&self, rt: &RoomTypeRow, rng: &mut Rng) -> Vec<RateRange> {
@@ -297,7 +310,7 @@ impl Blueprint {
         let mut start = self.first_day;
         while start <= last {
             let next_month = NaiveDate::from_ymd_opt(start.year(), start.month(), 1)
-                .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
+                .and_then(|d| d.checked_add_months(chrono::Months::new(self.rate_months.max(1))))
                 .unwrap_or(last + chrono::Duration::days(1));
             let end = (next_month - chrono::Duration::days(1)).min(last);
             let month = if rt.southern {
@@ -809,6 +822,23 @@ mod tests {
                 a.iata
             );
         }
+    }
+
+    #[test]
+    fn the_world_has_over_fifty_thousand_hotels_in_the_cities_of_its_airports() {
+        let airports = catalog::airports();
+        let (hotels, rooms) = hotels(&airports, &Size::World.plan(), &mut Rng::new(1));
+        assert!(hotels.len() >= 50_000, "{} hotels", hotels.len());
+        assert_eq!(rooms.len(), hotels.len() * ROOM_TYPES.len());
+        let cities: std::collections::HashSet<(&str, &str)> = airports
+            .iter()
+            .map(|a| (a.city.as_str(), a.country.as_str()))
+            .collect();
+        assert!(
+            hotels
+                .iter()
+                .all(|h| cities.contains(&(h.city.as_str(), h.country.as_str())))
+        );
     }
 
     #[test]
