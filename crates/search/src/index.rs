@@ -366,6 +366,9 @@ impl Index {
     ) -> anyhow::Result<Index> {
         let today = Utc::now().date_naive() - chrono::Duration::days(1);
         let from = today.max(first_day);
+        // Hotels load on their own task, beside the flights (both are mostly reading and
+        // decoding rows: two cores, two tasks).
+        let hotel_part = tokio::spawn(HotelPart::load(store.clone(), from));
         // Read before the rows: a change committed in between is read again by the
         // first refresh, which then publishes its generation.
         let generation = store.generation().await?;
@@ -499,75 +502,14 @@ impl Index {
             .filter_map(|r| Some(((r.flight_id, Cabin::parse(&r.cabin)?), SeatState::of(r))))
             .collect();
 
-        let (hotel_rows, room_rows, plan_rows) = store.hotels().await?;
-        let mut hotels: Vec<Hotel> = hotel_rows
-            .into_iter()
-            .map(|h| Hotel {
-                id: h.id,
-                code: h.code,
-                tz: h.time_zone.parse().unwrap_or(Tz::UTC),
-                check_in: clock(&h.check_in_time, crate::hotels::CHECK_IN_TIME),
-                check_out: clock(&h.check_out_time, crate::hotels::CHECK_OUT_TIME),
-                name: h.name,
-                city: h.city,
-                country: h.country,
-                stars: h.stars,
-                room_types: Vec::new(),
-                rate_plans: Vec::new(),
-            })
-            .collect();
-        let hotel_pos: HashMap<i64, u32> = hotels
-            .iter()
-            .enumerate()
-            .map(|(i, h)| (h.id, i as u32))
-            .collect();
-        for p in plan_rows {
-            let Some(&h) = hotel_pos.get(&p.hotel_id) else {
-                continue;
-            };
-            hotels[h as usize].rate_plans.push(RatePlanInfo {
-                id: p.id,
-                code: p.code,
-                name: p.name,
-                board: Board::parse(&p.board).unwrap_or(Board::RoomOnly),
-                refundable: p.refundable,
-                free_cancellation_days: p.free_cancellation_days,
-            });
-        }
-        let mut room_types = Vec::new();
-        let mut room_type_by_id = HashMap::new();
-        for r in room_rows {
-            let Some(&h) = hotel_pos.get(&r.hotel_id) else {
-                continue;
-            };
-            room_type_by_id.insert(r.id, room_types.len() as u32);
-            hotels[h as usize].room_types.push(room_types.len() as u32);
-            room_types.push(RoomType {
-                id: r.id,
-                code: r.code,
-                hotel: h,
-                name: r.name,
-                max_guests: r.max_guests,
-            });
-        }
-        let mut stored = store.hotel_ranges(from).await?;
-        let ranges: Vec<RoomRanges> = room_types
-            .iter()
-            .map(|rt| {
-                let r = stored.remove(&rt.id).unwrap_or_default();
-                RoomRanges::of(r, &hotels[rt.hotel as usize].rate_plans)
-            })
-            .collect();
-        let rooms_until = AtomicI32::new(0);
-        for r in &ranges {
-            reach(&rooms_until, r.last_night());
-        }
-        let rooms: FxHashMap<(i64, NaiveDate), NightState> = store
-            .room_nights(from)
-            .await?
-            .iter()
-            .map(|n| ((n.room_type_id, n.night), NightState::of(n)))
-            .collect();
+        let HotelPart {
+            hotels,
+            room_types,
+            room_type_by_id,
+            ranges,
+            rooms_until,
+            rooms,
+        } = hotel_part.await??;
         let mut hotels_by_city: HashMap<String, Vec<u32>> = HashMap::new();
         for (i, h) in hotels.iter().enumerate() {
             hotels_by_city
@@ -902,6 +844,98 @@ impl Index {
             days => NaiveDate::from_num_days_from_ce_opt(days)
                 .unwrap_or(self.first_day + chrono::Duration::days(self.days - 1)),
         }
+    }
+}
+
+/// The hotel half of an index, loaded on a task of its own.
+struct HotelPart {
+    hotels: Vec<Hotel>,
+    room_types: Vec<RoomType>,
+    room_type_by_id: HashMap<i64, u32>,
+    ranges: Vec<RoomRanges>,
+    rooms_until: AtomicI32,
+    rooms: FxHashMap<(i64, NaiveDate), NightState>,
+}
+
+impl HotelPart {
+    async fn load(store: SearchStore, from: NaiveDate) -> anyhow::Result<HotelPart> {
+        let (hotel_rows, room_rows, plan_rows) = store.hotels().await?;
+        let mut hotels: Vec<Hotel> = hotel_rows
+            .into_iter()
+            .map(|h| Hotel {
+                id: h.id,
+                code: h.code,
+                tz: h.time_zone.parse().unwrap_or(Tz::UTC),
+                check_in: clock(&h.check_in_time, crate::hotels::CHECK_IN_TIME),
+                check_out: clock(&h.check_out_time, crate::hotels::CHECK_OUT_TIME),
+                name: h.name,
+                city: h.city,
+                country: h.country,
+                stars: h.stars,
+                room_types: Vec::new(),
+                rate_plans: Vec::new(),
+            })
+            .collect();
+        let hotel_pos: HashMap<i64, u32> = hotels
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.id, i as u32))
+            .collect();
+        for p in plan_rows {
+            let Some(&h) = hotel_pos.get(&p.hotel_id) else {
+                continue;
+            };
+            hotels[h as usize].rate_plans.push(RatePlanInfo {
+                id: p.id,
+                code: p.code,
+                name: p.name,
+                board: Board::parse(&p.board).unwrap_or(Board::RoomOnly),
+                refundable: p.refundable,
+                free_cancellation_days: p.free_cancellation_days,
+            });
+        }
+        let mut room_types = Vec::new();
+        let mut room_type_by_id = HashMap::new();
+        for r in room_rows {
+            let Some(&h) = hotel_pos.get(&r.hotel_id) else {
+                continue;
+            };
+            room_type_by_id.insert(r.id, room_types.len() as u32);
+            hotels[h as usize].room_types.push(room_types.len() as u32);
+            room_types.push(RoomType {
+                id: r.id,
+                code: r.code,
+                hotel: h,
+                name: r.name,
+                max_guests: r.max_guests,
+            });
+        }
+        let mut stored = store.hotel_ranges(from).await?;
+        let ranges: Vec<RoomRanges> = room_types
+            .iter()
+            .map(|rt| {
+                let r = stored.remove(&rt.id).unwrap_or_default();
+                RoomRanges::of(r, &hotels[rt.hotel as usize].rate_plans)
+            })
+            .collect();
+        let rooms_until = AtomicI32::new(0);
+        for r in &ranges {
+            reach(&rooms_until, r.last_night());
+        }
+        let rooms: FxHashMap<(i64, NaiveDate), NightState> = store
+            .room_nights(from)
+            .await?
+            .iter()
+            .map(|n| ((n.room_type_id, n.night), NightState::of(n)))
+            .collect();
+        Ok(HotelPart {
+            hotels,
+            room_types,
+            room_type_by_id,
+            ranges,
+            rooms_until,
+            rooms,
+        })
     }
 }
 

@@ -105,57 +105,54 @@ fn weekday_attributes(mask: u8) -> String {
         .collect()
 }
 
-/// Each hotel's availability message and rate message, in hotel order.
-pub fn ari_messages(bp: &Blueprint) -> Vec<(String, String)> {
+/// Each hotel's availability message and rate message, in hotel order, made as they
+/// are read (a `world` catalog's are gigabytes of XML together).
+pub fn ari_messages(bp: &Blueprint) -> impl Iterator<Item = (String, String)> + '_ {
     let last = bp.first_day + chrono::Duration::days(i64::from(bp.days) - 1);
-    let mut avail: HashMap<i64, String> = HashMap::new();
-    let mut rates: HashMap<i64, String> = HashMap::new();
-    // The same generator the catalog always priced rooms with.
+    // The same generator the catalog always priced rooms with, over the room types in
+    // order (they come hotel by hotel).
     let mut rng = Rng::new(0x0004_07E1);
-    for rt in &bp.room_types {
-        let _ = write!(
-            avail.entry(rt.hotel_id).or_default(),
-            r#"<AvailStatusMessage BookingLimit="{}"><StatusApplicationControl Start="{}" End="{last}" InvTypeCode="{}"/></AvailStatusMessage>"#,
-            rt.capacity,
-            bp.first_day,
-            rt.code
-        );
-        let out = rates.entry(rt.hotel_id).or_default();
-        for r in bp.rate_ranges(rt, &mut rng) {
-            for (plan, amount) in [
-                (RATE_PLANS[0].0, r.price_amount),
-                (RATE_PLANS[1].0, non_refundable(r.price_amount)),
-            ] {
-                let _ = write!(
-                    out,
-                    r#"<RateAmountMessage><StatusApplicationControl Start="{}" End="{}" InvTypeCode="{}" RatePlanCode="{plan}"{}/><Rates><Rate CurrencyCode="{}"><BaseByGuestAmts><BaseByGuestAmt AmountAfterTax="{}" DecimalPlaces="2"/></BaseByGuestAmts></Rate></Rates></RateAmountMessage>"#,
-                    r.first_night,
-                    r.last_night,
-                    rt.code,
-                    weekday_attributes(r.weekdays),
-                    crate::seed::CURRENCY,
-                    amount
-                );
+    let mut room_types = bp.room_types.iter().peekable();
+    bp.hotels.iter().map(move |h| {
+        let mut avail = String::new();
+        let mut rates = String::new();
+        while let Some(rt) = room_types.next_if(|rt| rt.hotel_id == h.id) {
+            let _ = write!(
+                avail,
+                r#"<AvailStatusMessage BookingLimit="{}"><StatusApplicationControl Start="{}" End="{last}" InvTypeCode="{}"/></AvailStatusMessage>"#,
+                rt.capacity,
+                bp.first_day,
+                rt.code
+            );
+            for r in bp.rate_ranges(rt, &mut rng) {
+                for (plan, amount) in [
+                    (RATE_PLANS[0].0, r.price_amount),
+                    (RATE_PLANS[1].0, non_refundable(r.price_amount)),
+                ] {
+                    let _ = write!(
+                        rates,
+                        r#"<RateAmountMessage><StatusApplicationControl Start="{}" End="{}" InvTypeCode="{}" RatePlanCode="{plan}"{}/><Rates><Rate CurrencyCode="{}"><BaseByGuestAmts><BaseByGuestAmt AmountAfterTax="{}" DecimalPlaces="2"/></BaseByGuestAmts></Rate></Rates></RateAmountMessage>"#,
+                        r.first_night,
+                        r.last_night,
+                        rt.code,
+                        weekday_attributes(r.weekdays),
+                        crate::seed::CURRENCY,
+                        amount
+                    );
+                }
             }
         }
-    }
-    bp.hotels
-        .iter()
-        .map(|h| {
-            (
-                format!(
-                    r#"<OTA_HotelAvailNotifRQ xmlns="http://www.opentravel.org/OTA/2003/05" Version="1.0"><AvailStatusMessages HotelCode="{}">{}</AvailStatusMessages></OTA_HotelAvailNotifRQ>"#,
-                    h.code,
-                    avail.remove(&h.id).unwrap_or_default()
-                ),
-                format!(
-                    r#"<OTA_HotelRateAmountNotifRQ xmlns="http://www.opentravel.org/OTA/2003/05" Version="1.0"><RateAmountMessages HotelCode="{}">{}</RateAmountMessages></OTA_HotelRateAmountNotifRQ>"#,
-                    h.code,
-                    rates.remove(&h.id).unwrap_or_default()
-                ),
-            )
-        })
-        .collect()
+        (
+            format!(
+                r#"<OTA_HotelAvailNotifRQ xmlns="http://www.opentravel.org/OTA/2003/05" Version="1.0"><AvailStatusMessages HotelCode="{}">{avail}</AvailStatusMessages></OTA_HotelAvailNotifRQ>"#,
+                h.code
+            ),
+            format!(
+                r#"<OTA_HotelRateAmountNotifRQ xmlns="http://www.opentravel.org/OTA/2003/05" Version="1.0"><RateAmountMessages HotelCode="{}">{rates}</RateAmountMessages></OTA_HotelRateAmountNotifRQ>"#,
+                h.code
+            ),
+        )
+    })
 }
 
 #[cfg(test)]
