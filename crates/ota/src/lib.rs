@@ -461,10 +461,39 @@ pub async fn catalog(command: CatalogCommand) -> anyhow::Result<i32> {
     }
 }
 
+/// A content file as text; `None` (said on stderr, or as JSON with `--json`) when it is
+/// not UTF-8: a refused file.
+fn content_text(path: &std::path::Path, json: bool) -> anyhow::Result<Option<String>> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Some(text)),
+        Err(_) => {
+            refused(path, json, &["the file is not UTF-8 text".to_owned()]);
+            Ok(None)
+        }
+    }
+}
+
+/// Says a file was refused whole: its problems on stderr, or as JSON on stdout.
+fn refused(path: &std::path::Path, json: bool, problems: &[String]) {
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"file": path.display().to_string(), "imported": false, "errors": problems})
+        );
+    } else {
+        eprintln!("{}: nothing was imported:", path.display());
+        for p in problems {
+            eprintln!("  {p}");
+        }
+    }
+}
+
 /// Imports a hotel file whole, or lists its problems by JSON path (exit status 2).
 async fn hotels_import(args: &CatalogImportArgs, path: &std::path::Path) -> anyhow::Result<i32> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let Some(text) = content_text(path, args.json)? else {
+        return Ok(2);
+    };
     let store = search_store(&args.settings).await?;
     let airports: std::collections::HashSet<String> = store
         .airports()
@@ -476,16 +505,21 @@ async fn hotels_import(args: &CatalogImportArgs, path: &std::path::Path) -> anyh
         Ok(h) => h,
         Err(errors) => {
             store.db().close().await;
-            eprintln!("{}: nothing was imported:", path.display());
-            for e in errors {
-                eprintln!("  {e}");
-            }
+            let problems: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            refused(path, args.json, &problems);
             return Ok(2);
         }
     };
     let result = store.import_hotels(&hotels, &|_, _| {}).await;
     store.db().close().await;
     match result {
+        Ok(r) if args.json => {
+            println!(
+                "{}",
+                serde_json::json!({"file": path.display().to_string(), "imported": true, "report": r})
+            );
+            Ok(0)
+        }
         Ok(r) => {
             println!(
                 "{}: {} hotels created, {} updated; {} room types and {} rate plans created",
@@ -498,8 +532,10 @@ async fn hotels_import(args: &CatalogImportArgs, path: &std::path::Path) -> anyh
             Ok(0)
         }
         Err(ota_platform::StoreError::NotFound) => {
-            eprintln!(
-                "no catalog yet: seed one (`ota seed`) or import airports first; nothing was imported"
+            refused(
+                path,
+                args.json,
+                &["no catalog yet: seed one (`ota seed`) or import airports first".to_owned()],
             );
             Ok(2)
         }
@@ -507,24 +543,31 @@ async fn hotels_import(args: &CatalogImportArgs, path: &std::path::Path) -> anyh
     }
 }
 
-/// Applies ARI message files in order; stops at the first refused (exit status 2),
-/// naming its problems.
+/// Applies ARI message files in order, each whole or not at all; stops at the first
+/// refused (exit status 2), naming its problems (the files before it stay applied).
 async fn ari_import(args: &CatalogImportArgs) -> anyhow::Result<i32> {
     use ota_search::ari::{self, Refusal};
     let store = search_store(&args.settings).await?;
     let mut status = 0;
     for path in &args.ari {
-        let xml =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let Some(xml) = content_text(path, args.json)? else {
+            status = 2;
+            break;
+        };
         let Some(kind) = ari::kind_of(&xml) else {
-            eprintln!(
-                "{}: not an OTA_HotelAvailNotifRQ or OTA_HotelRateAmountNotifRQ",
-                path.display()
+            refused(
+                path,
+                args.json,
+                &["not an OTA_HotelAvailNotifRQ or OTA_HotelRateAmountNotifRQ".to_owned()],
             );
             status = 2;
             break;
         };
         match ari::apply(&store, None, &xml, kind, chrono::Utc::now()).await {
+            Ok((message, applied)) if args.json => println!(
+                "{}",
+                serde_json::json!({"file": path.display().to_string(), "imported": true, "hotel": message.hotel_code, "instructions": applied})
+            ),
             Ok((message, applied)) => println!(
                 "{}: hotel {}: {applied} instructions applied",
                 path.display(),
@@ -535,22 +578,32 @@ async fn ari_import(args: &CatalogImportArgs) -> anyhow::Result<i32> {
                 return Err(anyhow::Error::new(e).context(format!("applying {}", path.display())));
             }
             Err((_, Refusal::Invalid(errors))) => {
-                for e in errors {
-                    eprintln!("{}: {}: {}", path.display(), e.at, e.message);
-                }
+                let problems: Vec<String> = errors
+                    .iter()
+                    .map(|e| {
+                        if e.at.is_empty() {
+                            e.message.clone()
+                        } else {
+                            format!("{}: {}", e.at, e.message)
+                        }
+                    })
+                    .collect();
+                refused(path, args.json, &problems);
                 status = 2;
                 break;
             }
             Err((_, Refusal::NotYours(e))) => {
-                eprintln!("{}: {}", path.display(), e.message);
+                refused(path, args.json, &[e.message]);
                 status = 2;
                 break;
             }
         }
     }
     store.db().close().await;
-    if status != 0 {
-        eprintln!("stopped: that file and the ones after it changed nothing");
+    if status != 0 && !args.json {
+        eprintln!(
+            "stopped: that file and the ones after it changed nothing (the files before it were applied)"
+        );
     }
     Ok(status)
 }

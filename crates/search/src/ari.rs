@@ -18,6 +18,11 @@ use crate::store::{AriChange, AriSet, HotelCodes};
 
 /// The longest range one instruction may name, in nights (two years).
 pub const MAX_SPAN_NIGHTS: i64 = 731;
+/// The highest nightly price of a room, minor units (1,000,000.00 in a two-decimal
+/// currency): a stay's total always fits.
+pub const MAX_NIGHTLY_AMOUNT: i64 = 100_000_000;
+/// The longest `EchoToken` (OpenTravel's StringLength1to128).
+pub const MAX_ECHO_TOKEN: usize = 128;
 
 /// One problem of a message: where, and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -269,6 +274,26 @@ fn malformed(e: impl std::fmt::Display) -> AriError {
     AriError::new(7, "", format!("not a well-formed message: {e}"))
 }
 
+/// The root element's `EchoToken`, to echo even when the message is refused (none when
+/// the document cannot be read or the token is over 128 characters).
+pub fn echo_token(xml: &str) -> Option<String> {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e) | Event::Empty(e)) => {
+                let attr = e.try_get_attribute("EchoToken").ok().flatten()?;
+                let value = attr
+                    .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                    .ok()?
+                    .into_owned();
+                return (value.chars().count() <= MAX_ECHO_TOKEN).then_some(value);
+            }
+            Ok(Event::Eof | Event::DocType(_)) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+}
+
 /// Reads an `OTA_HotelAvailNotifRQ` or `OTA_HotelRateAmountNotifRQ`. `today` is the
 /// earliest night a range may still reach; `currency` the currency the catalog sells in.
 pub fn parse(
@@ -334,6 +359,12 @@ pub fn parse(
         AriKind::Avail => "AvailStatusMessages",
         AriKind::RateAmount => "RateAmountMessages",
     };
+    if echo_token
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > MAX_ECHO_TOKEN)
+    {
+        errors.push(AriError::new(3, "@EchoToken", "is at most 128 characters"));
+    }
     let hotel_code = match hotel_code.map(|c| c.trim().to_owned()) {
         Some(c) if !c.is_empty() => c,
         _ => {
@@ -463,6 +494,8 @@ fn control(
         ));
         return None;
     }
+    // Nights already past are not for sale: the range starts today at the earliest.
+    let start = start.max(today);
     if weekdays == 0 {
         return None;
     }
@@ -684,10 +717,10 @@ fn rate_instructions(
                 continue;
             };
             match minor_units(raw, places, currency) {
-                Some(amount) if amount > 0 => {
+                Some(amount) if amount > 0 && amount <= MAX_NIGHTLY_AMOUNT => {
                     if let Some((span, room_type_code, rate_plan_code)) = &target {
                         out.push(Instruction {
-                            at: here.clone(),
+                            at: at.to_owned(),
                             room_type_code: room_type_code.clone(),
                             rate_plan_code: rate_plan_code.clone(),
                             span: *span,
@@ -703,7 +736,8 @@ fn rate_instructions(
                     3,
                     format!("{here}@AmountAfterTax"),
                     format!(
-                        "{raw:?} must be a positive amount with at most {} decimals",
+                        "{raw:?} must be a positive amount of at most {} with at most {} decimals",
+                        ota_contract::Money::new(MAX_NIGHTLY_AMOUNT, currency.as_str()),
                         currency.minor_units()
                     ),
                 )),
@@ -802,7 +836,8 @@ pub async fn apply(
 ) -> Result<(AriMessage, usize), (Option<String>, Refusal)> {
     let currency = Currency::parse(crate::seed::CURRENCY).unwrap_or(Currency::USD);
     let today = now.date_naive() - chrono::Duration::days(1);
-    let message = parse(xml, kind, today, currency).map_err(|e| (None, Refusal::Invalid(e)))?;
+    let message =
+        parse(xml, kind, today, currency).map_err(|e| (echo_token(xml), Refusal::Invalid(e)))?;
     let echo = || message.echo_token.clone();
     let hotel = match store.supplier_hotel(supplier, &message.hotel_code).await {
         Ok(Some(h)) => h,
@@ -1361,5 +1396,75 @@ mod tests {
         ] {
             assert!(doc.contains(part), "{part} missing from {doc}");
         }
+    }
+
+    fn rate(amount: &str, plan: &str) -> String {
+        format!(
+            r#"<OTA_HotelRateAmountNotifRQ EchoToken="e-9"><RateAmountMessages HotelCode="H000001"><RateAmountMessage>
+            <StatusApplicationControl Start="2027-02-01" End="2027-02-02" InvTypeCode="STD" RatePlanCode="{plan}"/>
+            <Rates><Rate><BaseByGuestAmts><BaseByGuestAmt AmountAfterTax="{amount}"/></BaseByGuestAmts></Rate></Rates>
+            </RateAmountMessage></RateAmountMessages></OTA_HotelRateAmountNotifRQ>"#
+        )
+    }
+
+    #[test]
+    fn an_amount_a_stay_could_not_add_up_is_refused() {
+        let today = day(1, 10);
+        for huge in ["92233720368547758.07", "1000000.01"] {
+            let errors = parse(
+                &rate(huge, "FLEX"),
+                AriKind::RateAmount,
+                today,
+                Currency::USD,
+            )
+            .expect_err("too much");
+            assert!(errors[0].at.ends_with("@AmountAfterTax"), "{errors:?}");
+        }
+        assert!(
+            parse(
+                &rate("1000000.00", "FLEX"),
+                AriKind::RateAmount,
+                today,
+                Currency::USD
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn refusals_echo_the_token_and_name_the_rate_plan_where_it_is_given() {
+        let bad = rate("-1", "FLEX");
+        assert!(parse(&bad, AriKind::RateAmount, day(1, 10), Currency::USD).is_err());
+        assert_eq!(echo_token(&bad).as_deref(), Some("e-9"));
+        let long = format!(r#"<OTA_ReadRQ EchoToken="{}"/>"#, "x".repeat(129));
+        assert_eq!(echo_token(&long), None);
+
+        let m = parse(
+            &rate("100", "XX"),
+            AriKind::RateAmount,
+            day(1, 10),
+            Currency::USD,
+        )
+        .expect("read");
+        let hotel = HotelCodes {
+            hotel_id: 1,
+            room_types: vec![("STD".into(), 1)],
+            rate_plans: vec![("FLEX".into(), 2)],
+        };
+        let errors = resolve(&m, &hotel).expect_err("no such plan");
+        assert_eq!(
+            errors[0].at,
+            "RateAmountMessage[1]/StatusApplicationControl@RatePlanCode"
+        );
+    }
+
+    #[test]
+    fn nights_already_past_are_left_out_of_a_range() {
+        let m = avail(
+            r#"<AvailStatusMessage BookingLimit="2"><StatusApplicationControl Start="2027-01-01" End="2027-01-20" InvTypeCode="STD"/></AvailStatusMessage>"#,
+        )
+        .expect("valid");
+        assert_eq!(m.instructions[0].span.first, day(TODAY.0, TODAY.1));
+        assert_eq!(m.instructions[0].span.last, day(1, 20));
     }
 }

@@ -119,6 +119,14 @@ impl std::fmt::Display for ContentError {
     }
 }
 
+/// The countries of the shipped airports (ISO 3166 alpha-2).
+static COUNTRIES: std::sync::LazyLock<HashSet<String>> = std::sync::LazyLock::new(|| {
+    crate::catalog::airports()
+        .into_iter()
+        .map(|a| a.country)
+        .collect()
+});
+
 fn code_ok(code: &str, max: usize) -> bool {
     !code.is_empty()
         && code.len() <= max
@@ -165,12 +173,10 @@ pub fn parse(
         if h.address.city.trim().is_empty() || h.address.city.chars().count() > 100 {
             err(at("address.city"), "must be 1 to 100 characters");
         }
-        if h.address.country.len() != 2
-            || !h.address.country.bytes().all(|b| b.is_ascii_uppercase())
-        {
+        if !COUNTRIES.contains(h.address.country.as_str()) {
             err(
                 at("address.country"),
-                "must be an ISO 3166 alpha-2 code, such as FR",
+                "must be the ISO 3166 alpha-2 code of a country with an airport we know, such as FR",
             );
         }
         if h.address.line.chars().count() > 200 || h.address.postal_code.chars().count() > 20 {
@@ -333,6 +339,12 @@ mod tests {
         )
         .expect_err("type");
         assert_eq!(typed[0].path, "hotels[0].stars", "{typed:?}");
+        let nowhere = parse(
+            &PARIS.replace(r#""country": "FR""#, r#""country": "ZZ""#),
+            &known,
+        )
+        .expect_err("no such country");
+        assert_eq!(nowhere[0].path, "hotels[0].address.country", "{nowhere:?}");
         let unknown = parse(
             &PARIS.replace(r#""stars": 4"#, r#""stars": 4, "pool": true"#),
             &known,

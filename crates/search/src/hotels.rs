@@ -129,13 +129,13 @@ pub fn price_on_plan(
         {
             return None;
         }
-        total += plan.price(guests, night)?;
+        total = plan.price(guests, night)?.checked_add(total)?;
     }
     let departure = check_in + Duration::days(i64::from(nights));
     if plan.restrictions(departure).closed_to_departure {
         return None;
     }
-    Some(total * i64::from(rooms))
+    total.checked_mul(i64::from(rooms))
 }
 
 /// Stays on sale at `now`, one per room type and rate plan that sells it: a refundable
@@ -420,6 +420,23 @@ mod tests {
                 ),
             ],
         }
+    }
+
+    #[test]
+    fn a_total_that_would_overflow_is_not_offered() {
+        let month = Span::new(day(3, 1), day(3, 31), ALL_WEEKDAYS);
+        let plan = PlanRanges {
+            restrictions: RangeList::default(),
+            rates: vec![(
+                0,
+                RangeList::new(vec![Ranged {
+                    span: month,
+                    value: i64::MAX / 2,
+                }]),
+            )],
+        };
+        assert_eq!(price_on_plan(&plan, day(3, 10), 3, 2, 1), None);
+        assert_eq!(price_on_plan(&plan, day(3, 10), 1, 2, 3), None);
     }
 
     #[test]

@@ -63,10 +63,18 @@ pub async fn run(command: OpsCommand) -> anyhow::Result<i32> {
             store.db().close().await;
             match created {
                 Ok(secret) => {
+                    let mut hotels: Vec<&str> = args
+                        .hotels
+                        .iter()
+                        .map(|h| h.trim())
+                        .filter(|h| !h.is_empty())
+                        .collect();
+                    hotels.sort_unstable();
+                    hotels.dedup();
                     eprintln!(
                         "supplier {} created for {}; keep the credential below, it is not shown again",
                         args.name.trim(),
-                        args.hotels.join(", ")
+                        hotels.join(", ")
                     );
                     println!("{}:{secret}", args.name.trim());
                     Ok(0)

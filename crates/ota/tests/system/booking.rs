@@ -443,11 +443,26 @@ async fn the_whole_journey_books_cancels_refunds_and_gives_inventory_back() {
 
 /// A supplier's pull of its unacknowledged reservations at a hotel (the XML answer).
 async fn pull_reservations(app: &TestApp, credential: &str, hotel: &str) -> String {
+    pull_reservations_of(app, credential, Some(hotel)).await
+}
+
+/// A supplier's pull of its unacknowledged reservations at one of its hotels or all.
+pub(crate) async fn pull_reservations_of(
+    app: &TestApp,
+    credential: &str,
+    hotel: Option<&str>,
+) -> String {
+    let request = match hotel {
+        Some(code) => {
+            format!(r#"<ReadRequests><HotelReadRequest HotelCode="{code}"/></ReadRequests>"#)
+        }
+        None => String::new(),
+    };
     let (status, answer) = crate::supplier::push(
         app,
         "Read",
         credential,
-        format!(r#"<OTA_ReadRQ EchoToken="pull"><ReadRequests><HotelReadRequest HotelCode="{hotel}"/></ReadRequests></OTA_ReadRQ>"#),
+        format!(r#"<OTA_ReadRQ EchoToken="pull">{request}</OTA_ReadRQ>"#),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{}: {answer}", app.label);

@@ -337,9 +337,14 @@ async fn search_and_choose(v: &Visit, shots: bool) {
 
 /// Cart → checkout with a card; answers the page text after paying.
 async fn pay(v: &Visit, card: &str, shots: bool) -> String {
+    pay_for(v, "JFK → LAX", card, shots).await
+}
+
+/// [`pay`] for a cart that shows `item`.
+async fn pay_for(v: &Visit, item: &str, card: &str, shots: bool) -> String {
     v.wait("a[href='/checkout']").await;
     let cart = v.main_text().await;
-    assert!(cart.contains("JFK → LAX"), "{cart}");
+    assert!(cart.contains(item), "{cart}");
     if shots {
         v.shot("cart").await;
     }
@@ -1282,4 +1287,70 @@ async fn a_family_books_with_passenger_types_at_desktop_width() {
 #[tokio::test]
 async fn a_family_books_with_passenger_types_at_phone_width() {
     in_browser(Width::Phone, family_journey).await;
+}
+
+#[tokio::test]
+async fn a_hotel_booked_on_the_web_site_reaches_its_supplier() {
+    let backend = backends().await.remove(0);
+    let dir = testkit::temp_dir();
+    let app = TestApp::spawn_with(backend.label, serve_args(&backend, &dir)).await;
+    let (check_in, check_out) = (day(20), day(22));
+    // The channel manager of every hotel in Paris.
+    let (_, body) = app
+        .get(
+            &format!("/api/v1/hotels/search?city=Paris&check_in={check_in}&check_out={check_out}&limit=50"),
+            None,
+        )
+        .await;
+    let mut codes: Vec<String> = body["offers"]
+        .as_array()
+        .expect("offers")
+        .iter()
+        .map(|o| o["hotel"]["code"].as_str().expect("code").to_owned())
+        .collect();
+    codes.sort();
+    codes.dedup();
+    let cm = crate::supplier::create_supplier(&backend, &dir, "paris-cm", &codes.join(","));
+
+    let site = app.api.replace("127.0.0.1", "localhost");
+    let browser = Browser::start(Width::Desktop).await;
+    let v = Visit {
+        c: browser.client.clone(),
+        site,
+        width: Width::Desktop,
+    };
+    let booked = tokio::time::timeout(JOURNEY_TIMEOUT, async {
+        v.goto("/register").await;
+        v.fill("#name", "Grace Hopper").await;
+        v.fill(
+            "#email",
+            &format!("grace-{}@example.com", uuid::Uuid::new_v4().simple()),
+        )
+        .await;
+        v.fill("#password", "violet-tulip-harbour").await;
+        v.click("main form button[type=submit]").await;
+        v.goto(&format!(
+            "/hotels?city=Paris&check_in={check_in}&check_out={check_out}&guests=2&rooms=1"
+        ))
+        .await;
+        v.wait(".offer").await;
+        v.click(".offer a.button").await;
+        v.wait("form[action='/cart/items']").await;
+        v.click("form[action='/cart/items'] button[type=submit]")
+            .await;
+        let page = pay_for(&v, "Paris", "4242 4242 4242 4242", false).await;
+        assert!(page.contains("Booking confirmed"), "{page}");
+        v.text(".alert .reference").await
+    })
+    .await;
+    browser.close().await;
+    let reference = booked.expect("the booking within the journey timeout");
+    let answer = crate::booking::pull_reservations_of(&app, &cm, None).await;
+    assert_eq!(answer.matches("<HotelReservation ").count(), 1, "{answer}");
+    assert!(
+        answer.contains(&format!(r#"<UniqueID Type="14" ID="{reference}"/>"#)),
+        "{answer}"
+    );
+    assert!(answer.contains(r#"ResStatus="Book""#), "{answer}");
+    app.stop().await;
 }

@@ -299,6 +299,10 @@ async fn ari_messages_change_what_hotel_search_answers() {
             answer.contains("AvailStatusMessage[2]/StatusApplicationControl@End"),
             "{l}: {answer}"
         );
+        assert!(
+            answer.contains(r#"EchoToken="cm-42""#),
+            "{l}: a refusal echoes the token: {answer}"
+        );
         assert!(!answer.contains("<Success/>"), "{l}");
         tokio::time::sleep(Duration::from_millis(600)).await;
         assert!(
@@ -368,6 +372,23 @@ async fn a_hotel_file_and_its_messages_put_a_new_hotel_on_sale() {
             String::from_utf8_lossy(&out.stderr).contains("hotels[0].stars"),
             "{l}: {out:?}"
         );
+
+        // Not UTF-8: refused the same way; --json says so on stdout.
+        std::fs::write(&content, b"{\"hotels\": [{\"name\": \"H\xf4tel\"}]}").expect("written");
+        let out = ota(
+            &backend,
+            &dir,
+            &[
+                "catalog",
+                "import",
+                "--json",
+                "--hotels",
+                content.to_str().expect("path"),
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2), "{l}");
+        let said: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(said["imported"], false, "{l}: {said}");
 
         std::fs::write(&content, hotel(4)).expect("written");
         let ari = dir.join("allotment.xml");

@@ -84,11 +84,12 @@ async fn accepted<T>(
     parse: fn(&str) -> Result<T, Vec<AriError>>,
 ) -> Result<(i64, T), Response> {
     let supplier = supplier_of(state, headers, name).await?;
-    match parse(text(body, name)?) {
+    let text = text(body, name)?;
+    match parse(text) {
         Ok(message) => Ok((supplier, message)),
         Err(errors) => Err(xml(
             StatusCode::BAD_REQUEST,
-            ari::response(name, None, &errors, Utc::now()),
+            ari::response(name, ari::echo_token(text).as_deref(), &errors, Utc::now()),
         )),
     }
 }
@@ -135,7 +136,7 @@ async fn ari_message(
     metrics::counter!("supplier_ari_messages_total", "message" => kind.response_name(), "outcome" => label).increment(1);
     match outcome {
         Ok((message, applied)) => {
-            tracing::info!(supplier, hotel = %message.hotel_code, instructions = applied, message = kind.response_name(), "ARI message applied");
+            tracing::info!(supplier, hotel = %message.hotel_code, instructions = applied, answer = kind.response_name(), "ARI message applied");
             answer(StatusCode::OK, message.echo_token.as_deref(), &[])
         }
         Err((echo, Refusal::Invalid(errors))) => {

@@ -72,6 +72,13 @@ impl SearchStore {
                 "a supplier name is 1 to 64 letters, digits, '-', '_' or '.' (it is the user name of HTTP Basic)",
             ));
         }
+        let mut hotel_codes: Vec<&str> = hotel_codes
+            .iter()
+            .map(|c| c.trim())
+            .filter(|c| !c.is_empty())
+            .collect();
+        hotel_codes.sort_unstable();
+        hotel_codes.dedup();
         if hotel_codes.is_empty() {
             return Err(SupplierError::Invalid("name at least one hotel code"));
         }
@@ -86,11 +93,11 @@ impl SearchStore {
             let (id,): (i64,) = sqlx::query_as("INSERT INTO suppliers (name, secret_hash, created_at) VALUES ($1, $2, $3) RETURNING id")
                 .bind(name).bind(&hash).bind(now_ms())
                 .fetch_one(&mut *tx).await?;
-            for code in hotel_codes {
+            for code in &hotel_codes {
                 let hotel: Option<(i64,)> = sqlx::query_as("SELECT id FROM hotels WHERE code = $1")
-                    .bind(code.trim()).fetch_optional(&mut *tx).await?;
+                    .bind(*code).fetch_optional(&mut *tx).await?;
                 let Some((hotel_id,)) = hotel else {
-                    return Err(SupplierError::UnknownHotel(code.clone()));
+                    return Err(SupplierError::UnknownHotel((*code).to_owned()));
                 };
                 sqlx::query("INSERT INTO supplier_hotels (supplier_id, hotel_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                     .bind(id).bind(hotel_id).execute(&mut *tx).await?;
