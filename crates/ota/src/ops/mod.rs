@@ -62,15 +62,7 @@ pub async fn run(command: OpsCommand) -> anyhow::Result<i32> {
             let created = store.create_supplier(&args.name, &args.hotels).await;
             store.db().close().await;
             match created {
-                Ok(secret) => {
-                    let mut hotels: Vec<&str> = args
-                        .hotels
-                        .iter()
-                        .map(|h| h.trim())
-                        .filter(|h| !h.is_empty())
-                        .collect();
-                    hotels.sort_unstable();
-                    hotels.dedup();
+                Ok((secret, hotels)) => {
                     eprintln!(
                         "supplier {} created for {}; keep the credential below, it is not shown again",
                         args.name.trim(),

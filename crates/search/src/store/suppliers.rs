@@ -55,12 +55,13 @@ fn digest(secret: &str) -> String {
 
 impl SearchStore {
     /// Creates a supplier for these hotels (by code) and answers its secret, which is
-    /// stored only as a SHA-256 digest: shown now, never again.
+    /// stored only as a SHA-256 digest (shown now, never again), and the hotel codes it
+    /// was created for, once each.
     pub async fn create_supplier(
         &self,
         name: &str,
         hotel_codes: &[String],
-    ) -> Result<String, SupplierError> {
+    ) -> Result<(String, Vec<String>), SupplierError> {
         let name = name.trim();
         if name.is_empty()
             || name.len() > 64
@@ -105,7 +106,7 @@ impl SearchStore {
             tx.commit().await?;
             Ok(())
         });
-        result.map(|()| secret)
+        result.map(|()| (secret, hotel_codes.into_iter().map(str::to_owned).collect()))
     }
 
     /// The supplier a NAME:SECRET credential belongs to (the digest compared in
