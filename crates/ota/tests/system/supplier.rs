@@ -321,6 +321,15 @@ async fn ari_messages_change_what_hotel_search_answers() {
         let (status, _) = push(&app, "HotelAvailNotif", "paris-cm:not-the-secret", stop).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{l}");
 
+        // Over the supplier body limit (8 MiB): refused as an OpenTravel answer too.
+        let padding = " ".repeat(8 * 1024 * 1024);
+        let (status, answer) = push(&app, "HotelAvailNotif", &mine, avail(&hotel, &padding)).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{l}");
+        assert!(
+            answer.contains("<OTA_HotelAvailNotifRS") && answer.contains(r#"Type="7""#),
+            "{l}: {answer}"
+        );
+
         // An entity-expansion payload is refused at once.
         let bomb = format!(
             r#"<?xml version="1.0"?>

@@ -3,7 +3,7 @@
 //! XML in and `OTA_*RS` out, authenticated by HTTP Basic with the supplier's
 //! NAME:SECRET and limited to its hotels. A message is applied whole or not at all.
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -79,12 +79,13 @@ async fn supplier_of(
 async fn accepted<T>(
     state: &SearchState,
     headers: &HeaderMap,
-    body: &Bytes,
+    body: Body,
     name: &str,
     parse: fn(&str) -> Result<T, Vec<AriError>>,
 ) -> Result<(i64, T), Response> {
     let supplier = supplier_of(state, headers, name).await?;
-    let text = text(body, name)?;
+    let body = read_body(body, name).await?;
+    let text = text(&body, name)?;
     match parse(text) {
         Ok(message) => Ok((supplier, message)),
         Err(errors) => Err(xml(
@@ -92,6 +93,27 @@ async fn accepted<T>(
             ari::response(name, ari::echo_token(text).as_deref(), &errors, Utc::now()),
         )),
     }
+}
+
+/// The whole body, or the `name` answer refusing it: 413 over the supplier body limit
+/// (`OTA_MAX_SUPPLIER_BODY_BYTES`, enforced as it streams in), 400 when it broke off.
+async fn read_body(body: Body, name: &str) -> Result<Bytes, Response> {
+    axum::body::to_bytes(body, usize::MAX).await.map_err(|e| {
+        let too_large = std::iter::successors(
+            Some(&e as &(dyn std::error::Error + 'static)),
+            |e| e.source(),
+        )
+        .any(|e| e.is::<http_body_util::LengthLimitError>());
+        let (status, message) = if too_large {
+            (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the message is larger than this endpoint takes (OTA_MAX_SUPPLIER_BODY_BYTES); split it",
+            )
+        } else {
+            (StatusCode::BAD_REQUEST, "the message could not be read whole")
+        };
+        xml(status, ari::response(name, None, &[AriError::new(7, "", message)], Utc::now()))
+    })
 }
 
 /// The body as text, or the `name` answer refusing it.
@@ -108,7 +130,7 @@ fn text<'a>(body: &'a Bytes, name: &str) -> Result<&'a str, Response> {
 async fn ari_message(
     state: SearchState,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
     kind: AriKind,
 ) -> Response {
     let now = Utc::now();
@@ -120,6 +142,10 @@ async fn ari_message(
     };
     let supplier = match supplier_of(&state, &headers, kind.response_name()).await {
         Ok(s) => s,
+        Err(refused) => return refused,
+    };
+    let body = match read_body(body, kind.response_name()).await {
+        Ok(b) => b,
         Err(refused) => return refused,
     };
     let xml = match text(&body, kind.response_name()) {
@@ -176,13 +202,13 @@ fn unavailable() -> AriError {
         (status = 400, body = String, content_type = "application/xml", description = "OTA_HotelAvailNotifRS with Errors: malformed XML, a DTD, an invalid range, value or code (each named); nothing changed"),
         (status = 401, body = String, content_type = "application/xml", description = "No or wrong supplier credential (Errors Type 4)"),
         (status = 403, body = String, content_type = "application/xml", description = "HotelCode is not a hotel of this supplier (Errors Type 6)"),
-        (status = 413, description = "Larger than OTA_MAX_SUPPLIER_BODY_BYTES"),
+        (status = 413, body = String, content_type = "application/xml", description = "Larger than OTA_MAX_SUPPLIER_BODY_BYTES (Errors Type 7)"),
         (status = 503, body = String, content_type = "application/xml", description = "Storage unavailable: nothing changed, send again (Errors Type 12)")),
     security(("supplier_basic" = [])))]
 pub(super) async fn hotel_avail_notif(
     State(state): State<SearchState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     ari_message(state, headers, body, AriKind::Avail).await
 }
@@ -198,13 +224,13 @@ pub(super) async fn hotel_avail_notif(
         (status = 400, body = String, content_type = "application/xml", description = "OTA_HotelRateAmountNotifRS with Errors naming each problem; nothing changed"),
         (status = 401, body = String, content_type = "application/xml", description = "No or wrong supplier credential (Errors Type 4)"),
         (status = 403, body = String, content_type = "application/xml", description = "HotelCode is not a hotel of this supplier (Errors Type 6)"),
-        (status = 413, description = "Larger than OTA_MAX_SUPPLIER_BODY_BYTES"),
+        (status = 413, body = String, content_type = "application/xml", description = "Larger than OTA_MAX_SUPPLIER_BODY_BYTES (Errors Type 7)"),
         (status = 503, body = String, content_type = "application/xml", description = "Storage unavailable: nothing changed, send again (Errors Type 12)")),
     security(("supplier_basic" = [])))]
 pub(super) async fn hotel_rate_amount_notif(
     State(state): State<SearchState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     ari_message(state, headers, body, AriKind::RateAmount).await
 }
@@ -226,11 +252,11 @@ pub(super) async fn hotel_rate_amount_notif(
 pub(super) async fn read_reservations(
     State(state): State<SearchState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     const NAME: &str = "OTA_ResRetrieveRS";
     let now = Utc::now();
-    let (supplier, request) = match accepted(&state, &headers, &body, NAME, ari::parse_read).await {
+    let (supplier, request) = match accepted(&state, &headers, body, NAME, ari::parse_read).await {
         Ok(r) => r,
         Err(refused) => return refused,
     };
@@ -278,12 +304,12 @@ pub(super) async fn read_reservations(
 pub(super) async fn notif_report(
     State(state): State<SearchState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     const NAME: &str = "OTA_NotifReportRS";
     let now = Utc::now();
     let (supplier, report) =
-        match accepted(&state, &headers, &body, NAME, ari::parse_notif_report).await {
+        match accepted(&state, &headers, body, NAME, ari::parse_notif_report).await {
             Ok(r) => r,
             Err(refused) => return refused,
         };
