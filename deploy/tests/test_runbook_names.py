@@ -37,6 +37,8 @@ ROUTES = {
     "/api/v1/flights": "search-service",
     "/api/v1/hotels": "search-service",
     "/api/v1/offers": "search-service",
+    # Channel managers' OpenTravel messages (docs/content.md).
+    "/supplier/v1": "search-service",
     "/api/v1/cart": "cart-service",
     "/api/v1/bookings": "booking-service",
     "/api/v1/payment-methods": "payment-service",
