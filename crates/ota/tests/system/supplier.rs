@@ -67,6 +67,31 @@ fn avail(hotel: &str, body: &str) -> String {
     )
 }
 
+/// An `OTA_HotelRateAmountNotifRQ`: a nightly rate (major units) for a room type, on one
+/// rate plan or (`None`) every plan, from day `from` to day `to`.
+fn rate_message(
+    hotel: &str,
+    room: &str,
+    plan: Option<&str>,
+    from: i64,
+    to: i64,
+    amount: &str,
+) -> String {
+    let plan = plan
+        .map(|p| format!(r#" RatePlanCode="{p}""#))
+        .unwrap_or_default();
+    format!(
+        r#"<OTA_HotelRateAmountNotifRQ xmlns="http://www.opentravel.org/OTA/2003/05" EchoToken="r-1">
+  <RateAmountMessages HotelCode="{hotel}"><RateAmountMessage>
+    <StatusApplicationControl Start="{}" End="{}" InvTypeCode="{room}"{plan}/>
+    <Rates><Rate CurrencyCode="USD"><BaseByGuestAmts><BaseByGuestAmt AmountAfterTax="{amount}"/></BaseByGuestAmts></Rate></Rates>
+  </RateAmountMessage></RateAmountMessages>
+</OTA_HotelRateAmountNotifRQ>"#,
+        day(from),
+        day(to)
+    )
+}
+
 /// One `AvailStatusMessage` for a room type from day `from` to day `to` (both nights
 /// included), with its attributes and content.
 fn status_message(attributes: &str, from: i64, to: i64, room: &str, content: &str) -> String {
@@ -222,16 +247,7 @@ async fn ari_messages_change_what_hotel_search_answers() {
             &app,
             "HotelRateAmountNotif",
             &mine,
-            format!(
-                r#"<OTA_HotelRateAmountNotifRQ xmlns="http://www.opentravel.org/OTA/2003/05" EchoToken="r-1">
-  <RateAmountMessages HotelCode="{hotel}"><RateAmountMessage>
-    <StatusApplicationControl Start="{}" End="{}" InvTypeCode="{room}" RatePlanCode="FLEX"/>
-    <Rates><Rate CurrencyCode="USD"><BaseByGuestAmts><BaseByGuestAmt AmountAfterTax="123.45"/></BaseByGuestAmts></Rate></Rates>
-  </RateAmountMessage></RateAmountMessages>
-</OTA_HotelRateAmountNotifRQ>"#,
-                day(18),
-                day(19)
-            ),
+            rate_message(&hotel, &room, Some("FLEX"), 18, 19, "123.45"),
         )
         .await;
         assert_eq!(status, StatusCode::OK, "{l}: {answer}");
@@ -252,14 +268,7 @@ async fn ari_messages_change_what_hotel_search_answers() {
         let file = dir.join("rates.xml");
         std::fs::write(
             &file,
-            format!(
-                r#"<OTA_HotelRateAmountNotifRQ><RateAmountMessages HotelCode="{hotel}"><RateAmountMessage>
-    <StatusApplicationControl Start="{}" End="{}" InvTypeCode="{room}" RatePlanCode="NRF"/>
-    <Rates><Rate><BaseByGuestAmts><BaseByGuestAmt AmountAfterTax="99"/></BaseByGuestAmts></Rate></Rates>
-  </RateAmountMessage></RateAmountMessages></OTA_HotelRateAmountNotifRQ>"#,
-                day(18),
-                day(19)
-            ),
+            rate_message(&hotel, &room, Some("NRF"), 18, 19, "99"),
         )
         .expect("written");
         let out = ota(
@@ -410,18 +419,7 @@ async fn a_hotel_file_and_its_messages_put_a_new_hotel_on_sale() {
         )
         .expect("written");
         let rates = dir.join("rates.xml");
-        std::fs::write(
-            &rates,
-            format!(
-                r#"<OTA_HotelRateAmountNotifRQ><RateAmountMessages HotelCode="PARLUM"><RateAmountMessage>
-    <StatusApplicationControl Start="{}" End="{}" InvTypeCode="DBL"/>
-    <Rates><Rate><BaseByGuestAmts><BaseByGuestAmt AmountAfterTax="210"/></BaseByGuestAmts></Rate></Rates>
-  </RateAmountMessage></RateAmountMessages></OTA_HotelRateAmountNotifRQ>"#,
-                day(5),
-                day(20)
-            ),
-        )
-        .expect("written");
+        std::fs::write(&rates, rate_message("PARLUM", "DBL", None, 5, 20, "210")).expect("written");
         let path = |p: &std::path::Path| p.to_str().expect("path").to_owned();
         let out = ota(
             &backend,
