@@ -619,9 +619,13 @@ async fn limit_body(
     req: Request,
     next: middleware::Next,
 ) -> Response {
-    let limit = if req.uri().path().starts_with(IMPORT_PATH_PREFIX) {
+    let path = req.uri().path();
+    // Suppliers' messages are refused by their own endpoints as OpenTravel `Errors` (the
+    // limit still holds: the body below stops at it).
+    let supplier = path.starts_with(SUPPLIER_PATH_PREFIX);
+    let limit = if path.starts_with(IMPORT_PATH_PREFIX) {
         limits.imports
-    } else if req.uri().path().starts_with(SUPPLIER_PATH_PREFIX) {
+    } else if supplier {
         limits.supplier
     } else {
         limits.default
@@ -631,9 +635,6 @@ async fn limit_body(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    // Suppliers' messages are refused by their own endpoints as OpenTravel `Errors` (the
-    // limit still holds: the body below stops at it).
-    let supplier = req.uri().path().starts_with(SUPPLIER_PATH_PREFIX);
     if declared.is_some_and(|n| n > limit as u64) && !supplier {
         return Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -120,7 +120,7 @@ fn merge(items: impl IntoIterator<Item = InventoryItem>) -> Vec<InventoryItem> {
         (status = 403, body = Problem, description = "A traveller's token: internal APIs take service tokens only (problem `forbidden`)"),
         (status = 409, body = Problem, description = "Not enough seats or rooms are left for an offer; nothing is held (problem `sold-out`, with `offer_id`)"),
         (status = 410, body = Problem, description = "An offer is no longer for sale: expired, departed or past check-in (problem `offer-expired`, with `offer_id`)"),
-        (status = 422, body = Problem, description = "Not 1 to 10 offers, an invalid offer id, or `ttl_seconds` not 60 to 1800 (problem `validation`; `errors` names each field)")),
+        (status = 422, body = Problem, description = "Not 1 to 10 offers, an invalid offer id, `ttl_seconds` not 60 to 1800, or a `reference` not 1 to 64 characters (problem `validation`; `errors` names each field)")),
     security(("service_token" = [])))]
 pub(super) async fn create_hold(
     State(state): State<SearchState>,
@@ -140,11 +140,11 @@ pub(super) async fn create_hold(
     let mut offers = Vec::new();
     let mut stays = Vec::new();
     let mut errors = Vec::new();
-    let reference = body
-        .reference
-        .clone()
-        .filter(|r| !r.trim().is_empty() && r.len() <= 64)
-        .unwrap_or_else(|| body.booking_id.to_string());
+    let reference = match &body.reference {
+        None => body.booking_id.to_string(),
+        Some(r) if !r.trim().is_empty() && r.len() <= 64 => r.trim().to_owned(),
+        Some(_) => return Err(Problem::field("reference", "must be 1 to 64 characters")),
+    };
     for (i, id) in body.offer_ids.iter().enumerate() {
         match OfferClaims::verify(id, &state.keys) {
             Ok(c) => {
