@@ -11,7 +11,7 @@ use ota_platform::passengers::{PassengerType, Passengers};
 use rustc_hash::FxHashMap;
 
 use crate::catalog::Cabin;
-use crate::index::{Flight, Index};
+use crate::index::{Flight, Index, RouteLeg};
 use crate::offers::{OFFER_TTL_SECS, OfferClaims};
 
 /// Minimum connection time within one country, and across borders.
@@ -218,12 +218,14 @@ pub fn journeys(
 ) -> Vec<Journey> {
     let seated = i32::from(q.passengers.seated());
     let seat_map = index.seats.read().unwrap_or_else(|e| e.into_inner());
-    let usable = |f: &Flight| -> Option<(TypeFares, i32)> {
-        let leg = &index.legs[f.leg as usize];
-        if !q.carriers.is_empty() && !q.carriers.iter().any(|c| c.as_str() == leg.carrier) {
-            return None;
+    let usable = |f: &Flight, r: &RouteLeg| -> Option<(TypeFares, i32)> {
+        if !q.carriers.is_empty() {
+            let carrier = &index.legs[f.leg as usize].carrier;
+            if !q.carriers.iter().any(|c| c.as_str() == carrier) {
+                return None;
+            }
         }
-        let offer = index.cabin_offer_in(&seat_map, f, q.cabin, now)?;
+        let offer = index.route_offer_in(&seat_map, f, r, q.cabin, now)?;
         let fares = TypeFares {
             adult: offer.fare,
             child: offer.child,
@@ -333,11 +335,11 @@ pub fn journeys(
                 seconds.dedup();
                 seconds.retain(|&y| y != x && !end(y));
             }
-            for fa in index.route(o, x, date) {
+            for (fa, ra) in index.route(o, x, date) {
                 if !first_leg_ok(&fa) {
                     continue;
                 }
-                let Some((fares, seats)) = usable(&fa) else {
+                let Some((fares, seats)) = usable(&fa, ra) else {
                     continue;
                 };
                 let a = Priced {
@@ -425,7 +427,7 @@ impl Onward {
     fn legs(
         &mut self,
         index: &Index,
-        usable: &impl Fn(&Flight) -> Option<(TypeFares, i32)>,
+        usable: &impl Fn(&Flight, &RouteLeg) -> Option<(TypeFares, i32)>,
         at: u16,
         to: u16,
         day: NaiveDate,
@@ -434,7 +436,7 @@ impl Onward {
             [day, day + Duration::days(1)]
                 .into_iter()
                 .flat_map(|day| index.route(at, to, day))
-                .filter_map(|f| usable(&f).map(|(fares, seats)| Priced { f, fares, seats }))
+                .filter_map(|(f, r)| usable(&f, r).map(|(fares, seats)| Priced { f, fares, seats }))
                 .collect()
         })
     }

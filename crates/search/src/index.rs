@@ -141,6 +141,97 @@ impl Leg {
 
 const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date");
 
+/// Days since 1970-01-01.
+fn day_number(date: NaiveDate) -> i32 {
+    (date - EPOCH).num_days() as i32
+}
+
+/// A leg of a route as a search scans it: its period and days of operation and its
+/// local times with their UTC offsets, in 40 bytes (a leg record is several hundred).
+#[derive(Debug, Clone, Copy)]
+pub struct RouteLeg {
+    pub leg: u32,
+    key_base: i64,
+    /// The period of operation, in days since 1970-01-01 (flight dates).
+    period_from: i32,
+    period_to: i32,
+    /// Bit 0 Monday … bit 6 Sunday (flight dates).
+    days: u8,
+    frequency_rate: u8,
+    departure_day: i8,
+    arrival_day: i8,
+    departure_minute: u16,
+    arrival_minute: u16,
+    departure_utc_offset: i16,
+    arrival_utc_offset: i16,
+    origin: u16,
+    destination: u16,
+    /// The leg's cabins, by [`Cabin`] (economy first), copied here so pricing a leg
+    /// found on a route reads nothing else of the leg.
+    cabins: [Option<LegCabin>; 4],
+}
+
+impl RouteLeg {
+    fn of(i: u32, l: &Leg) -> Self {
+        let s = &l.schedule;
+        Self {
+            leg: i,
+            key_base: l.key_base,
+            period_from: day_number(s.period_from),
+            period_to: day_number(s.period_to),
+            days: s.days,
+            frequency_rate: s.frequency_rate.max(1),
+            departure_day: s.departure_day,
+            arrival_day: s.arrival_day,
+            departure_minute: s.departure_minute,
+            arrival_minute: s.arrival_minute,
+            departure_utc_offset: s.departure_utc_offset,
+            arrival_utc_offset: s.arrival_utc_offset,
+            origin: l.origin,
+            destination: l.destination,
+            cabins: l.cabins,
+        }
+    }
+
+    /// The dated leg leaving on a local date (days since 1970-01-01), if it operates
+    /// then ([`crate::schedule::ScheduledLeg::operates`] in day numbers).
+    fn leaving_on(&self, local: i32) -> Option<Flight> {
+        let date = local - i32::from(self.departure_day);
+        if date < self.period_from || date > self.period_to {
+            return None;
+        }
+        // 1970-01-01 was a Thursday (weekday 3 from Monday).
+        let weekday = (date + 3).rem_euclid(7);
+        if self.days & (1 << weekday) == 0
+            || ((date - self.period_from) / 7) % i32::from(self.frequency_rate) != 0
+        {
+            return None;
+        }
+        let instant = |day: i8, minute: u16, offset: i16| {
+            let seconds = (i64::from(date) + i64::from(day)) * 86_400
+                + (i64::from(minute) - i64::from(offset)) * 60;
+            DateTime::from_timestamp(seconds, 0).unwrap_or_default()
+        };
+        Some(Flight {
+            id: self.key_base | i64::from(date) << crate::schedule::DATE_SHIFT,
+            leg: self.leg,
+            flight_date: EPOCH + chrono::Duration::days(i64::from(date)),
+            origin: self.origin,
+            destination: self.destination,
+            departure: instant(
+                self.departure_day,
+                self.departure_minute,
+                self.departure_utc_offset,
+            ),
+            arrival: instant(
+                self.arrival_day,
+                self.arrival_minute,
+                self.arrival_utc_offset,
+            ),
+        })
+    }
+}
+
 /// One leg of one flight on one date, as a search finds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Flight {
@@ -317,8 +408,9 @@ pub struct Index {
     pub legs: Vec<Leg>,
     /// Legs by airport and local weekday of departure (Monday 0), by local time.
     pub departures: Vec<[Vec<u32>; 7]>,
-    /// Legs of a route, by local departure time.
-    pub direct: FxHashMap<(u16, u16), Vec<u32>>,
+    /// Legs of a route, by local departure time, with what dating them needs kept
+    /// inline (a search scans these without touching the leg records).
+    pub direct: FxHashMap<(u16, u16), Vec<RouteLeg>>,
     /// The airports each airport has a leg to (any day), once each, ascending.
     pub destinations: Vec<Vec<u16>>,
     /// The airports with a leg to each airport (any day), once each, ascending.
@@ -459,7 +551,7 @@ impl Index {
         }
         let mut departures: Vec<[Vec<u32>; 7]> =
             (0..airports.len()).map(|_| Default::default()).collect();
-        let mut direct: FxHashMap<(u16, u16), Vec<u32>> = FxHashMap::default();
+        let mut direct: FxHashMap<(u16, u16), Vec<RouteLeg>> = FxHashMap::default();
         let mut leg_by_flight: FxHashMap<i64, Vec<u32>> = FxHashMap::default();
         let mut flights_until: Option<NaiveDate> = None;
         for (i, l) in legs.iter().enumerate() {
@@ -474,7 +566,7 @@ impl Index {
             direct
                 .entry((l.origin, l.destination))
                 .or_default()
-                .push(i as u32);
+                .push(RouteLeg::of(i as u32, l));
             leg_by_flight.entry(l.key_base).or_default().push(i as u32);
             let last = s.period_to + chrono::Duration::days(i64::from(s.departure_day));
             flights_until = Some(flights_until.map_or(last, |u| u.max(last)));
@@ -488,7 +580,7 @@ impl Index {
         let mut destinations: Vec<Vec<u16>> = vec![Vec::new(); airports.len()];
         let mut sources: Vec<Vec<u16>> = vec![Vec::new(); airports.len()];
         for (&(o, d), list) in direct.iter_mut() {
-            list.sort_by_key(by_time);
+            list.sort_by_key(|r| r.departure_minute);
             destinations[o as usize].push(d);
             sources[d as usize].push(o);
         }
@@ -753,19 +845,19 @@ impl Index {
     }
 
     /// The dated legs of a route leaving on a local date, by local departure time.
-    pub fn route(&self, from: u16, to: u16, local: NaiveDate) -> impl Iterator<Item = Flight> + '_ {
+    pub fn route(
+        &self,
+        from: u16,
+        to: u16,
+        local: NaiveDate,
+    ) -> impl Iterator<Item = (Flight, &RouteLeg)> + '_ {
+        let local = day_number(local);
         self.direct
             .get(&(from, to))
             .map(Vec::as_slice)
             .unwrap_or_default()
             .iter()
-            .filter_map(move |&i| {
-                let date = self.legs[i as usize].flight_date_leaving_on(local);
-                self.legs[i as usize]
-                    .schedule
-                    .operates(date)
-                    .then(|| self.dated(i, date))
-            })
+            .filter_map(move |r| Some((r.leaving_on(local)?, r)))
     }
 
     /// Seats for sale and the fares of a dated leg's cabin as they stand at `now`: the
@@ -787,16 +879,44 @@ impl Index {
         cabin: Cabin,
         now: DateTime<Utc>,
     ) -> Option<CabinOffer> {
+        let leg = &self.legs[f.leg as usize];
+        self.price(seats, f, leg.cabin(cabin)?, leg.schedule.departure_day, now)
+    }
+
+    /// [`Index::cabin_offer_in`] for a leg found on a route (its cabins are inline).
+    pub fn route_offer_in(
+        &self,
+        seats: &FxHashMap<(i64, Cabin), SeatState>,
+        f: &Flight,
+        r: &RouteLeg,
+        cabin: Cabin,
+        now: DateTime<Utc>,
+    ) -> Option<CabinOffer> {
+        self.price(
+            seats,
+            f,
+            r.cabins[cabin as usize].as_ref()?,
+            r.departure_day,
+            now,
+        )
+    }
+
+    fn price(
+        &self,
+        seats: &FxHashMap<(i64, Cabin), SeatState>,
+        f: &Flight,
+        c: &LegCabin,
+        departure_day: i8,
+        now: DateTime<Utc>,
+    ) -> Option<CabinOffer> {
+        let cabin = c.cabin;
         use crate::flights::fare_for;
         use ota_platform::passengers::PassengerType;
-        let leg = &self.legs[f.leg as usize];
-        let c = leg.cabin(cabin)?;
         let state = seats.get(&(f.id, cabin));
         // The local departure date and today at the origin, worked out only for a fare
         // with validity dates or sold in advance (date arithmetic and a zone lookup per
         // leg would cost more than the rest of the search).
-        let departs_on =
-            || f.flight_date + chrono::Duration::days(i64::from(leg.schedule.departure_day));
+        let departs_on = || f.flight_date + chrono::Duration::days(i64::from(departure_day));
         let ahead = || {
             let today = now
                 .with_timezone(&self.airports[f.origin as usize].tz)
@@ -980,6 +1100,66 @@ fn shipped_cities() -> HashMap<String, Tz> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_route_scan_dates_a_leg_exactly_as_its_schedule_does() {
+        let from = NaiveDate::from_ymd_opt(2027, 3, 1).expect("a date");
+        let mut checked = 0;
+        for (departure_day, arrival_day) in [(0, 0), (0, 1), (1, 1), (-1, 0), (0, 2)] {
+            for (days, frequency_rate) in [(0b111_1111, 1), (0b001_0101, 1), (0b100_0010, 2)] {
+                let schedule = ScheduledLeg {
+                    carrier: "ZZ".into(),
+                    flight_number: 123,
+                    suffix: String::new(),
+                    itinerary_variation: 1,
+                    leg_sequence: 1,
+                    service_type: 'J',
+                    origin: "AAA".into(),
+                    destination: "BBB".into(),
+                    period_from: from,
+                    period_to: from + chrono::Duration::days(60),
+                    days,
+                    frequency_rate,
+                    departure_minute: 23 * 60 + 50,
+                    departure_day,
+                    departure_utc_offset: -300,
+                    arrival_minute: 35,
+                    arrival_day,
+                    arrival_utc_offset: 330,
+                    aircraft_type: "320".into(),
+                    configuration: String::new(),
+                    cabins: vec![(Cabin::Economy, 150)],
+                    source_line: 1,
+                };
+                let leg = Leg {
+                    carrier: "ZZ".into(),
+                    flight_number: 123,
+                    origin: 4,
+                    destination: 9,
+                    key_base: schedule.dated(EPOCH).id().expect("an id"),
+                    cabins: [None, None, None, None],
+                    schedule,
+                };
+                let fast = RouteLeg::of(7, &leg);
+                for offset in -10..80 {
+                    let local = from + chrono::Duration::days(offset);
+                    let date = leg.flight_date_leaving_on(local);
+                    let slow = leg.schedule.operates(date).then(|| Flight {
+                        id: leg.flight_id(date),
+                        leg: 7,
+                        flight_date: date,
+                        origin: 4,
+                        destination: 9,
+                        departure: leg.schedule.departure(date),
+                        arrival: leg.schedule.arrival(date),
+                    });
+                    assert_eq!(fast.leaving_on(day_number(local)), slow, "{local} {days:b}");
+                    checked += usize::from(slow.is_some());
+                }
+            }
+        }
+        assert!(checked > 200, "{checked} operating dates");
+    }
 
     #[test]
     fn a_city_name_several_airports_share_takes_the_busiest_ones_zone() {

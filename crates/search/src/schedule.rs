@@ -20,7 +20,7 @@ pub struct DatedLeg {
 
 const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date");
 /// Where a dated-leg id keeps its flight date (16 bits of days since 1970).
-const DATE_SHIFT: u32 = 15;
+pub(crate) const DATE_SHIFT: u32 = 15;
 
 fn carrier_digit(b: u8) -> Option<i64> {
     match b {
