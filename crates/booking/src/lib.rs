@@ -5,6 +5,7 @@
 pub mod api;
 pub mod cart;
 pub mod domain;
+pub mod outbox;
 pub mod payment;
 pub mod recovery;
 pub mod saga;
@@ -27,10 +28,12 @@ pub const SERVICE: &str = "booking-service";
 pub static MIGRATIONS: Migrations = ota_platform::service_migrations!();
 
 /// booking-service settings.
-#[derive(clap::Args, Clone, Copy, Debug)]
+#[derive(clap::Args, Clone, Debug)]
 pub struct BookingSettings {
     #[command(flatten)]
     pub recovery: RecoveryTiming,
+    #[command(flatten)]
+    pub notify: outbox::NotifySettings,
 }
 
 /// Opens the store, builds the saga over typed peer clients, starts the recovery
@@ -52,8 +55,9 @@ pub async fn build(ctx: &Context, settings: &BookingSettings) -> anyhow::Result<
                 ctx.http.clone(),
             ))
         };
+    let sql_store = Arc::new(store::SqlBookingStore::new(db.clone()));
     let saga = Saga {
-        store: Arc::new(store::SqlBookingStore::new(db.clone())),
+        store: sql_store.clone(),
         inventory: Arc::new(search::SearchClient::new(peer(
             "search-service",
             &peers.search,
@@ -81,6 +85,32 @@ pub async fn build(ctx: &Context, settings: &BookingSettings) -> anyhow::Result<
     tokio::spawn(recovery::run(saga.clone(), timing, move || {
         closed.is_closed()
     }));
+    let mailer = outbox::Mailer::new(&settings.notify, &ctx.settings.data_dir)?;
+    match &mailer {
+        outbox::Mailer::Smtp(_) => {
+            tracing::info!(
+                service = SERVICE,
+                "e-mails go through the SMTP server of SMTP_URL"
+            )
+        }
+        outbox::Mailer::Files(_, dir) => tracing::info!(
+            service = SERVICE,
+            dir = %dir.display(),
+            "SMTP_URL is not set: e-mails are written as .eml files"
+        ),
+    }
+    let dispatcher = Arc::new(outbox::Dispatcher::new(
+        sql_store,
+        mailer,
+        settings.notify.clone(),
+    )?);
+    tracing::info!(
+        service = SERVICE,
+        poll_ms = settings.notify.poll.as_millis() as u64,
+        "outbox dispatcher starting"
+    );
+    let closed = db.clone();
+    tokio::spawn(dispatcher.run(move || closed.is_closed()));
     let state = api::BookingState {
         saga,
         timing,

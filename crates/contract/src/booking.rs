@@ -487,3 +487,29 @@ mod tests {
         }
     }
 }
+
+/// The version of the notification document ([`EventDocument`]); a change that could
+/// break a receiver gets a new one.
+pub const EVENTS_API_VERSION: &str = "2026-12-01";
+
+/// A notification event as receivers get it (a webhook's body) and as e-mails are made
+/// from: what happened to a booking, and the booking as it stood then.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": "evt_0193a0b27c4e7d219a552f8e4b1c6d71", "type": "booking.confirmed",
+    "api_version": "2026-12-01", "timestamp": "2026-11-25T10:00:02Z", "data": {"reference": "K7M2QX", "status": "CONFIRMED",
+    "total": {"amount": 45800, "currency": "USD"}, "items": [], "payment": null, "travellers": [],
+    "contact": {"email": "ada@example.com"}, "created_at": "2026-11-25T10:00:00Z", "updated_at": "2026-11-25T10:00:02Z"}}))]
+pub struct EventDocument {
+    /// `evt_` and 32 hex digits; the same on every delivery and resend of the event.
+    pub id: String,
+    /// `booking.confirmed`, `booking.failed`, `booking.cancelled`, `refund.succeeded`,
+    /// `booking.schedule_changed` or `booking.reminder`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// [`EVENTS_API_VERSION`] when the event was written.
+    pub api_version: String,
+    /// When the change happened (RFC 3339, UTC, seconds).
+    pub timestamp: String,
+    /// The booking as it stood after the change.
+    pub data: BookingView,
+}

@@ -25,6 +25,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::Status;
+use crate::domain::Traveller;
 use crate::recovery::RecoveryTiming;
 use crate::saga::Saga;
 use crate::store::{Booking, BookingStore, Item};
@@ -92,13 +93,18 @@ fn item_view(i: Item) -> ItemView {
 async fn view(store: &dyn BookingStore, b: Booking) -> Result<BookingView, Problem> {
     let items = store.items(b.id).await?;
     let travellers = store.travellers(b.id).await?;
+    Ok(view_of(b, items, travellers))
+}
+
+/// The booking as the API and the notification events show it.
+pub(crate) fn view_of(b: Booking, items: Vec<Item>, travellers: Vec<Traveller>) -> BookingView {
     let refund = match b.status {
         Status::Cancelling | Status::Cancelled => {
             Some(Money::of(b.refund_amount.unwrap_or(0), b.currency))
         }
         _ => None,
     };
-    Ok(BookingView {
+    BookingView {
         total: Money::of(b.total_amount, b.currency),
         items: items.into_iter().map(item_view).collect(),
         payment: b
@@ -115,5 +121,5 @@ async fn view(store: &dyn BookingStore, b: Booking) -> Result<BookingView, Probl
         refund,
         reference: b.reference.to_string(),
         status: b.status,
-    })
+    }
 }

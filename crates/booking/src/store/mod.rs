@@ -5,6 +5,7 @@
 //! Every status change is a conditional update on (status, version), so of two workers
 //! racing on one booking exactly one moves it; the loser sees `None` and re-reads.
 
+pub mod outbox;
 mod sql;
 
 use async_trait::async_trait;

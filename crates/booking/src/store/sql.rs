@@ -441,8 +441,24 @@ impl BookingStore for SqlBookingStore {
             sqlx::query("INSERT INTO booking_events (booking_id, status, note, at) VALUES ($1, $2, $3, $4)")
                 .bind(b.id).bind(to.as_str()).bind(note).bind(now)
                 .execute(&mut *tx).await?;
+            let after: Booking = row.try_into()?;
+            // What outside parties must hear about goes out with the change or not at all.
+            for kind in crate::outbox::EventKind::of_transition(b, &after) {
+                let event = Uuid::now_v7();
+                sqlx::query("INSERT INTO outbox_events (id, kind, booking_id, user_id, status, payment_status, failure_reason, refund_amount, created_at)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                    .bind(event).bind(kind.as_str()).bind(after.id).bind(after.user_id).bind(after.status.as_str())
+                    .bind(after.payment_status.map(PaymentStatus::as_str))
+                    .bind(after.failure_reason.map(FailureReason::as_str)).bind(after.refund_amount).bind(now)
+                    .execute(&mut *tx).await?;
+                for channel in kind.channels() {
+                    sqlx::query("INSERT INTO outbox_deliveries (event_id, channel, state, due_ms, created_ms) VALUES ($1, $2, 'pending', $3, $3)")
+                        .bind(event).bind(channel).bind(now.timestamp_millis())
+                        .execute(&mut *tx).await?;
+                }
+            }
             tx.commit().await?;
-            Ok(Some(row.try_into()?))
+            Ok(Some(after))
         })
     }
 

@@ -1,0 +1,619 @@
+//! Notifications through a transactional outbox.
+//!
+//! A booking's state change and the events it causes are written in one transaction
+//! ([`crate::store::SqlBookingStore`]'s `advance`); the dispatcher here takes due
+//! deliveries (any number of replicas, none taking the same one), delivers them and
+//! records each attempt. A failed attempt is retried on the retry schedule with jitter
+//! until the give-up window (72 h by default) has passed, then the delivery is dead (the
+//! back office's "needs attention" queue and the `OutboxEventsDead` alert). A process
+//! that dies between the commit and the delivery loses nothing: the row is still due,
+//! or due again once the attempt's lease runs out. Delivery is at least once; an
+//! e-mail's `Message-ID` comes from the event id so receivers can drop a duplicate.
+//! See docs/notifications.md.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use askama::Template;
+use chrono::{DateTime, SecondsFormat, Utc};
+use lettre::message::{Mailbox, MultiPart, header};
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use ota_contract::booking::{EVENTS_API_VERSION, EventDocument, ItemView};
+use ota_platform::StoreError;
+use rand::Rng as _;
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+
+use crate::domain::Status;
+use crate::store::outbox::{Due, Outcome, StoredEvent};
+use crate::store::{Booking, BookingStore, SqlBookingStore, now_ms};
+
+/// What happened to a booking, as its event's `type` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    Confirmed,
+    Failed,
+    Cancelled,
+    RefundSucceeded,
+    ScheduleChanged,
+    Reminder,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 6] = [
+        Self::Confirmed,
+        Self::Failed,
+        Self::Cancelled,
+        Self::RefundSucceeded,
+        Self::ScheduleChanged,
+        Self::Reminder,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Confirmed => "booking.confirmed",
+            Self::Failed => "booking.failed",
+            Self::Cancelled => "booking.cancelled",
+            Self::RefundSucceeded => "refund.succeeded",
+            Self::ScheduleChanged => "booking.schedule_changed",
+            Self::Reminder => "booking.reminder",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The events a transition from `before` to `after` causes: a booking confirmed,
+    /// failed or cancelled, and a cancellation that refunded money.
+    pub fn of_transition(before: &Booking, after: &Booking) -> Vec<EventKind> {
+        if before.status == after.status {
+            return Vec::new();
+        }
+        match after.status {
+            Status::Confirmed => vec![Self::Confirmed],
+            Status::Failed => vec![Self::Failed],
+            Status::Cancelled if after.refund_amount.unwrap_or(0) > 0 => {
+                vec![Self::Cancelled, Self::RefundSucceeded]
+            }
+            Status::Cancelled => vec![Self::Cancelled],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The channels every event of this kind goes to when it is written: the traveller
+    /// hears by e-mail of a confirmation, a failure, a cancellation (with its refund) and
+    /// a reminder; a refund on its own is in the cancellation's e-mail.
+    pub fn channels(self) -> &'static [&'static str] {
+        match self {
+            Self::RefundSucceeded => &[],
+            _ => &[EMAIL],
+        }
+    }
+}
+
+/// The e-mail channel of a delivery.
+pub const EMAIL: &str = "email";
+
+/// The event's public id: `evt_` and its 32 hex digits.
+pub fn public_id(id: Uuid) -> String {
+    format!("evt_{}", id.simple())
+}
+
+/// The notification document of an event: the booking as it stood after the change (its
+/// status, payment, failure and refund from the event; its items and travellers, which
+/// never change after checkout, from the booking). The same bytes on every attempt.
+pub async fn document(
+    store: &SqlBookingStore,
+    event: &StoredEvent,
+) -> Result<Option<EventDocument>, StoreError> {
+    let Some(mut b) = store.booking(event.booking_id).await? else {
+        return Ok(None);
+    };
+    b.status = Status::parse(&event.status)
+        .ok_or_else(|| StoreError::Other(format!("event status {:?}", event.status).into()))?;
+    b.payment_status = event
+        .payment_status
+        .as_deref()
+        .and_then(ota_contract::payment::PaymentStatus::parse);
+    b.failure_reason = event
+        .failure_reason
+        .as_deref()
+        .and_then(ota_contract::booking::FailureReason::parse);
+    b.refund_amount = event.refund_amount;
+    b.updated_at = event.created_at;
+    let items = store.items(b.id).await?;
+    let travellers = store.travellers(b.id).await?;
+    Ok(Some(EventDocument {
+        id: public_id(event.id),
+        kind: event.kind.as_str().to_owned(),
+        api_version: EVENTS_API_VERSION.to_owned(),
+        timestamp: event.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        data: crate::api::view_of(b, items, travellers),
+    }))
+}
+
+// ---------------------------------------------------------------------------------------
+// Settings
+
+/// Notification settings (booking-service; `ota serve --help`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct NotifySettings {
+    /// How often the outbox dispatcher looks for due deliveries (250ms, 1s, 5s).
+    #[arg(long = "outbox-poll", env = "OTA_OUTBOX_POLL", default_value = "1s", value_parser = ota_platform::config::positive_duration)]
+    pub poll: Duration,
+    /// The waits between a delivery's attempts, comma-separated; the last repeats
+    /// (about 5 s, 30 s, 2 min, 10 min, 1 h, then hourly). Each wait gets up to 20 %
+    /// random jitter so receivers that came back are not hit all at once.
+    #[arg(long = "outbox-retry-schedule", env = "OTA_OUTBOX_RETRY_SCHEDULE", default_value = "5s,30s,2m,10m,1h", value_parser = retry_schedule)]
+    pub retry_schedule: RetrySchedule,
+    /// How long after an event its delivery is retried before it is marked dead.
+    #[arg(long = "outbox-give-up-after", env = "OTA_OUTBOX_GIVE_UP_AFTER", default_value = "72h", value_parser = ota_platform::config::positive_duration)]
+    pub give_up_after: Duration,
+    /// How many deliveries run at once per booking-service process.
+    #[arg(long = "outbox-concurrency", env = "OTA_OUTBOX_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// The SMTP server the e-mails go through: `smtp://host:587` (STARTTLS required),
+    /// `smtps://host:465` (TLS), with `user:password@` if it needs them; a plain
+    /// `smtp://host:port?tls=none` only for a server on the same host. Unset: each
+    /// message is written as an `.eml` file under `<data dir>/mail/`.
+    #[arg(long = "smtp-url", env = "SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<secrecy::SecretString>,
+    /// The sender of the e-mails: `OTA Travel <bookings@example.com>`.
+    #[arg(
+        long = "mail-from",
+        env = "MAIL_FROM",
+        default_value = "OTA Travel <bookings@ota.invalid>"
+    )]
+    pub mail_from: String,
+    /// At most this many e-mails to one recipient per hour; more wait for the next hour.
+    #[arg(long = "mail-per-recipient-per-hour", env = "OTA_MAIL_PER_RECIPIENT_PER_HOUR", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    pub per_recipient_per_hour: u32,
+    /// Where the web site answers travellers (links in e-mails), e.g.
+    /// `https://www.example.com`; unset, e-mails carry no links.
+    #[arg(long = "public-url", env = "OTA_PUBLIC_URL")]
+    pub public_url: Option<String>,
+}
+
+/// Waits between attempts; the last repeats.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetrySchedule(pub Vec<Duration>);
+
+impl RetrySchedule {
+    /// The wait after failed attempt `attempt` (1 for the first), before jitter.
+    pub fn wait(&self, attempt: i32) -> Duration {
+        let i = usize::try_from(attempt.max(1) - 1).unwrap_or(0);
+        self.0
+            .get(i)
+            .or(self.0.last())
+            .copied()
+            .unwrap_or(Duration::from_secs(3600))
+    }
+}
+
+fn retry_schedule(s: &str) -> Result<RetrySchedule, String> {
+    let waits = s
+        .split(',')
+        .map(|w| ota_platform::config::positive_duration(w.trim()))
+        .collect::<Result<Vec<_>, _>>()?;
+    if waits.is_empty() {
+        return Err("give at least one wait, e.g. 5s,30s,2m".into());
+    }
+    Ok(RetrySchedule(waits))
+}
+
+// ---------------------------------------------------------------------------------------
+// E-mail
+
+/// Where e-mails go: an SMTP server, or `.eml` files on the embedded default.
+#[derive(Clone)]
+pub enum Mailer {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Files(AsyncFileTransport<Tokio1Executor>, PathBuf),
+}
+
+impl Mailer {
+    /// From `SMTP_URL`, or `.eml` files under `<data_dir>/mail`.
+    pub fn new(settings: &NotifySettings, data_dir: &std::path::Path) -> anyhow::Result<Self> {
+        use secrecy::ExposeSecret as _;
+        match &settings.smtp_url {
+            Some(url) => {
+                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
+                    .map_err(|e| anyhow::anyhow!("SMTP_URL is not a usable SMTP URL: {e}"))?
+                    .timeout(Some(Duration::from_secs(10)))
+                    .build();
+                Ok(Self::Smtp(transport))
+            }
+            None => {
+                let dir = data_dir.join("mail");
+                std::fs::create_dir_all(&dir)?;
+                Ok(Self::Files(AsyncFileTransport::new(&dir), dir))
+            }
+        }
+    }
+
+    /// Sends one message; answers where it went (the server's reply or the file).
+    async fn send(&self, message: Message) -> Result<String, String> {
+        match self {
+            Self::Smtp(t) => t
+                .send(message)
+                .await
+                .map(|r| format!("accepted: {}", r.code()))
+                .map_err(|e| format!("SMTP: {e}")),
+            Self::Files(t, dir) => t
+                .send(message)
+                .await
+                .map(|id| format!("written to {}", dir.join(format!("{id}.eml")).display()))
+                .map_err(|e| format!("writing the message: {e}")),
+        }
+    }
+}
+
+struct ItemLine {
+    kind: &'static str,
+    summary: String,
+    total: String,
+    refund: String,
+}
+
+#[derive(Template)]
+#[template(path = "mail/booking.txt")]
+struct MailText<'a> {
+    m: &'a MailModel,
+}
+
+#[derive(Template)]
+#[template(path = "mail/booking.html")]
+struct MailHtml<'a> {
+    m: &'a MailModel,
+}
+
+/// What every message shows, worked out once for its text and HTML parts.
+struct MailModel {
+    subject: String,
+    headline: String,
+    reference: String,
+    items: Vec<ItemLine>,
+    travellers: Vec<String>,
+    total: String,
+    refund: Option<String>,
+    failure: Option<String>,
+    link: Option<String>,
+}
+
+fn when(rfc3339: &str) -> String {
+    DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| {
+            t.with_timezone(&Utc)
+                .format("%a %-d %b %Y %H:%M UTC")
+                .to_string()
+        })
+        .unwrap_or_else(|_| rfc3339.to_owned())
+}
+
+fn item_line(i: &ItemView) -> ItemLine {
+    let refund = match (&i.refund_until, i.refundable) {
+        (Some(until), true) => format!("refundable until {}", when(until)),
+        _ => "non-refundable".to_owned(),
+    };
+    ItemLine {
+        kind: match i.kind {
+            ota_contract::booking::ItemKind::Flight => "Flight",
+            ota_contract::booking::ItemKind::Hotel => "Hotel",
+        },
+        summary: i.summary.clone(),
+        total: i.total.to_string(),
+        refund,
+    }
+}
+
+fn failure_text(reason: Option<ota_contract::booking::FailureReason>) -> String {
+    use ota_contract::booking::FailureReason as R;
+    match reason {
+        Some(R::CardDeclined) => "your card was declined; nothing was charged".into(),
+        Some(R::SoldOut) => {
+            "what you chose sold out before it could be held; nothing was charged".into()
+        }
+        Some(r) => format!(
+            "it could not be completed ({}); nothing was charged",
+            r.as_str().replace('_', " ")
+        ),
+        None => "it could not be completed; nothing was charged".into(),
+    }
+}
+
+impl MailModel {
+    fn of(kind: EventKind, doc: &EventDocument, public_url: Option<&str>) -> Option<Self> {
+        let b = &doc.data;
+        let reference = b.reference.clone();
+        let (subject, headline) = match kind {
+            EventKind::Confirmed => (
+                format!("Your booking {reference} is confirmed"),
+                "Your booking is confirmed.".to_owned(),
+            ),
+            EventKind::Failed => (
+                format!("Your booking {reference} did not go through"),
+                "We could not complete your booking.".to_owned(),
+            ),
+            EventKind::Cancelled => (
+                format!("Your booking {reference} is cancelled"),
+                "Your booking is cancelled.".to_owned(),
+            ),
+            EventKind::Reminder => (
+                format!("Your trip {reference} starts soon"),
+                "Your trip starts in less than two days.".to_owned(),
+            ),
+            EventKind::ScheduleChanged => (
+                format!("A schedule change affects your booking {reference}"),
+                "The airline changed a flight of your booking.".to_owned(),
+            ),
+            EventKind::RefundSucceeded => return None,
+        };
+        Some(Self {
+            subject,
+            headline,
+            reference: reference.clone(),
+            items: b.items.iter().map(item_line).collect(),
+            travellers: b
+                .travellers
+                .iter()
+                .map(|t| format!("{} {}", t.first_name, t.last_name))
+                .collect(),
+            total: b.total.to_string(),
+            refund: (kind == EventKind::Cancelled).then(|| {
+                b.refund
+                    .as_ref()
+                    .filter(|r| r.amount > 0)
+                    .map_or("no refund is due under the fare rules".to_owned(), |r| {
+                        format!("{r} is refunded to the card you paid with")
+                    })
+            }),
+            failure: (kind == EventKind::Failed).then(|| failure_text(b.failure_reason)),
+            link: public_url.map(|u| format!("{}/bookings/{reference}", u.trim_end_matches('/'))),
+        })
+    }
+}
+
+/// The e-mail of an event: text and HTML parts, a `Message-ID` from the event id.
+pub fn message(
+    doc: &EventDocument,
+    kind: EventKind,
+    from: &Mailbox,
+    public_url: Option<&str>,
+) -> Result<Option<Message>, String> {
+    let Some(model) = MailModel::of(kind, doc, public_url) else {
+        return Ok(None);
+    };
+    let to: Mailbox = doc
+        .data
+        .contact
+        .email
+        .parse()
+        .map_err(|e| format!("the contact address: {e}"))?;
+    let text = MailText { m: &model }
+        .render()
+        .map_err(|e| format!("rendering the text part: {e}"))?;
+    let html = MailHtml { m: &model }
+        .render()
+        .map_err(|e| format!("rendering the HTML part: {e}"))?;
+    let domain = from.email.domain().to_owned();
+    Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(model.subject.clone())
+        .message_id(Some(format!("<{}@{domain}>", doc.id)))
+        .header(header::Date::new(std::time::SystemTime::now()))
+        .multipart(MultiPart::alternative_plain_html(text, html))
+        .map(Some)
+        .map_err(|e| format!("building the message: {e}"))
+}
+
+// ---------------------------------------------------------------------------------------
+// The dispatcher
+
+/// Delivers due outbox rows until the process stops.
+pub struct Dispatcher {
+    pub store: Arc<SqlBookingStore>,
+    pub mailer: Mailer,
+    pub settings: NotifySettings,
+    pub from: Mailbox,
+    /// E-mails sent per recipient in the current hour.
+    sent: moka::sync::Cache<String, Arc<std::sync::atomic::AtomicU32>>,
+}
+
+/// How long a taken delivery belongs to its dispatcher before another may retry it: an
+/// attempt is bounded well inside it (SMTP 10 s per command).
+const LEASE: Duration = Duration::from_secs(120);
+
+impl Dispatcher {
+    pub fn new(
+        store: Arc<SqlBookingStore>,
+        mailer: Mailer,
+        settings: NotifySettings,
+    ) -> anyhow::Result<Self> {
+        let from: Mailbox = settings
+            .mail_from
+            .parse()
+            .map_err(|e| anyhow::anyhow!("MAIL_FROM {:?}: {e}", settings.mail_from))?;
+        Ok(Self {
+            store,
+            mailer,
+            from,
+            sent: moka::sync::Cache::builder()
+                .time_to_live(Duration::from_secs(3600))
+                .max_capacity(100_000)
+                .build(),
+            settings,
+        })
+    }
+
+    /// Runs until `closed` answers true (the database closed at shutdown).
+    pub async fn run(self: Arc<Self>, closed: impl Fn() -> bool + Send + 'static) {
+        let mut tick = tokio::time::interval(self.settings.poll);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if closed() {
+                return;
+            }
+            // Drain: keep taking while full batches come back.
+            while self.clone().sweep().await >= usize::from(self.settings.concurrency) {}
+        }
+    }
+
+    /// Takes one batch of due deliveries, delivers them (at most `concurrency` at a
+    /// time) and records each outcome; reports the outbox gauges. Answers how many it
+    /// took.
+    pub async fn sweep(self: Arc<Self>) -> usize {
+        self.report().await;
+        let limit = i64::from(self.settings.concurrency);
+        let due = match self
+            .store
+            .claim_due(now_ms(), LEASE.as_millis() as i64, limit)
+            .await
+        {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::warn!(error = %e, "the outbox dispatcher could not read due deliveries");
+                return 0;
+            }
+        };
+        let taken = due.len();
+        let gate = Arc::new(Semaphore::new(usize::from(self.settings.concurrency)));
+        let mut work = tokio::task::JoinSet::new();
+        for d in due {
+            let me = self.clone();
+            let gate = gate.clone();
+            work.spawn(async move {
+                let _permit = gate.acquire().await;
+                me.attempt(d).await;
+            });
+        }
+        while work.join_next().await.is_some() {}
+        taken
+    }
+
+    async fn report(&self) {
+        match self.store.outbox_counts().await {
+            Ok(c) => {
+                for kind in EventKind::ALL {
+                    let count = |rows: &[(String, String, i64)]| {
+                        rows.iter()
+                            .filter(|(ch, k, _)| ch == EMAIL && k == kind.as_str())
+                            .map(|r| r.2)
+                            .sum::<i64>() as f64
+                    };
+                    let labels = [("channel", EMAIL), ("kind", kind.as_str())];
+                    metrics::gauge!("outbox_pending", &labels).set(count(&c.pending));
+                    metrics::gauge!("outbox_dead", &labels).set(count(&c.dead));
+                }
+                let age = c
+                    .oldest_pending_ms
+                    .map_or(0.0, |t| ((now_ms() - t).max(0) as f64) / 1000.0);
+                metrics::gauge!("outbox_oldest_pending_seconds").set(age);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the outbox dispatcher could not count deliveries")
+            }
+        }
+    }
+
+    async fn attempt(&self, d: Due) {
+        let kind = d.event.kind;
+        let outcome = match self.deliver(&d).await {
+            Ok(Deliver::Sent(detail)) => {
+                tracing::info!(event_id = %public_id(d.event_id), kind = kind.as_str(), channel = %d.channel, attempt = d.attempt, %detail, "notification delivered");
+                Outcome::Delivered
+            }
+            Ok(Deliver::Later(due_ms)) => Outcome::Retry {
+                due_ms,
+                error: "the recipient's hourly e-mail limit".into(),
+            },
+            Err(error) => self.after_failure(&d, error),
+        };
+        let label = match &outcome {
+            Outcome::Delivered => "delivered",
+            Outcome::Retry { .. } => "retried",
+            Outcome::Dead { .. } => "dead",
+        };
+        metrics::counter!("outbox_deliveries_total", "channel" => d.channel.clone(), "kind" => kind.as_str(), "outcome" => label).increment(1);
+        if let Err(e) = self.store.record(&d, &outcome).await {
+            // The lease runs out and the delivery is tried again: at least once.
+            tracing::warn!(error = %e, event_id = %public_id(d.event_id), "recording a delivery failed; it will be retried");
+        }
+    }
+
+    fn after_failure(&self, d: &Due, error: String) -> Outcome {
+        let give_up_ms = d.created_ms + self.settings.give_up_after.as_millis() as i64;
+        let wait = self.settings.retry_schedule.wait(d.attempt);
+        let jitter = rand::rng().random_range(0.0..=0.2) * wait.as_secs_f64();
+        let due_ms = now_ms() + ((wait.as_secs_f64() + jitter) * 1000.0) as i64;
+        if due_ms > give_up_ms {
+            tracing::error!(event_id = %public_id(d.event_id), kind = d.event.kind.as_str(), channel = %d.channel, attempt = d.attempt, %error, "notification dead: retries exhausted");
+            Outcome::Dead { error }
+        } else {
+            tracing::warn!(event_id = %public_id(d.event_id), kind = d.event.kind.as_str(), channel = %d.channel, attempt = d.attempt, %error, retry_in_ms = due_ms - now_ms(), "notification failed; will retry");
+            Outcome::Retry { due_ms, error }
+        }
+    }
+
+    async fn deliver(&self, d: &Due) -> Result<Deliver, String> {
+        let doc = document(&self.store, &d.event)
+            .await
+            .map_err(|e| format!("reading the booking: {e}"))?
+            .ok_or_else(|| "the booking is gone".to_owned())?;
+        match d.channel.as_str() {
+            EMAIL => {
+                let Some(message) = message(
+                    &doc,
+                    d.event.kind,
+                    &self.from,
+                    self.settings.public_url.as_deref(),
+                )?
+                else {
+                    return Ok(Deliver::Sent("no e-mail for this event".into()));
+                };
+                let recipient = doc.data.contact.email.clone();
+                let counter = self.sent.get_with(recipient, Default::default);
+                let sent = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if sent >= self.settings.per_recipient_per_hour {
+                    counter.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                    return Ok(Deliver::Later(now_ms() + 3_600_000));
+                }
+                self.mailer.send(message).await.map(Deliver::Sent)
+            }
+            other => Err(format!("no such channel {other:?}")),
+        }
+    }
+}
+
+enum Deliver {
+    Sent(String),
+    /// Not now (a rate limit): try again at this instant, without counting a failure.
+    Later(i64),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_retry_schedule_repeats_its_last_wait() {
+        let s = retry_schedule("5s, 30s,2m").expect("valid");
+        assert_eq!(s.wait(1), Duration::from_secs(5));
+        assert_eq!(s.wait(2), Duration::from_secs(30));
+        assert_eq!(s.wait(3), Duration::from_secs(120));
+        assert_eq!(s.wait(9), Duration::from_secs(120));
+        assert!(retry_schedule("5s,,2m").is_err());
+        assert!(retry_schedule("0s").is_err());
+    }
+
+    #[test]
+    fn every_kind_reads_back_from_its_name() {
+        for k in EventKind::ALL {
+            assert_eq!(EventKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(EventKind::parse("booking.deleted"), None);
+    }
+}

@@ -1,0 +1,301 @@
+//! The outbox's storage: due deliveries taken by any number of dispatchers without two
+//! taking the same one (`FOR UPDATE SKIP LOCKED` on PostgreSQL, a conditional update on
+//! SQLite), each attempt recorded, and the counts the metrics report.
+
+use chrono::{DateTime, Utc};
+use ota_platform::db::Db;
+use ota_platform::{StoreError, on_pool};
+use uuid::Uuid;
+
+use super::SqlBookingStore;
+use crate::outbox::EventKind;
+
+/// A delivery a dispatcher took: the event, its channel and this attempt's number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    pub event_id: Uuid,
+    pub channel: String,
+    /// 1 for the first attempt.
+    pub attempt: i32,
+    /// When the delivery was written (ms since the Unix epoch, UTC).
+    pub created_ms: i64,
+    pub event: StoredEvent,
+}
+
+/// An event as written with the state change it reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub id: Uuid,
+    pub kind: EventKind,
+    pub booking_id: Uuid,
+    pub user_id: Uuid,
+    /// The booking's status, payment status, failure reason and refund (minor units)
+    /// when the event was written.
+    pub status: String,
+    pub payment_status: Option<String>,
+    pub failure_reason: Option<String>,
+    pub refund_amount: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Delivered,
+    /// Failed; the next attempt may start at `due_ms`.
+    Retry {
+        due_ms: i64,
+        error: String,
+    },
+    /// Failed for the last time: the event is dead on this channel.
+    Dead {
+        error: String,
+    },
+}
+
+/// Deliveries by state, for the metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutboxCounts {
+    /// (channel, kind, count) of pending deliveries.
+    pub pending: Vec<(String, String, i64)>,
+    /// (channel, kind, count) of dead deliveries.
+    pub dead: Vec<(String, String, i64)>,
+    /// When the oldest pending delivery was written (ms since the Unix epoch), if any.
+    pub oldest_pending_ms: Option<i64>,
+}
+
+/// One attempt of the delivery log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    pub event_id: Uuid,
+    pub kind: String,
+    pub channel: String,
+    pub attempt: i32,
+    pub at: DateTime<Utc>,
+    pub ok: bool,
+    pub detail: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct DueRow {
+    event_id: Uuid,
+    channel: String,
+    attempts: i32,
+    created_ms: i64,
+    kind: String,
+    booking_id: Uuid,
+    user_id: Uuid,
+    status: String,
+    payment_status: Option<String>,
+    failure_reason: Option<String>,
+    refund_amount: Option<i64>,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<DueRow> for Due {
+    type Error = StoreError;
+    fn try_from(r: DueRow) -> Result<Self, StoreError> {
+        let kind = EventKind::parse(&r.kind)
+            .ok_or_else(|| StoreError::Other(format!("outbox event kind {:?}", r.kind).into()))?;
+        Ok(Due {
+            event_id: r.event_id,
+            channel: r.channel,
+            attempt: r.attempts,
+            created_ms: r.created_ms,
+            event: StoredEvent {
+                id: r.event_id,
+                kind,
+                booking_id: r.booking_id,
+                user_id: r.user_id,
+                status: r.status,
+                payment_status: r.payment_status,
+                failure_reason: r.failure_reason,
+                refund_amount: r.refund_amount,
+                created_at: r.created_at,
+            },
+        })
+    }
+}
+
+const DUE_COLUMNS: &str = "d.event_id, d.channel, d.attempts, d.created_ms, e.kind, e.booking_id, e.user_id, e.status, e.payment_status, e.failure_reason, e.refund_amount, e.created_at";
+
+impl SqlBookingStore {
+    /// Takes up to `limit` pending deliveries due by `now_ms`, oldest first: each comes
+    /// back with its attempt counted and its due time moved to `now_ms + lease_ms`, so a
+    /// dispatcher that dies mid-attempt leaves it to the next one after the lease.
+    pub async fn claim_due(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<Due>, StoreError> {
+        let rows: Vec<DueRow> = match self.db() {
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let taken: Vec<(Uuid, String)> = sqlx::query_as(
+                    "UPDATE outbox_deliveries SET attempts = attempts + 1, due_ms = $2
+                     WHERE (event_id, channel) IN (
+                         SELECT event_id, channel FROM outbox_deliveries
+                         WHERE state = 'pending' AND due_ms <= $1
+                         ORDER BY due_ms LIMIT $3 FOR UPDATE SKIP LOCKED)
+                     RETURNING event_id, channel",
+                )
+                .bind(now_ms)
+                .bind(now_ms + lease_ms)
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                let mut rows = Vec::with_capacity(taken.len());
+                for (event, channel) in taken {
+                    rows.extend(self.due_row(event, &channel).await?);
+                }
+                rows
+            }
+            Db::Sqlite(pool) => {
+                let candidates: Vec<(Uuid, String, i32)> = sqlx::query_as(
+                    "SELECT event_id, channel, attempts FROM outbox_deliveries
+                     WHERE state = 'pending' AND due_ms <= $1 ORDER BY due_ms LIMIT $2",
+                )
+                .bind(now_ms)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?;
+                let mut rows = Vec::with_capacity(candidates.len());
+                for (event, channel, attempts) in candidates {
+                    // The conditional update is the claim: another dispatcher that got
+                    // here first has counted the attempt.
+                    let claimed = sqlx::query(
+                        "UPDATE outbox_deliveries SET attempts = attempts + 1, due_ms = $4
+                         WHERE event_id = $1 AND channel = $2 AND attempts = $3 AND state = 'pending'",
+                    )
+                    .bind(event)
+                    .bind(&channel)
+                    .bind(attempts)
+                    .bind(now_ms + lease_ms)
+                    .execute(pool)
+                    .await?
+                    .rows_affected();
+                    if claimed == 1 {
+                        rows.extend(self.due_row(event, &channel).await?);
+                    }
+                }
+                rows
+            }
+        };
+        rows.into_iter().map(Due::try_from).collect()
+    }
+
+    async fn due_row(&self, event: Uuid, channel: &str) -> Result<Option<DueRow>, StoreError> {
+        let sql = format!(
+            "SELECT {DUE_COLUMNS} FROM outbox_deliveries d JOIN outbox_events e ON e.id = d.event_id
+             WHERE d.event_id = $1 AND d.channel = $2"
+        );
+        Ok(on_pool!(self.db(), pool => {
+            sqlx::query_as::<_, DueRow>(sqlx::AssertSqlSafe(sql))
+                .bind(event).bind(channel).fetch_optional(pool).await?
+        }))
+    }
+
+    /// Records how attempt `due.attempt` ended, unless another dispatcher has taken the
+    /// delivery since (its lease ran out): then only the attempt is logged.
+    pub async fn record(&self, due: &Due, outcome: &Outcome) -> Result<(), StoreError> {
+        let now = Utc::now();
+        let (state, due_ms, error) = match outcome {
+            Outcome::Delivered => ("delivered", None, None),
+            Outcome::Retry { due_ms, error } => ("pending", Some(*due_ms), Some(error.as_str())),
+            Outcome::Dead { error } => ("dead", None, Some(error.as_str())),
+        };
+        ota_platform::in_write_tx!(self.db(), tx => {
+            sqlx::query(
+                "UPDATE outbox_deliveries SET state = $4, due_ms = COALESCE($5, due_ms), last_error = $6,
+                     delivered_at = CASE WHEN $4 = 'delivered' THEN $7 ELSE delivered_at END
+                 WHERE event_id = $1 AND channel = $2 AND attempts = $3 AND state = 'pending'",
+            )
+            .bind(due.event_id).bind(&due.channel).bind(due.attempt).bind(state)
+            .bind(due_ms).bind(error).bind(now)
+            .execute(&mut *tx).await?;
+            sqlx::query(
+                "INSERT INTO outbox_attempts (event_id, channel, attempt, at, ok, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(due.event_id).bind(&due.channel).bind(due.attempt).bind(now)
+            .bind(matches!(outcome, Outcome::Delivered)).bind(error)
+            .execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Pending and dead deliveries by channel and kind, and the oldest pending one.
+    pub async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
+        let sql = "SELECT d.channel, e.kind, d.state, COUNT(*), MIN(d.created_ms)
+                   FROM outbox_deliveries d JOIN outbox_events e ON e.id = d.event_id
+                   WHERE d.state IN ('pending', 'dead') GROUP BY d.channel, e.kind, d.state";
+        let rows: Vec<(String, String, String, i64, Option<i64>)> = on_pool!(self.db(), pool => {
+            sqlx::query_as(sql).fetch_all(pool).await?
+        });
+        let mut counts = OutboxCounts::default();
+        for (channel, kind, state, n, oldest) in rows {
+            if state == "pending" {
+                counts.oldest_pending_ms = match (counts.oldest_pending_ms, oldest) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                counts.pending.push((channel, kind, n));
+            } else {
+                counts.dead.push((channel, kind, n));
+            }
+        }
+        Ok(counts)
+    }
+
+    /// A booking's events, oldest first.
+    pub async fn booking_events_out(&self, booking: Uuid) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows: Vec<DueRow> = on_pool!(self.db(), pool => {
+            sqlx::query_as::<_, DueRow>(
+                "SELECT e.id AS event_id, '' AS channel, CAST(0 AS integer) AS attempts, CAST(0 AS bigint) AS created_ms, e.kind, e.booking_id, e.user_id,
+                        e.status, e.payment_status, e.failure_reason, e.refund_amount, e.created_at
+                 FROM outbox_events e WHERE e.booking_id = $1 ORDER BY e.created_at, e.id",
+            )
+            .bind(booking).fetch_all(pool).await?
+        });
+        rows.into_iter()
+            .map(|r| Due::try_from(r).map(|d| d.event))
+            .collect()
+    }
+
+    /// The delivery log of a booking's events, oldest first.
+    pub async fn attempts(&self, booking: Uuid) -> Result<Vec<Attempt>, StoreError> {
+        type Row = (
+            Uuid,
+            String,
+            String,
+            i32,
+            DateTime<Utc>,
+            bool,
+            Option<String>,
+        );
+        let rows: Vec<Row> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT a.event_id, e.kind, a.channel, a.attempt, a.at, a.ok, a.detail
+                 FROM outbox_attempts a JOIN outbox_events e ON e.id = a.event_id
+                 WHERE e.booking_id = $1 ORDER BY a.id",
+            )
+            .bind(booking).fetch_all(pool).await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(
+                |(event_id, kind, channel, attempt, at, ok, detail)| Attempt {
+                    event_id,
+                    kind,
+                    channel,
+                    attempt,
+                    at,
+                    ok,
+                    detail,
+                },
+            )
+            .collect())
+    }
+}
