@@ -29,7 +29,7 @@ use ota_testkit::{self as testkit, day, eventually};
 const STUCK_AFTER: Duration = Duration::from_secs(10);
 
 /// The system's settings for these tests, with fast recovery.
-fn serve_args(backend: &Backend, dir: &std::path::Path) -> ServeArgs {
+pub(crate) fn serve_args(backend: &Backend, dir: &std::path::Path) -> ServeArgs {
     let mut args = crate::common::serve_args(backend, dir);
     args.booking.recovery = RecoveryTiming {
         period: Duration::from_secs(1),
@@ -46,7 +46,7 @@ fn service_token() -> String {
     keys().service_token("booking-service")
 }
 
-fn travellers(n: usize) -> Value {
+pub(crate) fn travellers(n: usize) -> Value {
     let names = [
         ("Ada", "Lovelace"),
         ("Charles", "Babbage"),
@@ -62,22 +62,22 @@ fn travellers(n: usize) -> Value {
     )
 }
 
-fn checkout_body(n: usize, payment_method_id: &str) -> Value {
+pub(crate) fn checkout_body(n: usize, payment_method_id: &str) -> Value {
     json!({"travellers": travellers(n), "contact": {"email": "ada@example.com"}, "payment_method_id": payment_method_id})
 }
 
 /// A signed-in traveller.
-struct Traveller {
-    token: String,
+pub(crate) struct Traveller {
+    pub(crate) token: String,
 }
 
-async fn traveller(app: &TestApp) -> Traveller {
+pub(crate) async fn traveller(app: &TestApp) -> Traveller {
     Traveller {
         token: app.signed_in().await,
     }
 }
 
-async fn send(
+pub(crate) async fn send(
     app: &TestApp,
     method: Method,
     path: &str,
@@ -107,7 +107,7 @@ async fn send(
     )
 }
 
-async fn checkout(app: &TestApp, t: &Traveller, key: &str, body: &Value) -> (StatusCode, Value) {
+pub(crate) async fn checkout(app: &TestApp, t: &Traveller, key: &str, body: &Value) -> (StatusCode, Value) {
     send(
         app,
         Method::POST,
@@ -119,26 +119,26 @@ async fn checkout(app: &TestApp, t: &Traveller, key: &str, body: &Value) -> (Sta
     .await
 }
 
-async fn get(app: &TestApp, t: &Traveller, path: &str) -> (StatusCode, Value) {
+pub(crate) async fn get(app: &TestApp, t: &Traveller, path: &str) -> (StatusCode, Value) {
     send(app, Method::GET, path, Some(&t.token), None, None).await
 }
 
-async fn post(app: &TestApp, t: &Traveller, path: &str, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn post(app: &TestApp, t: &Traveller, path: &str, body: Value) -> (StatusCode, Value) {
     send(app, Method::POST, path, Some(&t.token), None, Some(&body)).await
 }
 
-async fn offers(app: &TestApp, path: &str) -> Vec<Value> {
+pub(crate) async fn offers(app: &TestApp, path: &str) -> Vec<Value> {
     let (status, body) = app.get(path, None).await;
     assert_eq!(status, StatusCode::OK, "{}: {path}: {body}", app.label);
     body["offers"].as_array().cloned().unwrap_or_default()
 }
 
-fn id(offer: &Value) -> String {
+pub(crate) fn id(offer: &Value) -> String {
     offer["offer_id"].as_str().expect("offer id").to_owned()
 }
 
 /// A direct flight for `adults`, refundable if one is on sale.
-async fn flight(app: &TestApp, route: (&str, &str), days_ahead: i64, adults: u8) -> Value {
+pub(crate) async fn flight(app: &TestApp, route: (&str, &str), days_ahead: i64, adults: u8) -> Value {
     let list = offers(
         app,
         &format!(
@@ -157,7 +157,7 @@ async fn flight(app: &TestApp, route: (&str, &str), days_ahead: i64, adults: u8)
 }
 
 /// A hotel stay on the flexible (refundable) rate.
-async fn flexible_hotel(app: &TestApp, city: &str, days_ahead: i64) -> Value {
+pub(crate) async fn flexible_hotel(app: &TestApp, city: &str, days_ahead: i64) -> Value {
     let list = offers(
         app,
         &format!(
@@ -173,12 +173,12 @@ async fn flexible_hotel(app: &TestApp, city: &str, days_ahead: i64) -> Value {
         .unwrap_or_else(|| panic!("{}: no flexible hotel in {city}", app.label))
 }
 
-async fn add_to_cart(app: &TestApp, t: &Traveller, offer_id: &str) {
+pub(crate) async fn add_to_cart(app: &TestApp, t: &Traveller, offer_id: &str) {
     let (status, item) = post(app, t, "/api/v1/cart/items", json!({"offer_id": offer_id})).await;
     assert_eq!(status, StatusCode::CREATED, "{}: {item}", app.label);
 }
 
-async fn card(app: &TestApp, t: &Traveller, number: &str) -> String {
+pub(crate) async fn card(app: &TestApp, t: &Traveller, number: &str) -> String {
     app.add_card(&t.token, number).await
 }
 
@@ -207,7 +207,7 @@ async fn payments_for(app: &TestApp, reference: &str) -> Vec<Value> {
     body["payments"].as_array().cloned().unwrap_or_default()
 }
 
-fn amount(v: &Value) -> i64 {
+pub(crate) fn amount(v: &Value) -> i64 {
     v["amount"].as_i64().unwrap_or(0)
 }
 

@@ -379,8 +379,13 @@ impl OtaProcess {
 
     /// Started with extra environment variables (such as `RUST_LOG`).
     pub async fn start_with(backend: &Backend, env: &[(&str, &str)]) -> OtaProcess {
-        let dir = testkit::temp_dir();
-        let log = dir.join("ota.log");
+        Self::start_in(backend, &testkit::temp_dir(), env).await
+    }
+
+    /// Started on the data directory `dir` (a restart on the same embedded storage).
+    pub async fn start_in(backend: &Backend, dir: &std::path::Path, env: &[(&str, &str)]) -> OtaProcess {
+        let dir = dir.to_path_buf();
+        let log = dir.join(format!("ota-{}.log", uuid::Uuid::new_v4().simple()));
         let stdout = std::fs::File::create(&log).expect("log file");
         let stderr = stdout.try_clone().expect("log file");
         let mut command = Process::new(env!("CARGO_BIN_EXE_ota"));
@@ -454,9 +459,127 @@ impl OtaProcess {
     }
 }
 
+impl OtaProcess {
+    /// A client of this process as of an application in the test process.
+    pub fn app(&self, label: &'static str) -> TestApp {
+        TestApp {
+            label,
+            api: self.api.clone(),
+            management: self.management.clone(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(20))
+                .build()
+                .expect("client"),
+            stop: None,
+            task: None,
+        }
+    }
+
+    /// SIGKILL: no shutdown, nothing flushed.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for OtaProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A real SMTP server (aiosmtpd, PyPI) on a free port, keeping every message it accepts
+/// in a Maildir.
+pub struct SmtpServer {
+    child: Child,
+    pub port: u16,
+    maildir: PathBuf,
+}
+
+impl SmtpServer {
+    pub async fn start() -> SmtpServer {
+        let port = free_port().await;
+        Self::start_on(port).await
+    }
+
+    /// On `port` (a server that comes back where one was missing).
+    pub async fn start_on(port: u16) -> SmtpServer {
+        let maildir = testkit::temp_dir().join("maildir");
+        let child = Process::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("python3 runs (the SMTP test server is aiosmtpd: .ci/run installs it)");
+        let mut server = SmtpServer {
+            child,
+            port,
+            maildir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                let mut err = String::new();
+                if let Some(mut e) = server.child.stderr.take() {
+                    use std::io::Read as _;
+                    let _ = e.read_to_string(&mut err);
+                }
+                panic!("the SMTP test server (aiosmtpd: `python3 -m pip install aiosmtpd`) exited ({status}): {err}");
+            }
+            assert!(Instant::now() < deadline, "the SMTP test server did not listen within 20 s");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        server
+    }
+
+    /// `SMTP_URL` for this server (plain SMTP on loopback).
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Every message received so far, as raw RFC 5322 text.
+    pub fn messages(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.maildir.join("new")) else {
+            return Vec::new();
+        };
+        let mut all: Vec<(std::time::SystemTime, String)> = entries
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                let modified = e.metadata().ok()?.modified().ok()?;
+                Some((modified, std::fs::read_to_string(e.path()).ok()?))
+            })
+            .collect();
+        all.sort();
+        all.into_iter().map(|(_, m)| m).collect()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port nothing listens on right now.
+pub async fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+    listener.local_addr().expect("its address").port()
+}
+
+/// A header of a raw message (first occurrence, unfolded).
+pub fn header(message: &str, name: &str) -> Option<String> {
+    let head = message.split("\r\n\r\n").next().unwrap_or(message);
+    let head = head.split("\n\n").next().unwrap_or(head);
+    let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ").replace("\n ", " ");
+    let prefix = format!("{}:", name.to_ascii_lowercase());
+    unfolded
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with(&prefix))
+        .map(|l| l[prefix.len()..].trim().to_owned())
 }

@@ -11,6 +11,7 @@ mod frontend;
 mod health_check;
 mod http;
 mod logs;
+mod notifications;
 mod payment;
 mod search;
 mod supplier;
