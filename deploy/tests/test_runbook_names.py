@@ -202,9 +202,15 @@ def test_db_and_redis_credentials():
     assert set(keys.values()) == {"ota-travel/production/db"}
     redis = one("ExternalSecret", "redis-credentials")
     assert [x["secretKey"] for x in redis["spec"]["data"]] == ["REDIS_URL"]
+    smtp = one("ExternalSecret", "smtp-credentials")
+    assert [(x["secretKey"], x["remoteRef"]["key"]) for x in smtp["spec"]["data"]] == [
+        ("SMTP_URL", "ota-travel/production/smtp")
+    ]
     for name, d in objects("Deployment").items():
         refs = {e["secretRef"]["name"] for e in container(d)["envFrom"] if "secretRef" in e}
-        assert refs == {"db-credentials", "redis-credentials"}, name
+        # Only booking-service sends e-mail.
+        extra = {"smtp-credentials"} if name == "booking-service" else set()
+        assert refs == {"db-credentials", "redis-credentials"} | extra, name
         cfg = configmap_for(d)
         assert cfg["DB_SSLMODE"] in ("require", "verify-full")
         assert cfg["OTA_LOG_FORMAT"] == "json"
@@ -214,7 +220,8 @@ def test_peer_urls_point_at_existing_services():
     services = objects("Service")
     for name, d in objects("Deployment").items():
         for key, url in configmap_for(d).items():
-            if not key.endswith("_URL") or key == "REDIS_URL":
+            # REDIS_URL is a datastore, OTA_PUBLIC_URL where travellers reach the site.
+            if not key.endswith("_URL") or key in ("REDIS_URL", "OTA_PUBLIC_URL"):
                 continue
             m = re.fullmatch(r"http://([a-z-]+)\.production\.svc\.cluster\.local:8080", url)
             assert m and m.group(1) in services, f"{name}: {key}={url}"
@@ -234,11 +241,24 @@ def test_default_deny_and_declared_flows():
     }
     for caller, callees in calls.items():
         egress = policies[f"{caller}-egress"]["spec"]["egress"]
-        allowed = {p["podSelector"]["matchLabels"]["app"] for rule in egress for p in rule["to"]}
+        allowed = {p["podSelector"]["matchLabels"]["app"] for rule in egress for p in rule["to"] if "podSelector" in p}
         assert allowed == callees, caller
         for callee in callees:
             ingress = policies[f"{callee}-ingress"]["spec"]["ingress"]
             assert caller in {p["podSelector"]["matchLabels"]["app"] for rule in ingress for p in rule["from"]}
+
+
+def test_only_booking_service_reaches_out_and_only_to_public_addresses():
+    never = {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16"}
+    for name, policy in objects("NetworkPolicy").items():
+        for rule in policy["spec"].get("egress", []):
+            for peer in rule.get("to", []):
+                if peer.get("ipBlock", {}).get("cidr") != "0.0.0.0/0":
+                    continue
+                assert name == "booking-service-egress", f"{name} reaches the internet"
+                assert peer["ipBlock"]["cidr"] == "0.0.0.0/0"
+                assert never <= set(peer["ipBlock"]["except"]), name
+                assert {p["port"] for p in rule["ports"]} == {443, 465, 587}, name
 
 
 def test_ingress_routes_like_the_runbook():

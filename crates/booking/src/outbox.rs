@@ -154,9 +154,9 @@ pub struct NotifySettings {
     /// How many deliveries run at once per booking-service process.
     #[arg(long = "outbox-concurrency", env = "OTA_OUTBOX_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
-    /// The SMTP server the e-mails go through: `smtp://host:587` (STARTTLS required),
-    /// `smtps://host:465` (TLS), with `user:password@` if it needs them; a plain
-    /// `smtp://host:port?tls=none` only for a server on the same host. Unset: each
+    /// The SMTP relay the e-mails go through: `smtps://user:password@host:465` (TLS),
+    /// `smtp://user:password@host:587?tls=required` (STARTTLS); a plain
+    /// `smtp://host:port` is unencrypted, for a relay on the same host only. Unset: each
     /// message is written as an `.eml` file under `<data dir>/mail/`.
     #[arg(long = "smtp-url", env = "SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<secrecy::SecretString>,
@@ -219,7 +219,13 @@ impl Mailer {
         use secrecy::ExposeSecret as _;
         match &settings.smtp_url {
             Some(url) => {
-                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
+                let url = url.expose_secret();
+                if url.starts_with("smtp://") && !url.contains("tls=required") {
+                    tracing::warn!(
+                        "SMTP_URL is plain smtp:// without tls=required: e-mails travel unencrypted to the relay"
+                    );
+                }
+                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                     .map_err(|e| anyhow::anyhow!("SMTP_URL is not a usable SMTP URL: {e}"))?
                     .timeout(Some(Duration::from_secs(10)))
                     .build();
