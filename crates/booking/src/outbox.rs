@@ -101,6 +101,12 @@ pub fn public_id(id: Uuid) -> String {
     format!("evt_{}", id.simple())
 }
 
+/// Reads a public event id back.
+pub fn parse_public_id(s: &str) -> Option<Uuid> {
+    let hex = s.strip_prefix("evt_")?;
+    (hex.len() == 32).then(|| Uuid::try_parse(hex).ok())?
+}
+
 /// The notification document of an event: the booking as it stood after the change (its
 /// status, payment, failure and refund from the event; its items and travellers, which
 /// never change after checkout, from the booking). The same bytes on every attempt.
@@ -613,6 +619,15 @@ mod tests {
         assert_eq!(s.wait(9), Duration::from_secs(120));
         assert!(retry_schedule("5s,,2m").is_err());
         assert!(retry_schedule("0s").is_err());
+    }
+
+    #[test]
+    fn public_event_ids_read_back() {
+        let id = Uuid::now_v7();
+        assert_eq!(parse_public_id(&public_id(id)), Some(id));
+        assert_eq!(parse_public_id(&id.to_string()), None);
+        assert_eq!(parse_public_id(&format!("evt_{id}")), None);
+        assert_eq!(parse_public_id("evt_xyz"), None);
     }
 
     #[test]

@@ -276,5 +276,47 @@ async fn a_failed_attempt_is_retried_when_due_and_a_crashed_one_after_its_lease(
         assert_eq!(outcomes, [(1, false), (2, true), (3, false)], "{engine}");
         assert_eq!(log[0].detail.as_deref(), Some("SMTP: connection refused"));
         assert_eq!(EventKind::parse(&log[0].kind), Some(EventKind::Confirmed));
+
+        // An operator lists the dead delivery and, the cause fixed, makes it due again
+        // with a fresh retry window.
+        let dead = store.dead_deliveries(10).await.expect(engine);
+        assert_eq!(dead.len(), 1, "{engine}");
+        assert_eq!(
+            (
+                dead[0].event_id,
+                dead[0].reference.as_str(),
+                dead[0].attempts
+            ),
+            (first[0].event_id, b.reference.as_str(), 3)
+        );
+        assert_eq!(
+            dead[0].last_error.as_deref(),
+            Some("SMTP: mailbox unavailable")
+        );
+        assert_eq!(
+            store
+                .requeue_dead(Some(Uuid::now_v7()), now)
+                .await
+                .expect(engine),
+            0
+        );
+        let later = now + 20_000_000;
+        assert_eq!(
+            store
+                .requeue_dead(Some(first[0].event_id), later)
+                .await
+                .expect(engine),
+            1
+        );
+        let again = store.claim_due(later, 60_000, 10).await.expect(engine);
+        assert_eq!(
+            (again[0].event_id, again[0].attempt, again[0].created_ms),
+            (first[0].event_id, 4, later)
+        );
+        store
+            .record(&again[0], &Outcome::Delivered)
+            .await
+            .expect(engine);
+        assert!(store.dead_deliveries(10).await.expect(engine).is_empty());
     }
 }

@@ -298,4 +298,54 @@ impl SqlBookingStore {
             )
             .collect())
     }
+
+    /// Dead deliveries, newest first: (event id, kind, booking reference, channel,
+    /// attempts, last error).
+    pub async fn dead_deliveries(&self, limit: i64) -> Result<Vec<DeadDelivery>, StoreError> {
+        type Row = (Uuid, String, String, String, i32, Option<String>);
+        let rows: Vec<Row> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT d.event_id, e.kind, b.reference, d.channel, d.attempts, d.last_error
+                 FROM outbox_deliveries d JOIN outbox_events e ON e.id = d.event_id JOIN bookings b ON b.id = e.booking_id
+                 WHERE d.state = 'dead' ORDER BY d.created_ms DESC LIMIT $1",
+            )
+            .bind(limit).fetch_all(pool).await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(
+                |(event_id, kind, reference, channel, attempts, last_error)| DeadDelivery {
+                    event_id,
+                    kind,
+                    reference,
+                    channel,
+                    attempts,
+                    last_error,
+                },
+            )
+            .collect())
+    }
+
+    /// Makes dead deliveries (of one event, or all) due now with a fresh retry window;
+    /// answers how many.
+    pub async fn requeue_dead(&self, event: Option<Uuid>, now_ms: i64) -> Result<u64, StoreError> {
+        Ok(on_pool!(self.db(), pool => {
+            sqlx::query(
+                "UPDATE outbox_deliveries SET state = 'pending', due_ms = $1, created_ms = $1
+                 WHERE state = 'dead' AND ($2 IS NULL OR event_id = $2)",
+            )
+            .bind(now_ms).bind(event).execute(pool).await?.rows_affected()
+        }))
+    }
+}
+
+/// A delivery that gave up, for operators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadDelivery {
+    pub event_id: Uuid,
+    pub kind: String,
+    pub reference: String,
+    pub channel: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
 }

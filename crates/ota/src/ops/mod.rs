@@ -25,6 +25,53 @@ pub enum OpsCommand {
     /// rates (OpenTravel ARI) to /supplier/v1 for their own hotels.
     #[command(subcommand)]
     Supplier(SupplierCommand),
+    /// Notifications that gave up after their retry window (docs/notifications.md).
+    #[command(subcommand)]
+    Notifications(NotificationsCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum NotificationsCommand {
+    /// List dead deliveries, newest first: event id, type, booking reference, channel,
+    /// attempts and the last error.
+    Dead(Box<NotificationsArgs>),
+    /// Deliver dead notifications again, with a fresh retry window: one event
+    /// (`--event evt_…`) or all of them (`--all`). Fix the cause first (the last error of
+    /// `ota ops notifications dead`).
+    Requeue(Box<RequeueArgs>),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct NotificationsArgs {
+    #[command(flatten)]
+    pub settings: crate::Settings,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RequeueArgs {
+    /// The event to deliver again (`evt_` and 32 hex digits).
+    #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+    pub event: Option<String>,
+    /// Every dead delivery.
+    #[arg(long)]
+    pub all: bool,
+    #[command(flatten)]
+    pub settings: crate::Settings,
+}
+
+async fn booking_store(
+    settings: &crate::Settings,
+) -> anyhow::Result<ota_booking::store::SqlBookingStore> {
+    use anyhow::Context as _;
+    let db = ota_platform::db::Db::open(
+        &settings.db,
+        &settings.data_dir,
+        ota_booking::SERVICE,
+        &ota_booking::MIGRATIONS,
+    )
+    .await
+    .context("opening the booking-service database")?;
+    Ok(ota_booking::store::SqlBookingStore::new(db))
 }
 
 #[derive(Subcommand, Debug)]
@@ -55,6 +102,49 @@ pub struct SupplierCreateArgs {
 /// Runs an operator command; the answer is the process exit code.
 pub async fn run(command: OpsCommand) -> anyhow::Result<i32> {
     match command {
+        OpsCommand::Notifications(NotificationsCommand::Dead(args)) => {
+            let store = booking_store(&args.settings).await?;
+            let dead = store.dead_deliveries(1000).await;
+            store.db().close().await;
+            let dead = dead?;
+            for d in &dead {
+                println!(
+                    "{}\t{}\t{}\t{}\t{} attempts\t{}",
+                    ota_booking::outbox::public_id(d.event_id),
+                    d.kind,
+                    d.reference,
+                    d.channel,
+                    d.attempts,
+                    d.last_error.as_deref().unwrap_or("-")
+                );
+            }
+            eprintln!("{} dead deliveries", dead.len());
+            Ok(0)
+        }
+        OpsCommand::Notifications(NotificationsCommand::Requeue(args)) => {
+            let event = match args.event.as_deref() {
+                None => None,
+                Some(id) => match ota_booking::outbox::parse_public_id(id) {
+                    Some(u) => Some(u),
+                    None => {
+                        eprintln!(
+                            "error: --event: {id:?} is not an event id (evt_ and 32 hex digits)"
+                        );
+                        return Ok(2);
+                    }
+                },
+            };
+            let store = booking_store(&args.settings).await?;
+            let n = store
+                .requeue_dead(event, ota_booking::store::now_ms())
+                .await;
+            store.db().close().await;
+            let n = n?;
+            eprintln!(
+                "{n} dead deliveries are due again; booking-service delivers them within OTA_OUTBOX_POLL"
+            );
+            Ok(if n == 0 && event.is_some() { 1 } else { 0 })
+        }
         OpsCommand::Jwt(command) => jwt::run(command),
         OpsCommand::HealthCheck(args) => Ok(health_check::run(args).await),
         OpsCommand::Supplier(SupplierCommand::Create(args)) => {

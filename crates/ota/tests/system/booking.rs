@@ -107,7 +107,12 @@ pub(crate) async fn send(
     )
 }
 
-pub(crate) async fn checkout(app: &TestApp, t: &Traveller, key: &str, body: &Value) -> (StatusCode, Value) {
+pub(crate) async fn checkout(
+    app: &TestApp,
+    t: &Traveller,
+    key: &str,
+    body: &Value,
+) -> (StatusCode, Value) {
     send(
         app,
         Method::POST,
@@ -123,7 +128,12 @@ pub(crate) async fn get(app: &TestApp, t: &Traveller, path: &str) -> (StatusCode
     send(app, Method::GET, path, Some(&t.token), None, None).await
 }
 
-pub(crate) async fn post(app: &TestApp, t: &Traveller, path: &str, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn post(
+    app: &TestApp,
+    t: &Traveller,
+    path: &str,
+    body: Value,
+) -> (StatusCode, Value) {
     send(app, Method::POST, path, Some(&t.token), None, Some(&body)).await
 }
 
@@ -138,7 +148,12 @@ pub(crate) fn id(offer: &Value) -> String {
 }
 
 /// A direct flight for `adults`, refundable if one is on sale.
-pub(crate) async fn flight(app: &TestApp, route: (&str, &str), days_ahead: i64, adults: u8) -> Value {
+pub(crate) async fn flight(
+    app: &TestApp,
+    route: (&str, &str),
+    days_ahead: i64,
+    adults: u8,
+) -> Value {
     let list = offers(
         app,
         &format!(

@@ -383,7 +383,11 @@ impl OtaProcess {
     }
 
     /// Started on the data directory `dir` (a restart on the same embedded storage).
-    pub async fn start_in(backend: &Backend, dir: &std::path::Path, env: &[(&str, &str)]) -> OtaProcess {
+    pub async fn start_in(
+        backend: &Backend,
+        dir: &std::path::Path,
+        env: &[(&str, &str)],
+    ) -> OtaProcess {
         let dir = dir.to_path_buf();
         let log = dir.join(format!("ota-{}.log", uuid::Uuid::new_v4().simple()));
         let stdout = std::fs::File::create(&log).expect("log file");
@@ -529,9 +533,14 @@ impl SmtpServer {
                     use std::io::Read as _;
                     let _ = e.read_to_string(&mut err);
                 }
-                panic!("the SMTP test server (aiosmtpd: `python3 -m pip install aiosmtpd`) exited ({status}): {err}");
+                panic!(
+                    "the SMTP test server (aiosmtpd: `python3 -m pip install aiosmtpd`) exited ({status}): {err}"
+                );
             }
-            assert!(Instant::now() < deadline, "the SMTP test server did not listen within 20 s");
+            assert!(
+                Instant::now() < deadline,
+                "the SMTP test server did not listen within 20 s"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         server
@@ -576,7 +585,10 @@ pub async fn free_port() -> u16 {
 pub fn header(message: &str, name: &str) -> Option<String> {
     let head = message.split("\r\n\r\n").next().unwrap_or(message);
     let head = head.split("\n\n").next().unwrap_or(head);
-    let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ").replace("\n ", " ");
+    let unfolded = head
+        .replace("\r\n ", " ")
+        .replace("\r\n\t", " ")
+        .replace("\n ", " ");
     let prefix = format!("{}:", name.to_ascii_lowercase());
     unfolded
         .lines()

@@ -97,7 +97,10 @@ async fn a_booking_and_its_cancellation_each_send_one_email_with_the_itinerary()
             text.contains(&format!("{}.{:02} USD", total / 100, total % 100)),
             "{l}: the total in {text}"
         );
-        assert!(!raw.contains(CARD) && !raw.contains("424242"), "{l}: no card number");
+        assert!(
+            !raw.contains(CARD) && !raw.contains("424242"),
+            "{l}: no card number"
+        );
 
         // The cancellation: its own e-mail, with the refund; the confirmation is not sent
         // again.
@@ -112,12 +115,19 @@ async fn a_booking_and_its_cancellation_each_send_one_email_with_the_itinerary()
         let mail = messages_eventually(&smtp, 2, "the cancellation").await;
         let raw = &mail[1];
         assert!(header(raw, "Subject").is_some_and(|s| s.contains("cancelled")));
-        assert_ne!(header(raw, "Message-ID").as_deref(), Some(message_id.as_str()));
+        assert_ne!(
+            header(raw, "Message-ID").as_deref(),
+            Some(message_id.as_str())
+        );
         let (text, _) = bodies(raw);
         let refund = amount(&cancelled["refund"]);
         if refund > 0 {
             assert!(
-                text.contains(&format!("{}.{:02} USD is refunded", refund / 100, refund % 100)),
+                text.contains(&format!(
+                    "{}.{:02} USD is refunded",
+                    refund / 100,
+                    refund % 100
+                )),
                 "{l}: {text}"
             );
         }
@@ -138,7 +148,10 @@ async fn an_email_whose_server_is_down_arrives_once_it_is_back() {
         // Several attempts fail (nothing listens) and the booking is untouched by them.
         tokio::time::sleep(Duration::from_secs(2)).await;
         let (status, read) = get(&app, &ada, &format!("/api/v1/bookings/{reference}")).await;
-        assert_eq!((status, &read["status"]), (StatusCode::OK, &json!("CONFIRMED")));
+        assert_eq!(
+            (status, &read["status"]),
+            (StatusCode::OK, &json!("CONFIRMED"))
+        );
         let smtp = SmtpServer::start_on(port).await;
         let mail = messages_eventually(&smtp, 1, "the confirmation after the outage").await;
         assert!(header(&mail[0], "Subject").is_some_and(|s| s.contains(reference)));
@@ -180,7 +193,10 @@ async fn a_process_killed_between_commit_and_delivery_loses_no_email() {
         let mail = messages_eventually(&smtp, 1, "the confirmation after the restart").await;
         assert!(header(&mail[0], "Subject").is_some_and(|s| s.contains(&reference)));
         let (status, read) = get(&app, &ada, &format!("/api/v1/bookings/{reference}")).await;
-        assert_eq!((status, &read["status"]), (StatusCode::OK, &json!("CONFIRMED")));
+        assert_eq!(
+            (status, &read["status"]),
+            (StatusCode::OK, &json!("CONFIRMED"))
+        );
     }
 }
 
