@@ -176,6 +176,10 @@ pub struct NotifySettings {
     /// At most this many e-mails to one recipient per hour; more wait for the next hour.
     #[arg(long = "mail-per-recipient-per-hour", env = "OTA_MAIL_PER_RECIPIENT_PER_HOUR", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
     pub per_recipient_per_hour: u32,
+    /// How long before the first departure or check-in the traveller gets a reminder
+    /// (`booking.reminder`; only for bookings made at least this long before it).
+    #[arg(long = "reminder-before", env = "OTA_REMINDER_BEFORE", default_value = "48h", value_parser = ota_platform::config::positive_duration)]
+    pub reminder_before: Duration,
     /// Where the web site answers travellers (links in e-mails), e.g.
     /// `https://www.example.com`; unset, e-mails carry no links.
     #[arg(long = "public-url", env = "OTA_PUBLIC_URL")]
@@ -438,6 +442,9 @@ pub struct Dispatcher {
 /// attempt is bounded well inside it (SMTP 10 s per command).
 const LEASE: Duration = Duration::from_secs(120);
 
+/// How often the dispatcher looks for bookings due a reminder.
+const REMINDER_SCAN: Duration = Duration::from_secs(60);
+
 impl Dispatcher {
     pub fn new(
         store: Arc<SqlBookingStore>,
@@ -464,10 +471,16 @@ impl Dispatcher {
     pub async fn run(self: Arc<Self>, closed: impl Fn() -> bool + Send + 'static) {
         let mut tick = tokio::time::interval(self.settings.poll);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut reminders_looked: Option<tokio::time::Instant> = None;
         loop {
             tick.tick().await;
             if closed() {
                 return;
+            }
+            // Reminders are written once a minute (or every poll, when that is longer).
+            if reminders_looked.is_none_or(|t| t.elapsed() >= REMINDER_SCAN) {
+                reminders_looked = Some(tokio::time::Instant::now());
+                self.remind().await;
             }
             // Drain: keep taking while full batches come back.
             while self.clone().sweep().await >= usize::from(self.settings.concurrency) {}
@@ -504,6 +517,17 @@ impl Dispatcher {
         }
         while work.join_next().await.is_some() {}
         taken
+    }
+
+    /// Writes the reminders now due.
+    pub async fn remind(&self) {
+        let before = chrono::Duration::from_std(self.settings.reminder_before)
+            .unwrap_or(chrono::Duration::hours(48));
+        match self.store.write_reminders(Utc::now(), before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(reminders = n, "booking reminders written"),
+            Err(e) => tracing::warn!(error = %e, "the outbox dispatcher could not write reminders"),
+        }
     }
 
     async fn report(&self) {

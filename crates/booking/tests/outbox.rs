@@ -320,3 +320,67 @@ async fn a_failed_attempt_is_retried_when_due_and_a_crashed_one_after_its_lease(
         assert!(store.dead_deliveries(10).await.expect(engine).is_empty());
     }
 }
+
+#[tokio::test]
+async fn a_reminder_is_written_once_two_days_before_the_trip_and_only_for_a_live_booking() {
+    for (engine, store) in stores().await {
+        // The flight of `new_booking` leaves in four days; "now" is a day before it.
+        let b = confirmed(&store).await;
+        let cancelled_one = confirmed(&store).await;
+        let c = to(&store, &cancelled_one, Status::Cancelling, Patch::default()).await;
+        to(&store, &c, Status::Cancelled, Patch::default()).await;
+        let two_days = chrono::Duration::hours(48);
+        let too_early = chrono::Utc::now() + chrono::Duration::hours(12);
+        assert_eq!(
+            store
+                .write_reminders(too_early, two_days)
+                .await
+                .expect(engine),
+            0,
+            "{engine}"
+        );
+        let now = chrono::Utc::now() + chrono::Duration::days(3);
+        let (x, y) = tokio::join!(
+            store.write_reminders(now, two_days),
+            store.write_reminders(now, two_days)
+        );
+        assert_eq!(
+            x.expect(engine) + y.expect(engine),
+            1,
+            "{engine}: one reminder, one booking"
+        );
+        assert_eq!(store.write_reminders(now, two_days).await.expect(engine), 0);
+        let events = store.booking_events_out(b.id).await.expect(engine);
+        assert_eq!(
+            kinds(&events),
+            ["booking.confirmed", "booking.reminder"],
+            "{engine}"
+        );
+        let events = store
+            .booking_events_out(cancelled_one.id)
+            .await
+            .expect(engine);
+        assert!(!kinds(&events).contains(&"booking.reminder"), "{engine}");
+        // Booked less than the reminder's lead before it starts: the confirmation was
+        // enough.
+        let fresh = confirmed(&store).await;
+        let late = chrono::Utc::now() + chrono::Duration::days(3);
+        assert_eq!(
+            store
+                .write_reminders(late, chrono::Duration::hours(100))
+                .await
+                .expect(engine),
+            0,
+            "{engine}"
+        );
+        let events = store.booking_events_out(fresh.id).await.expect(engine);
+        assert_eq!(kinds(&events), ["booking.confirmed"], "{engine}");
+        // Its e-mail is due like any other.
+        let due = store.claim_due(now_ms(), 60_000, 50).await.expect(engine);
+        assert!(
+            due.iter()
+                .any(|d| d.event.kind == EventKind::Reminder && d.event.booking_id == b.id),
+            "{engine}"
+        );
+    }
+}

@@ -15,6 +15,8 @@ CREATE TABLE outbox_events (
     created_at     TEXT        NOT NULL
 );
 CREATE INDEX outbox_events_booking_idx ON outbox_events (booking_id);
+-- One reminder per booking, however many dispatchers look at once.
+CREATE UNIQUE INDEX outbox_events_one_reminder ON outbox_events (booking_id) WHERE kind = 'booking.reminder';
 
 -- One row per event and channel ('email'; webhooks add theirs): pending until delivered
 -- or, after the retry window, dead. `due_ms` is when the next attempt may start; a

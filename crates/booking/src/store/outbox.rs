@@ -337,6 +337,57 @@ impl SqlBookingStore {
             .bind(now_ms).bind(event).execute(pool).await?.rows_affected()
         }))
     }
+
+    /// Writes a `booking.reminder` event (and its e-mail) for every CONFIRMED booking
+    /// whose first departure or check-in is within `before` of `now` and still ahead,
+    /// booked at least `before` ahead of it (a booking made later has just had its
+    /// confirmation), once per booking however many dispatchers look. Answers how many.
+    pub async fn write_reminders(
+        &self,
+        now: DateTime<Utc>,
+        before: chrono::Duration,
+    ) -> Result<usize, StoreError> {
+        type Row = (Uuid, Uuid, DateTime<Utc>, Option<DateTime<Utc>>);
+        let rows: Vec<Row> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT b.id, b.user_id, b.created_at, (SELECT MIN(i.starts_at) FROM booking_items i WHERE i.booking_id = b.id)
+                 FROM bookings b
+                 WHERE b.status = 'CONFIRMED'
+                   AND NOT EXISTS (SELECT 1 FROM outbox_events e WHERE e.booking_id = b.id AND e.kind = 'booking.reminder')
+                   AND EXISTS (SELECT 1 FROM booking_items i WHERE i.booking_id = b.id AND i.starts_at > $1 AND i.starts_at <= $2)
+                 LIMIT 500",
+            )
+            .bind(now).bind(now + before).fetch_all(pool).await?
+        });
+        let mut written = 0;
+        for (booking, user, created_at, first) in rows {
+            let Some(first) = first else { continue };
+            if first <= now || first > now + before || created_at + before > first {
+                continue;
+            }
+            let event = Uuid::now_v7();
+            written += ota_platform::in_write_tx!(self.db(), tx => {
+                let inserted = sqlx::query(
+                    "INSERT INTO outbox_events (id, kind, booking_id, user_id, status, created_at)
+                     SELECT $1, 'booking.reminder', $2, $3, 'CONFIRMED', $4
+                     WHERE EXISTS (SELECT 1 FROM bookings WHERE id = $2 AND status = 'CONFIRMED')
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(event).bind(booking).bind(user).bind(Utc::now())
+                .execute(&mut *tx).await?.rows_affected();
+                if inserted == 1 {
+                    for channel in EventKind::Reminder.channels() {
+                        sqlx::query("INSERT INTO outbox_deliveries (event_id, channel, state, due_ms, created_ms) VALUES ($1, $2, 'pending', $3, $3)")
+                            .bind(event).bind(channel).bind(Utc::now().timestamp_millis())
+                            .execute(&mut *tx).await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok::<usize, StoreError>(inserted as usize)
+            })?;
+        }
+        Ok(written)
+    }
 }
 
 /// A delivery that gave up, for operators.
