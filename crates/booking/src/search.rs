@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use axum::http::Method;
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, Utc};
+use ota_contract::booking::ItemItinerary;
 use ota_contract::search::{AnyOffer, FlightOffer, HoldRequest, HoldView, HotelOffer};
 use ota_platform::client::{PeerClient, PeerError};
 use ota_platform::money::Money;
@@ -30,6 +31,8 @@ pub struct OfferTerms {
     /// Rooms of a hotel offer; none for flights.
     pub rooms: Option<u8>,
     pub summary: String,
+    /// What the offer describes, kept with the booking.
+    pub itinerary: Option<ItemItinerary>,
 }
 
 /// Flights refund only when departure is more than this far away (when the offer does
@@ -126,6 +129,10 @@ fn flight_terms(offer: &FlightOffer, now: DateTime<Utc>) -> Result<OfferTerms, P
         travel_date: Some(departs.date_naive()),
         passengers: Some(passengers),
         rooms: None,
+        itinerary: Some(ItemItinerary::Flight {
+            slices: offer.slices.clone(),
+            cabin: offer.cabin,
+        }),
         summary: format!(
             "Flight {}, departing {}, {passengers}",
             route.join(", "),
@@ -157,6 +164,17 @@ fn hotel_terms(offer: &HotelOffer, now: DateTime<Utc>) -> OfferTerms {
         travel_date: Some(offer.check_in),
         passengers: None,
         rooms: Some(offer.rooms),
+        itinerary: Some(ItemItinerary::Hotel {
+            hotel: offer.hotel.clone(),
+            room_type: offer.room_type.clone(),
+            board: offer.board,
+            rooms: offer.rooms,
+            guests: offer.guests,
+            nights: offer.nights,
+            check_in_at: offer.check_in_at.clone(),
+            check_out_at: offer.check_out_at.clone(),
+            cancellation_policy: offer.cancellation_policy.clone(),
+        }),
         summary: format!(
             "{}, {}: {}, {} night{} from {}",
             offer.hotel.name,

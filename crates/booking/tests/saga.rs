@@ -74,6 +74,7 @@ impl Inventory for FakeInventory {
             passengers: None,
             rooms: Some(1),
             summary: String::new(),
+            itinerary: None,
         })
     }
     async fn hold(&self, id: Uuid, _: &str, _: &[String], _: i64) -> Result<(), PeerError> {

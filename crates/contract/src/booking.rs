@@ -174,6 +174,36 @@ pub struct ItemView {
     pub refund_until: Option<String>,
     /// First departure or hotel check-in (RFC 3339, UTC): no cancellation after it.
     pub starts_at: Option<String>,
+    /// What was sold, as the offer described it at checkout: a flight's slices and
+    /// segments (local times with each airport's offset), or a hotel stay. Absent for
+    /// bookings made before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub itinerary: Option<ItemItinerary>,
+}
+
+/// What a booked item is, as its offer described it at checkout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ItemItinerary {
+    Flight {
+        /// The outbound, and the return of a round trip.
+        slices: Vec<crate::search::Slice>,
+        /// Cabin of every segment.
+        cabin: crate::search::Cabin,
+    },
+    Hotel {
+        hotel: crate::search::HotelSummary,
+        room_type: String,
+        board: crate::search::Board,
+        rooms: u8,
+        guests: u8,
+        nights: u16,
+        /// Check-in time on the arrival date, RFC 3339 with the hotel's offset.
+        check_in_at: String,
+        /// Check-out time on the departure date, RFC 3339 with the hotel's offset.
+        check_out_at: String,
+        cancellation_policy: crate::search::CancellationPolicy,
+    },
 }
 
 /// The booking's payment at payment-service (`GET /api/v1/payments/{id}` tells more).

@@ -301,6 +301,7 @@ async fn prepare(state: &BookingState, user: &AuthUser, v: &Valid) -> Result<New
             starts_at: terms.starts_at,
             passengers: terms.passengers,
             rooms: terms.rooms,
+            itinerary: terms.itinerary,
             summary: if ci.summary.is_empty() {
                 terms.summary
             } else {

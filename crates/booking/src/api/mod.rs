@@ -87,6 +87,7 @@ fn item_view(i: Item) -> ItemView {
         refundable: i.refundable,
         refund_until: i.refund_until.map(rfc3339),
         starts_at: i.starts_at.map(rfc3339),
+        itinerary: i.itinerary,
     }
 }
 

@@ -59,6 +59,8 @@ pub struct Item {
     /// A hotel's rooms; `None` for flights.
     pub rooms: Option<u8>,
     pub summary: String,
+    /// What the offer described at checkout; `None` for older bookings.
+    pub itinerary: Option<ota_contract::booking::ItemItinerary>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

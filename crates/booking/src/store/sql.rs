@@ -149,6 +149,7 @@ struct ItemRow {
     infants: Option<i32>,
     rooms: Option<i32>,
     summary: String,
+    itinerary: Option<String>,
 }
 
 fn small(n: Option<i32>) -> u8 {
@@ -176,6 +177,13 @@ impl TryFrom<ItemRow> for Item {
             }),
             rooms: r.rooms.map(|n| small(Some(n))),
             summary: r.summary,
+            itinerary: r
+                .itinerary
+                .map(|json| {
+                    serde_json::from_str(&json)
+                        .map_err(|e| corrupt(format!("a booking item's itinerary: {e}")))
+                })
+                .transpose()?,
         })
     }
 }
@@ -258,8 +266,8 @@ impl SqlBookingStore {
                 .execute(&mut *tx).await?;
                 for (position, i) in new.items.iter().enumerate() {
                     sqlx::query(
-                        "INSERT INTO booking_items (booking_id, position, offer_id, kind, total_amount, currency, refundable, refund_until, starts_at, passengers, children, infants, rooms, summary)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                        "INSERT INTO booking_items (booking_id, position, offer_id, kind, total_amount, currency, refundable, refund_until, starts_at, passengers, children, infants, rooms, summary, itinerary)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
                     )
                     .bind(new.id).bind(position as i32).bind(&i.offer_id).bind(i.kind.as_str())
                     .bind(i.total_amount).bind(i.currency.as_str()).bind(i.refundable).bind(i.refund_until)
@@ -269,6 +277,7 @@ impl SqlBookingStore {
                     .bind(i.passengers.map(|p| i32::from(p.infants)))
                     .bind(i.rooms.map(i32::from))
                     .bind(&i.summary)
+                    .bind(i.itinerary.as_ref().map(serde_json::to_string).transpose().map_err(|e| StoreError::Other(e.into()))?)
                     .execute(&mut *tx).await?;
                 }
                 for (position, t) in new.travellers.iter().enumerate() {
@@ -344,7 +353,7 @@ impl BookingStore for SqlBookingStore {
     async fn items(&self, id: Uuid) -> Result<Vec<Item>, StoreError> {
         let rows = on_pool!(&self.db, pool => {
             sqlx::query_as::<_, ItemRow>(
-                "SELECT offer_id, kind, total_amount, currency, refundable, refund_until, starts_at, passengers, children, infants, rooms, summary
+                "SELECT offer_id, kind, total_amount, currency, refundable, refund_until, starts_at, passengers, children, infants, rooms, summary, itinerary
                  FROM booking_items WHERE booking_id = $1 ORDER BY position",
             )
             .bind(id).fetch_all(pool).await?

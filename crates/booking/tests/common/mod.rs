@@ -31,6 +31,7 @@ pub fn new_booking(user_id: Uuid) -> NewBooking {
                 passengers: Some(Passengers::adults(2)),
                 rooms: None,
                 summary: "JFK → LAX".to_owned(),
+                itinerary: None,
             },
             Item {
                 offer_id: "offer-hotel".to_owned(),
@@ -43,6 +44,7 @@ pub fn new_booking(user_id: Uuid) -> NewBooking {
                 passengers: None,
                 rooms: Some(1),
                 summary: "Le Petit, Paris".to_owned(),
+                itinerary: None,
             },
         ],
         travellers: vec![

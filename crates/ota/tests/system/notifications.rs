@@ -92,6 +92,21 @@ async fn a_booking_and_its_cancellation_each_send_one_email_with_the_itinerary()
             assert!(part.contains(summary), "{l}: {summary} in {part}");
             assert!(part.contains("Ada Lovelace") && part.contains("Charles Babbage"));
         }
+        // Every segment: flight number, carrier, airports and local times with dates.
+        let segment = &booking["items"][0]["itinerary"]["slices"][0]["segments"][0];
+        let departs = chrono::DateTime::parse_from_rfc3339(
+            segment["departure_at"].as_str().expect("a departure"),
+        )
+        .expect("RFC 3339");
+        let line = format!(
+            "{} {} (economy): {} {} → {}",
+            segment["flight_number"].as_str().expect("number"),
+            segment["carrier_name"].as_str().expect("carrier"),
+            segment["origin"].as_str().expect("origin"),
+            departs.format("%a %-d %b %Y %H:%M"),
+            segment["destination"].as_str().expect("destination"),
+        );
+        assert!(text.contains(&line), "{l}: {line} in {text}");
         let total = booking["total"]["amount"].as_i64().expect("total");
         assert!(
             text.contains(&format!("{}.{:02} USD", total / 100, total % 100)),
