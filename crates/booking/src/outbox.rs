@@ -227,9 +227,13 @@ impl Mailer {
     /// From `SMTP_URL`, or `.eml` files under `<data_dir>/mail`.
     pub fn new(settings: &NotifySettings, data_dir: &std::path::Path) -> anyhow::Result<Self> {
         use secrecy::ExposeSecret as _;
-        match &settings.smtp_url {
+        let url = settings
+            .smtp_url
+            .as_ref()
+            .map(|u| u.expose_secret().trim())
+            .filter(|u| !u.is_empty());
+        match url {
             Some(url) => {
-                let url = url.expose_secret();
                 if url.starts_with("smtp://") && !url.contains("tls=required") {
                     tracing::warn!(
                         "SMTP_URL is plain smtp:// without tls=required: e-mails travel unencrypted to the relay"
@@ -249,19 +253,23 @@ impl Mailer {
         }
     }
 
-    /// Sends one message; answers where it went (the server's reply or the file).
-    async fn send(&self, message: Message) -> Result<String, String> {
+    /// Sends one message; answers where it went (the server's reply or the file), or
+    /// why not and whether trying again could help (an SMTP 5xx answer cannot).
+    async fn send(&self, message: Message) -> Result<String, Failure> {
         match self {
             Self::Smtp(t) => t
                 .send(message)
                 .await
                 .map(|r| format!("accepted: {}", r.code()))
-                .map_err(|e| format!("SMTP: {e}")),
+                .map_err(|e| Failure {
+                    permanent: e.is_permanent(),
+                    error: format!("SMTP: {e}"),
+                }),
             Self::Files(t, dir) => t
                 .send(message)
                 .await
                 .map(|id| format!("written to {}", dir.join(format!("{id}.eml")).display()))
-                .map_err(|e| format!("writing the message: {e}")),
+                .map_err(|e| Failure::temporary(format!("writing the message: {e}"))),
         }
     }
 }
@@ -473,6 +481,20 @@ impl MailModel {
     }
 }
 
+/// `MAIL_FROM` read: a mailbox whose domain is ASCII (it ends every `Message-ID`, a
+/// header that allows nothing else).
+pub fn sender(mail_from: &str) -> anyhow::Result<Mailbox> {
+    let from: Mailbox = mail_from
+        .parse()
+        .map_err(|e| anyhow::anyhow!("MAIL_FROM {mail_from:?}: {e}"))?;
+    if !from.email.domain().is_ascii() {
+        anyhow::bail!(
+            "MAIL_FROM {mail_from:?}: write the domain in its ASCII (punycode) form, e.g. xn--exmple-cua.com: it ends every Message-ID"
+        );
+    }
+    Ok(from)
+}
+
 /// The e-mail of an event: text and HTML parts, a `Message-ID` from the event id.
 pub fn message(
     doc: &EventDocument,
@@ -480,6 +502,7 @@ pub fn message(
     from: &Mailbox,
     public_url: Option<&str>,
 ) -> Result<Option<Message>, String> {
+    // The Message-ID must be ASCII: MAIL_FROM's domain is checked at start-up.
     let Some(model) = MailModel::of(kind, doc, public_url) else {
         return Ok(None);
     };
@@ -533,10 +556,7 @@ impl Dispatcher {
         mailer: Mailer,
         settings: NotifySettings,
     ) -> anyhow::Result<Self> {
-        let from: Mailbox = settings
-            .mail_from
-            .parse()
-            .map_err(|e| anyhow::anyhow!("MAIL_FROM {:?}: {e}", settings.mail_from))?;
+        let from = sender(&settings.mail_from)?;
         Ok(Self {
             store,
             mailer,
@@ -644,15 +664,23 @@ impl Dispatcher {
                 tracing::info!(event_id = %public_id(d.event_id), kind = kind.as_str(), channel = %d.channel, attempt = d.attempt, %detail, "notification delivered");
                 Outcome::Delivered
             }
-            Ok(Deliver::Later(due_ms)) => Outcome::Retry {
-                due_ms,
-                error: "the recipient's hourly e-mail limit".into(),
-            },
-            Err(error) => self.after_failure(&d, error),
+            Ok(Deliver::Later(due_ms)) => {
+                tracing::info!(event_id = %public_id(d.event_id), kind = kind.as_str(), channel = %d.channel, "notification deferred: the recipient's hourly e-mail limit");
+                Outcome::Deferred { due_ms }
+            }
+            Err(Failure {
+                permanent: true,
+                error,
+            }) => {
+                tracing::error!(event_id = %public_id(d.event_id), kind = kind.as_str(), channel = %d.channel, attempt = d.attempt, %error, "notification dead: refused for good");
+                Outcome::Dead { error }
+            }
+            Err(Failure { error, .. }) => self.after_failure(&d, error),
         };
         let label = match &outcome {
             Outcome::Delivered => "delivered",
             Outcome::Retry { .. } => "retried",
+            Outcome::Deferred { .. } => "deferred",
             Outcome::Dead { .. } => "dead",
         };
         metrics::counter!("outbox_deliveries_total", "channel" => d.channel.clone(), "kind" => kind.as_str(), "outcome" => label).increment(1);
@@ -676,32 +704,61 @@ impl Dispatcher {
         }
     }
 
-    async fn deliver(&self, d: &Due) -> Result<Deliver, String> {
+    async fn deliver(&self, d: &Due) -> Result<Deliver, Failure> {
         let doc = document(&self.store, &d.event)
             .await
-            .map_err(|e| format!("reading the booking: {e}"))?
-            .ok_or_else(|| "the booking is gone".to_owned())?;
+            .map_err(|e| Failure::temporary(format!("reading the booking: {e}")))?
+            .ok_or_else(|| Failure::permanent("the booking is gone".to_owned()))?;
         match d.channel.as_str() {
             EMAIL => {
+                // A message that cannot be built (an address the mailer cannot write)
+                // never can: no use retrying for 72 hours.
                 let Some(message) = message(
                     &doc,
                     d.event.kind,
                     &self.from,
                     self.settings.public_url.as_deref(),
-                )?
+                )
+                .map_err(Failure::permanent)?
                 else {
                     return Ok(Deliver::Sent("no e-mail for this event".into()));
                 };
-                let recipient = doc.data.contact.email.clone();
+                // Only messages the relay accepted count towards the hourly limit.
+                let recipient = doc.data.contact.email.to_lowercase();
                 let counter = self.sent.get_with(recipient, Default::default);
-                let sent = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                if sent >= self.settings.per_recipient_per_hour {
-                    counter.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                if counter.load(std::sync::atomic::Ordering::SeqCst)
+                    >= self.settings.per_recipient_per_hour
+                {
                     return Ok(Deliver::Later(now_ms() + 3_600_000));
                 }
-                self.mailer.send(message).await.map(Deliver::Sent)
+                let sent = self.mailer.send(message).await?;
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Ok(Deliver::Sent(sent))
             }
-            other => Err(format!("no such channel {other:?}")),
+            other => Err(Failure::permanent(format!("no such channel {other:?}"))),
+        }
+    }
+}
+
+/// Why an attempt failed, and whether another could succeed.
+#[derive(Debug)]
+struct Failure {
+    permanent: bool,
+    error: String,
+}
+
+impl Failure {
+    fn temporary(error: String) -> Self {
+        Self {
+            permanent: false,
+            error,
+        }
+    }
+
+    fn permanent(error: String) -> Self {
+        Self {
+            permanent: true,
+            error,
         }
     }
 }
@@ -725,6 +782,15 @@ mod tests {
         assert_eq!(s.wait(9), Duration::from_secs(120));
         assert!(retry_schedule("5s,,2m").is_err());
         assert!(retry_schedule("0s").is_err());
+    }
+
+    #[test]
+    fn the_sender_domain_must_be_ascii_for_the_message_id() {
+        assert!(sender("OTA Travel <bookings@example.com>").is_ok());
+        assert!(sender("Tråvel <bookings@xn--exmple-cua.com>").is_ok());
+        let idn = sender("Tråvel <bookings@exämple.com>").expect_err("refused");
+        assert!(idn.to_string().contains("punycode"), "{idn}");
+        assert!(sender("a@b@c").is_err());
     }
 
     #[test]

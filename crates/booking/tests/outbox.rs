@@ -218,6 +218,21 @@ async fn a_failed_attempt_is_retried_when_due_and_a_crashed_one_after_its_lease(
             [(EMAIL.to_owned(), "booking.confirmed".to_owned(), 1)],
             "{engine}"
         );
+        // A rate limit defers the attempt without spending it or logging a failure.
+        let limited = store
+            .claim_due(now + 5_000, 60_000, 10)
+            .await
+            .expect(engine);
+        assert_eq!(limited[0].attempt, 2);
+        store
+            .record(
+                &limited[0],
+                &Outcome::Deferred {
+                    due_ms: now + 5_000,
+                },
+            )
+            .await
+            .expect(engine);
         // Due again: the second attempt. Its dispatcher "dies" (never records).
         let second = store
             .claim_due(now + 5_000, 60_000, 10)

@@ -83,6 +83,23 @@ fn describe() {
         "cache_requests_total",
         "Cache look-ups, by service and result (hit, miss)"
     );
+    metrics::describe_gauge!(
+        "outbox_pending",
+        "Notification deliveries not yet made, by channel and event kind (database-wide)"
+    );
+    metrics::describe_gauge!(
+        "outbox_dead",
+        "Notification deliveries that gave up after their retry window, by channel and kind"
+    );
+    metrics::describe_gauge!(
+        "outbox_oldest_pending_seconds",
+        metrics::Unit::Seconds,
+        "Age of the oldest notification delivery not yet made"
+    );
+    metrics::describe_counter!(
+        "outbox_deliveries_total",
+        "Notification delivery attempts, by channel, kind and outcome (delivered, retried, deferred, dead)"
+    );
 }
 
 // ---------------------------------------------------------------------------------------

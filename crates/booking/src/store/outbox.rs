@@ -47,6 +47,10 @@ pub enum Outcome {
         due_ms: i64,
         error: String,
     },
+    /// Not attempted (a rate limit): due again at `due_ms`; the attempt is given back.
+    Deferred {
+        due_ms: i64,
+    },
     /// Failed for the last time: the event is dead on this channel.
     Dead {
         error: String,
@@ -204,6 +208,17 @@ impl SqlBookingStore {
         let (state, due_ms, error) = match outcome {
             Outcome::Delivered => ("delivered", None, None),
             Outcome::Retry { due_ms, error } => ("pending", Some(*due_ms), Some(error.as_str())),
+            Outcome::Deferred { due_ms } => {
+                on_pool!(self.db(), pool => {
+                    sqlx::query(
+                        "UPDATE outbox_deliveries SET due_ms = $4, attempts = attempts - 1
+                         WHERE event_id = $1 AND channel = $2 AND attempts = $3 AND state = 'pending'",
+                    )
+                    .bind(due.event_id).bind(&due.channel).bind(due.attempt).bind(*due_ms)
+                    .execute(pool).await?.rows_affected()
+                });
+                return Ok(());
+            }
             Outcome::Dead { error } => ("dead", None, Some(error.as_str())),
         };
         ota_platform::in_write_tx!(self.db(), tx => {

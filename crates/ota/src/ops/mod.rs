@@ -63,6 +63,18 @@ async fn booking_store(
     settings: &crate::Settings,
 ) -> anyhow::Result<ota_booking::store::SqlBookingStore> {
     use anyhow::Context as _;
+    // On the embedded default, an operator command reads the server's file: one that is
+    // not there means the wrong --data-dir, never an empty database to report on.
+    let file = settings.data_dir.join(format!(
+        "{}.db",
+        ota_platform::db::schema_name(ota_booking::SERVICE)
+    ));
+    if settings.db.postgres_url().is_none() && !file.exists() {
+        anyhow::bail!(
+            "no booking-service database at {} (the server's --data-dir / OTA_DATA_DIR, or DATABASE_URL, is needed)",
+            file.display()
+        );
+    }
     let db = ota_platform::db::Db::open(
         &settings.db,
         &settings.data_dir,
@@ -168,5 +180,33 @@ pub async fn run(command: OpsCommand) -> anyhow::Result<i32> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    #[tokio::test]
+    async fn a_notifications_command_on_a_data_dir_without_the_server_s_database_fails() {
+        let dir = ota_testkit::temp_dir().join("nothing-here");
+        let cli = crate::Cli::try_parse_from([
+            "ota",
+            "ops",
+            "notifications",
+            "dead",
+            "--data-dir",
+            dir.to_str().expect("a path"),
+        ])
+        .expect("parsed");
+        let crate::Command::Ops(command) = cli.command else {
+            panic!("an ops command")
+        };
+        let error = super::run(command).await.expect_err("refused");
+        assert!(
+            error.to_string().contains("no booking-service database"),
+            "{error}"
+        );
+        assert!(!dir.join("booking.db").exists(), "nothing created");
     }
 }

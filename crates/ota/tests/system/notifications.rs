@@ -61,14 +61,20 @@ fn fast(args: &mut ota::ServeArgs, smtp_url: String) {
         ota_booking::outbox::RetrySchedule(vec![Duration::from_millis(500)]);
 }
 
+/// A real SMTP server and the system sending to it, on a data directory of its own.
+async fn mailing(backend: &Backend) -> (SmtpServer, std::path::PathBuf, TestApp) {
+    let smtp = SmtpServer::start().await;
+    let dir = testkit::temp_dir();
+    let mut args = serve_args(backend, &dir);
+    fast(&mut args, smtp.url());
+    let app = TestApp::spawn_with(backend.label, args).await;
+    (smtp, dir, app)
+}
+
 #[tokio::test]
 async fn a_booking_and_its_cancellation_each_send_one_email_with_the_itinerary() {
     for backend in backends().await {
-        let smtp = SmtpServer::start().await;
-        let dir = testkit::temp_dir();
-        let mut args = serve_args(&backend, &dir);
-        fast(&mut args, smtp.url());
-        let app = TestApp::spawn_with(backend.label, args).await;
+        let (smtp, _dir, app) = mailing(&backend).await;
         let l = app.label;
         let (ada, booking) = book(&app).await;
         let reference = booking["reference"].as_str().expect("reference").to_owned();
@@ -157,6 +163,8 @@ async fn an_email_whose_server_is_down_arrives_once_it_is_back() {
         let dir = testkit::temp_dir();
         let mut args = serve_args(&backend, &dir);
         fast(&mut args, format!("smtp://127.0.0.1:{port}"));
+        // Attempts the relay never took do not count towards the recipient's limit.
+        args.booking.notify.per_recipient_per_hour = 1;
         let app = TestApp::spawn_with(backend.label, args).await;
         let (ada, booking) = book(&app).await;
         let reference = booking["reference"].as_str().expect("reference");
@@ -244,4 +252,53 @@ async fn without_an_smtp_server_the_embedded_default_writes_eml_files() {
     assert_eq!(all.len(), 1);
     assert!(header(&all[0], "Subject").is_some_and(|s| s.contains(&reference)));
     app.stop().await;
+}
+
+#[tokio::test]
+async fn a_message_that_can_never_be_sent_is_dead_at_once_not_retried_for_days() {
+    for backend in backends().await {
+        let (smtp, dir, app) = mailing(&backend).await;
+        let l = app.label;
+        let ada = traveller(&app).await;
+        let offer = flight(&app, ("JFK", "LAX"), 16, 1).await;
+        add_to_cart(&app, &ada, &id(&offer)).await;
+        let visa = card(&app, &ada, CARD).await;
+        // An address the checkout accepts and no mailer can write.
+        let mut body = checkout_body(1, &visa);
+        body["contact"]["email"] = json!("ada@[127.0.0.1]");
+        let (status, booking) = checkout(&app, &ada, "mail-dead", &body).await;
+        if status != StatusCode::CREATED {
+            // Refused at the door is as good: nothing to deliver.
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{l}: {booking}");
+            app.stop().await;
+            continue;
+        }
+        let db = ota_platform::db::Db::open(
+            &testkit::db_settings(backend.database_url.clone()),
+            &dir,
+            ota_booking::SERVICE,
+            &ota_booking::MIGRATIONS,
+        )
+        .await
+        .expect("the booking database");
+        let store = ota_booking::store::SqlBookingStore::new(db);
+        eventually("the delivery is dead", Duration::from_secs(15), || async {
+            !store.dead_deliveries(10).await.expect("dead").is_empty()
+        })
+        .await;
+        let dead = store.dead_deliveries(10).await.expect("dead");
+        assert_eq!(
+            dead[0].attempts, 1,
+            "{l}: given up at the first attempt: {dead:?}"
+        );
+        assert!(
+            dead[0]
+                .last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("contact address")),
+            "{l}: {dead:?}"
+        );
+        assert!(smtp.messages().is_empty());
+        app.stop().await;
+    }
 }
