@@ -425,15 +425,19 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<()> {
 }
 
 async fn search_store(settings: &Settings) -> anyhow::Result<ota_search::store::SearchStore> {
-    let db = ota_platform::db::Db::open(
-        &settings.db,
-        &settings.data_dir,
-        ota_search::SERVICE,
-        &ota_search::MIGRATIONS,
-    )
-    .await
-    .context("opening the search-service database")?;
+    let db = service_db(settings, ota_search::SERVICE, &ota_search::MIGRATIONS).await?;
     Ok(ota_search::store::SearchStore::new(db))
+}
+
+/// A service's database for a command line tool, migrated as `ota serve` would.
+async fn service_db(
+    settings: &Settings,
+    service: &str,
+    migrations: &ota_platform::db::Migrations,
+) -> anyhow::Result<ota_platform::db::Db> {
+    ota_platform::db::Db::open(&settings.db, &settings.data_dir, service, migrations)
+        .await
+        .with_context(|| format!("opening the {service} database"))
 }
 
 /// `ota catalog …`.

@@ -62,7 +62,6 @@ pub struct RequeueArgs {
 async fn booking_store(
     settings: &crate::Settings,
 ) -> anyhow::Result<ota_booking::store::SqlBookingStore> {
-    use anyhow::Context as _;
     // On the embedded default, an operator command reads the server's file: one that is
     // not there means the wrong --data-dir, never an empty database to report on.
     let file = settings.data_dir.join(format!(
@@ -75,14 +74,7 @@ async fn booking_store(
             file.display()
         );
     }
-    let db = ota_platform::db::Db::open(
-        &settings.db,
-        &settings.data_dir,
-        ota_booking::SERVICE,
-        &ota_booking::MIGRATIONS,
-    )
-    .await
-    .context("opening the booking-service database")?;
+    let db = crate::service_db(settings, ota_booking::SERVICE, &ota_booking::MIGRATIONS).await?;
     Ok(ota_booking::store::SqlBookingStore::new(db))
 }
 

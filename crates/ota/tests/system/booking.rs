@@ -137,6 +137,17 @@ pub(crate) async fn post(
     send(app, Method::POST, path, Some(&t.token), None, Some(&body)).await
 }
 
+/// Cancels a booking as traveller `t`.
+pub(crate) async fn cancel(app: &TestApp, t: &Traveller, reference: &str) -> (StatusCode, Value) {
+    post(
+        app,
+        t,
+        &format!("/api/v1/bookings/{reference}/cancel"),
+        json!({}),
+    )
+    .await
+}
+
 pub(crate) async fn offers(app: &TestApp, path: &str) -> Vec<Value> {
     let (status, body) = app.get(path, None).await;
     assert_eq!(status, StatusCode::OK, "{}: {path}: {body}", app.label);
@@ -418,24 +429,12 @@ async fn the_whole_journey_books_cancels_refunds_and_gives_inventory_back() {
         .await;
         assert_eq!(status, StatusCode::OK, "{l}: {quote}");
         assert_eq!(amount(&quote["refund"]), refundable, "{l}: {quote}");
-        let (status, cancelled) = post(
-            &app,
-            &ada,
-            &format!("/api/v1/bookings/{reference}/cancel"),
-            json!({}),
-        )
-        .await;
+        let (status, cancelled) = cancel(&app, &ada, &reference).await;
         assert_eq!(status, StatusCode::OK, "{l}: {cancelled}");
         assert_eq!(cancelled["status"], "CANCELLED");
         assert_eq!(cancelled["reference"], reference.as_str());
         assert_eq!(amount(&cancelled["refund"]), refundable, "{l}");
-        let (status, again) = post(
-            &app,
-            &ada,
-            &format!("/api/v1/bookings/{reference}/cancel"),
-            json!({}),
-        )
-        .await;
+        let (status, again) = cancel(&app, &ada, &reference).await;
         assert_eq!(
             (status, &again),
             (StatusCode::OK, &cancelled),
@@ -581,13 +580,7 @@ async fn a_booked_hotel_reaches_its_supplier_once_and_its_cancellation_too() {
         );
 
         // Its cancellation comes as a cancellation, once acknowledged no more.
-        let (status, cancelled) = post(
-            &app,
-            &ada,
-            &format!("/api/v1/bookings/{reference}/cancel"),
-            json!({}),
-        )
-        .await;
+        let (status, cancelled) = cancel(&app, &ada, &reference).await;
         assert_eq!(status, StatusCode::OK, "{l}: {cancelled}");
         let answer = pull().await;
         assert!(
@@ -880,13 +873,7 @@ async fn another_traveller_can_neither_read_nor_cancel_a_booking() {
         let (status, problem) = get(&app, &eve, &path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{l}: {path}: {problem}");
     }
-    let (status, _) = post(
-        &app,
-        &eve,
-        &format!("/api/v1/bookings/{reference}/cancel"),
-        json!({}),
-    )
-    .await;
+    let (status, _) = cancel(&app, &eve, reference).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{l}");
     let (_, list) = get(&app, &eve, "/api/v1/bookings").await;
     assert_eq!(

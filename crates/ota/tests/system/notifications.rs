@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::booking::{
-    add_to_cart, amount, card, checkout, checkout_body, flight, get, id, post, serve_args,
+    add_to_cart, amount, cancel, card, checkout, checkout_body, flight, get, id, serve_args,
     traveller,
 };
 use crate::common::{Backend, OtaProcess, SmtpServer, TestApp, backends, free_port, header};
@@ -125,13 +125,7 @@ async fn a_booking_and_its_cancellation_each_send_one_email_with_the_itinerary()
 
         // The cancellation: its own e-mail, with the refund; the confirmation is not sent
         // again.
-        let (status, cancelled) = post(
-            &app,
-            &ada,
-            &format!("/api/v1/bookings/{reference}/cancel"),
-            json!({}),
-        )
-        .await;
+        let (status, cancelled) = cancel(&app, &ada, &reference).await;
         assert_eq!(status, StatusCode::OK, "{l}: {cancelled}");
         let mail = messages_eventually(&smtp, 2, "the cancellation").await;
         let raw = &mail[1];
