@@ -41,6 +41,8 @@ ROUTES = {
     "/supplier/v1": "search-service",
     "/api/v1/cart": "cart-service",
     "/api/v1/bookings": "booking-service",
+    # Webhook endpoints and their delivery logs (docs/notifications.md).
+    "/api/v1/webhooks": "booking-service",
     "/api/v1/payment-methods": "payment-service",
     "/api/v1/payments": "payment-service",
     "/": "frontend",

@@ -3,6 +3,7 @@
 //! cart-service; the caller's bookings and their cancellation. See docs/checkout.md.
 
 pub mod api;
+pub mod calendar;
 pub mod cart;
 pub mod domain;
 pub mod outbox;
@@ -11,6 +12,7 @@ pub mod recovery;
 pub mod saga;
 pub mod search;
 pub mod store;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -100,7 +102,7 @@ pub async fn build(ctx: &Context, settings: &BookingSettings) -> anyhow::Result<
         ),
     }
     let dispatcher = Arc::new(outbox::Dispatcher::new(
-        sql_store,
+        sql_store.clone(),
         mailer,
         settings.notify.clone(),
     )?);
@@ -110,11 +112,15 @@ pub async fn build(ctx: &Context, settings: &BookingSettings) -> anyhow::Result<
         "outbox dispatcher starting"
     );
     let closed = db.clone();
+    let uid_domain = dispatcher.from.email.domain().to_owned();
     tokio::spawn(dispatcher.run(move || closed.is_closed()));
     let state = api::BookingState {
         saga,
         timing,
         keys: IdempotencyStore::new(db.clone(), &ctx.settings.idempotency),
+        sql: sql_store,
+        allow: Arc::new(settings.notify.webhook_allow_hosts.clone()),
+        uid_domain,
     };
     let (router, openapi) = api::routes(state);
     Ok(Served {

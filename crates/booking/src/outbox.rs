@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use askama::Template;
 use chrono::{DateTime, SecondsFormat, Utc};
-use lettre::message::{Mailbox, MultiPart, header};
+use lettre::message::{Attachment, Mailbox, MultiPart, header};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use ota_contract::booking::{EVENTS_API_VERSION, EventDocument, ItemView};
 use ota_platform::StoreError;
@@ -184,6 +184,15 @@ pub struct NotifySettings {
     /// `https://www.example.com`; unset, e-mails carry no links.
     #[arg(long = "public-url", env = "OTA_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Webhook endpoints may only be public addresses, except the hosts, addresses and
+    /// CIDRs listed here, comma-separated (`hooks.internal,10.20.0.0/16`); link-local
+    /// addresses (cloud metadata) never.
+    #[arg(long = "webhook-allow-hosts", env = "OTA_WEBHOOK_ALLOW_HOSTS", default_value = "", value_parser = allow_list)]
+    pub webhook_allow_hosts: crate::webhooks::AllowList,
+}
+
+fn allow_list(s: &str) -> Result<crate::webhooks::AllowList, String> {
+    s.parse()
 }
 
 /// Waits between attempts; the last repeats.
@@ -495,12 +504,14 @@ pub fn sender(mail_from: &str) -> anyhow::Result<Mailbox> {
     Ok(from)
 }
 
-/// The e-mail of an event: text and HTML parts, a `Message-ID` from the event id.
+/// The e-mail of an event: text and HTML parts, the calendar file, a `Message-ID` from
+/// the event id (and the resend's number, for the `resend`th resend).
 pub fn message(
     doc: &EventDocument,
     kind: EventKind,
     from: &Mailbox,
     public_url: Option<&str>,
+    resend: i32,
 ) -> Result<Option<Message>, String> {
     // The Message-ID must be ASCII: MAIL_FROM's domain is checked at start-up.
     let Some(model) = MailModel::of(kind, doc, public_url) else {
@@ -519,13 +530,35 @@ pub fn message(
         .render()
         .map_err(|e| format!("rendering the HTML part: {e}"))?;
     let domain = from.email.domain().to_owned();
+    let body = MultiPart::alternative_plain_html(text, html);
+    // The itinerary for the calendar: with the confirmation, the reminder and a schedule
+    // change; with the cancellation too, its entries marked cancelled.
+    let body = match kind {
+        EventKind::Confirmed
+        | EventKind::Reminder
+        | EventKind::ScheduleChanged
+        | EventKind::Cancelled => {
+            let content_type = header::ContentType::parse(crate::calendar::CONTENT_TYPE)
+                .map_err(|e| format!("the calendar's media type: {e}"))?;
+            MultiPart::mixed().multipart(body).singlepart(
+                Attachment::new(format!("booking-{}.ics", doc.data.reference))
+                    .body(crate::calendar::ics(&doc.data, &domain), content_type),
+            )
+        }
+        EventKind::Failed | EventKind::RefundSucceeded => body,
+    };
+    // A resend is a new message: its own Message-ID.
+    let message_id = match resend {
+        0 => format!("<{}@{domain}>", doc.id),
+        n => format!("<{}.resend{n}@{domain}>", doc.id),
+    };
     Message::builder()
         .from(from.clone())
         .to(to)
         .subject(model.subject.clone())
-        .message_id(Some(format!("<{}@{domain}>", doc.id)))
+        .message_id(Some(message_id))
         .header(header::Date::new(std::time::SystemTime::now()))
-        .multipart(MultiPart::alternative_plain_html(text, html))
+        .multipart(body)
         .map(Some)
         .map_err(|e| format!("building the message: {e}"))
 }
@@ -539,6 +572,8 @@ pub struct Dispatcher {
     pub mailer: Mailer,
     pub settings: NotifySettings,
     pub from: Mailbox,
+    allow: Arc<crate::webhooks::AllowList>,
+    webhooks: reqwest::Client,
     /// E-mails sent per recipient in the current hour.
     sent: moka::sync::Cache<String, Arc<std::sync::atomic::AtomicU32>>,
 }
@@ -557,10 +592,13 @@ impl Dispatcher {
         settings: NotifySettings,
     ) -> anyhow::Result<Self> {
         let from = sender(&settings.mail_from)?;
+        let allow = Arc::new(settings.webhook_allow_hosts.clone());
         Ok(Self {
             store,
             mailer,
             from,
+            webhooks: crate::webhooks::client(allow.clone())?,
+            allow,
             sent: moka::sync::Cache::builder()
                 .time_to_live(Duration::from_secs(3600))
                 .max_capacity(100_000)
@@ -636,15 +674,19 @@ impl Dispatcher {
         match self.store.outbox_counts().await {
             Ok(c) => {
                 for kind in EventKind::ALL {
-                    let count = |rows: &[(String, String, i64)]| {
-                        rows.iter()
-                            .filter(|(ch, k, _)| ch == EMAIL && k == kind.as_str())
-                            .map(|r| r.2)
-                            .sum::<i64>() as f64
-                    };
-                    let labels = [("channel", EMAIL), ("kind", kind.as_str())];
-                    metrics::gauge!("outbox_pending", &labels).set(count(&c.pending));
-                    metrics::gauge!("outbox_dead", &labels).set(count(&c.dead));
+                    for channel in [EMAIL, "webhook"] {
+                        let count = |rows: &[(String, String, i64)]| {
+                            rows.iter()
+                                .filter(|(ch, k, _)| {
+                                    channel_label(ch) == channel && k == kind.as_str()
+                                })
+                                .map(|r| r.2)
+                                .sum::<i64>() as f64
+                        };
+                        let labels = [("channel", channel), ("kind", kind.as_str())];
+                        metrics::gauge!("outbox_pending", &labels).set(count(&c.pending));
+                        metrics::gauge!("outbox_dead", &labels).set(count(&c.dead));
+                    }
                 }
                 let age = c
                     .oldest_pending_ms
@@ -683,7 +725,7 @@ impl Dispatcher {
             Outcome::Deferred { .. } => "deferred",
             Outcome::Dead { .. } => "dead",
         };
-        metrics::counter!("outbox_deliveries_total", "channel" => d.channel.clone(), "kind" => kind.as_str(), "outcome" => label).increment(1);
+        metrics::counter!("outbox_deliveries_total", "channel" => channel_label(&d.channel), "kind" => kind.as_str(), "outcome" => label).increment(1);
         if let Err(e) = self.store.record(&d, &outcome).await {
             // The lease runs out and the delivery is tried again: at least once.
             tracing::warn!(error = %e, event_id = %public_id(d.event_id), "recording a delivery failed; it will be retried");
@@ -718,6 +760,7 @@ impl Dispatcher {
                     d.event.kind,
                     &self.from,
                     self.settings.public_url.as_deref(),
+                    d.resends,
                 )
                 .map_err(Failure::permanent)?
                 else {
@@ -735,8 +778,91 @@ impl Dispatcher {
                 counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 Ok(Deliver::Sent(sent))
             }
+            channel if channel.starts_with(WEBHOOK) => self.post(d, &doc).await,
             other => Err(Failure::permanent(format!("no such channel {other:?}"))),
         }
+    }
+
+    /// One webhook attempt: the document, signed, to the endpoint.
+    async fn post(&self, d: &Due, doc: &EventDocument) -> Result<Deliver, Failure> {
+        let Some(endpoint) = self
+            .store
+            .endpoint_of_channel(&d.channel)
+            .await
+            .map_err(|e| Failure::temporary(format!("reading the endpoint: {e}")))?
+            .filter(|e| e.deleted_at.is_none())
+        else {
+            return Ok(Deliver::Sent("the endpoint was deleted: nothing sent".into()));
+        };
+        let url = url::Url::parse(&endpoint.url)
+            .map_err(|e| Failure::permanent(format!("the endpoint's URL: {e}")))?;
+        if let Some(why) = crate::webhooks::literal_refused(&self.allow, &url) {
+            return Err(Failure::permanent(format!("refused: {why}")));
+        }
+        let body = serde_json::to_vec(doc).map_err(|e| Failure::permanent(e.to_string()))?;
+        let timestamp = Utc::now().timestamp();
+        let mut signatures = vec![
+            crate::webhooks::sign(&endpoint.secret, &doc.id, timestamp, &body)
+                .map_err(Failure::permanent)?,
+        ];
+        if let (Some(previous), Some(until)) =
+            (&endpoint.previous_secret, endpoint.previous_secret_until_ms)
+            && until > now_ms()
+        {
+            signatures.push(
+                crate::webhooks::sign(previous, &doc.id, timestamp, &body)
+                    .map_err(Failure::permanent)?,
+            );
+        }
+        let answer = self
+            .webhooks
+            .post(url)
+            .header("content-type", "application/json")
+            .header("webhook-id", &doc.id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signatures.join(" "))
+            .body(body)
+            .send()
+            .await;
+        match answer {
+            Ok(r) if r.status().is_success() => Ok(Deliver::Sent(format!("HTTP {}", r.status().as_u16()))),
+            Ok(r) if r.status().is_redirection() => Err(Failure::temporary(format!(
+                "HTTP {} (redirects are not followed)",
+                r.status().as_u16()
+            ))),
+            Ok(r) => Err(Failure::temporary(format!("HTTP {}", r.status().as_u16()))),
+            Err(e) => {
+                // The guard's refusal comes back as a connection error: name it.
+                let mut why = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    why = s.to_string();
+                    source = s.source();
+                }
+                if why.contains("only public addresses") || why.contains("never called") {
+                    Err(Failure::permanent(format!("refused: {why}")))
+                } else if e.is_timeout() {
+                    Err(Failure::temporary(format!(
+                        "no answer within {} s",
+                        crate::webhooks::TIMEOUT.as_secs()
+                    )))
+                } else {
+                    Err(Failure::temporary(format!("could not reach the endpoint: {why}")))
+                }
+            }
+        }
+    }
+}
+
+/// The prefix of a webhook endpoint's delivery channel.
+pub const WEBHOOK: &str = "webhook:";
+
+/// The metric label of a delivery channel: `email` or `webhook`.
+pub fn channel_label(channel: &str) -> &'static str {
+    if channel.starts_with(WEBHOOK) {
+        "webhook"
+    } else {
+        EMAIL
     }
 }
 

@@ -11,6 +11,7 @@ pub mod passengers;
 pub mod payment;
 pub mod problem;
 pub mod search;
+pub mod webhooks;
 
 pub use domain::{AirportCode, BookingReference, CarrierCode, Currency, Email};
 pub use money::{Money, MoneyError};

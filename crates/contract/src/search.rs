@@ -165,6 +165,15 @@ pub struct Segment {
     #[schema(example = "2026-12-01T11:25:00-08:00")]
     pub arrival_at: String,
     pub duration_minutes: i64,
+    /// The origin airport's IANA time zone (the calendar file's TZID); empty in
+    /// bookings made before it was kept.
+    #[serde(default)]
+    #[schema(example = "America/New_York")]
+    pub origin_time_zone: String,
+    /// The destination airport's IANA time zone.
+    #[serde(default)]
+    #[schema(example = "America/Los_Angeles")]
+    pub destination_time_zone: String,
 }
 
 /// One direction of a trip: the outbound, or the return of a round trip.
@@ -286,6 +295,8 @@ impl FlightOffer {
                     departure_at: "2026-12-14T08:05:00-05:00".to_owned(),
                     arrival_at: "2026-12-14T11:25:00-08:00".to_owned(),
                     duration_minutes: 380,
+                    origin_time_zone: "America/New_York".to_owned(),
+                    destination_time_zone: "America/Los_Angeles".to_owned(),
                 }],
             }],
         }
@@ -315,6 +326,15 @@ pub struct HotelSummary {
     pub city: String,
     /// ISO 3166 alpha-2 country code.
     pub country: String,
+    /// Street and postal code, as the hotel file gives them (empty when it gave none).
+    #[serde(default)]
+    #[schema(example = "12 Rue de Rivoli, 75001")]
+    pub address: String,
+    /// The hotel's IANA time zone (its local times and the calendar file's TZID); empty
+    /// in bookings made before it was kept.
+    #[serde(default)]
+    #[schema(example = "Europe/Paris")]
+    pub time_zone: String,
 }
 
 /// What cancelling a hotel offer refunds.
@@ -416,6 +436,8 @@ impl HotelOffer {
                 stars: 4,
                 city: "Paris".to_owned(),
                 country: "FR".to_owned(),
+                address: "12 Rue de Rivoli, 75001".to_owned(),
+                time_zone: "Europe/Paris".to_owned(),
             },
             cancellation_policy: CancellationPolicy {
                 refundable: true,

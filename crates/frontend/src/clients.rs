@@ -273,6 +273,32 @@ impl Api {
         .await
     }
 
+    /// Asks for the confirmation e-mail again (202; a 409 or 429 says why not).
+    pub async fn resend_confirmation(&self, token: &str, reference: &str) -> Result<(), PeerError> {
+        self.booking
+            .call::<(), ()>(
+                Method::POST,
+                &format!("/api/v1/bookings/{}/resend-confirmation", encode(reference)),
+                None,
+                Some(token),
+                false,
+            )
+            .await
+    }
+
+    /// The booking's calendar file (RFC 5545).
+    pub async fn calendar(&self, token: &str, reference: &str) -> Result<Vec<u8>, PeerError> {
+        self.booking
+            .call_raw::<()>(
+                Method::GET,
+                &format!("/api/v1/bookings/{}/calendar", encode(reference)),
+                None,
+                Some(token),
+                true,
+            )
+            .await
+    }
+
     pub async fn cancel(
         &self,
         token: &str,

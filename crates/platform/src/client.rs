@@ -79,6 +79,19 @@ impl PeerClient {
         bearer: Option<&str>,
         idempotent: bool,
     ) -> Result<T, PeerError> {
+        let bytes = self.call_raw(method, path, body, bearer, idempotent).await?;
+        self.decode(&bytes)
+    }
+
+    /// [`Self::call`] for an answer that is not JSON (a calendar file): its bytes.
+    pub async fn call_raw<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        bearer: Option<&str>,
+        idempotent: bool,
+    ) -> Result<Vec<u8>, PeerError> {
         let attempts = if idempotent { self.retries + 1 } else { 1 };
         let mut delay = Duration::from_millis(100);
         let mut last = None;
@@ -101,6 +114,14 @@ impl PeerClient {
         }))
     }
 
+    fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, PeerError> {
+        let bytes = if bytes.is_empty() { &b"null"[..] } else { bytes };
+        serde_json::from_slice(bytes).map_err(|e| PeerError::Decode {
+            peer: self.peer.to_owned(),
+            reason: e.to_string(),
+        })
+    }
+
     /// Sends a request with an `Idempotency-Key` header, once: the key makes sending it
     /// again safe, and the caller decides when to. A 502-504 answer that carries a
     /// problem+json `type` is the peer's own account of what the key started (a
@@ -114,18 +135,20 @@ impl PeerClient {
         bearer: Option<&str>,
         idempotency_key: &str,
     ) -> Result<T, PeerError> {
-        self.send_once(method, path, body, bearer, Some(idempotency_key))
-            .await
+        let bytes = self
+            .send_once(method, path, body, bearer, Some(idempotency_key))
+            .await?;
+        self.decode(&bytes)
     }
 
-    async fn send_once<B: Serialize, T: DeserializeOwned>(
+    async fn send_once<B: Serialize>(
         &self,
         method: Method,
         path: &str,
         body: Option<&B>,
         bearer: Option<&str>,
         idempotency_key: Option<&str>,
-    ) -> Result<T, PeerError> {
+    ) -> Result<Vec<u8>, PeerError> {
         let url = format!("{}{}", self.base_url, path);
         let token = match bearer {
             Some(t) => t.to_owned(),
@@ -175,20 +198,13 @@ impl PeerClient {
                 body,
             });
         }
-        let bytes = if bytes.is_empty() {
-            &b"null"[..]
-        } else {
-            &bytes[..]
-        };
-        serde_json::from_slice(bytes).map_err(|e| PeerError::Decode {
-            peer: self.peer.to_owned(),
-            reason: e.to_string(),
-        })
+        Ok(bytes.to_vec())
     }
 }
 
 /// The shared connection pool for peer calls.
 pub fn http_client() -> reqwest::Client {
+    install_tls_provider();
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(2))
         .pool_idle_timeout(Duration::from_secs(30))
@@ -226,7 +242,7 @@ mod tests {
             "frontend",
             url,
             Arc::new(keys),
-            reqwest::Client::new(),
+            http_client(),
         )
     }
 
@@ -322,4 +338,11 @@ mod tests {
             .expect("ok");
         assert_eq!(plain["key"], serde_json::Value::Null, "no key unless given");
     }
+}
+
+/// Makes `ring` the process's TLS provider (once; later calls do nothing). Every HTTP
+/// client is built after it: HTTPS (webhook deliveries) uses rustls with `ring`, the
+/// provider the database and mail clients use too.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }

@@ -554,6 +554,10 @@ fn slice(index: &Index, flights: &[Flight]) -> Option<Slice> {
                     departure_at: local(index, f.origin, f.departure),
                     arrival_at: local(index, f.destination, f.arrival),
                     duration_minutes: (f.arrival - f.departure).num_minutes(),
+                    origin_time_zone: index.airports[f.origin as usize].time_zone.clone(),
+                    destination_time_zone: index.airports[f.destination as usize]
+                        .time_zone
+                        .clone(),
                 }
             })
             .collect(),

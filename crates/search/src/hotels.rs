@@ -324,6 +324,8 @@ pub fn render(
             stars: hotel.stars,
             city: hotel.city.clone(),
             country: hotel.country.clone(),
+            address: hotel.address.clone(),
+            time_zone: hotel.tz.name().to_owned(),
         },
         cancellation_policy: policy,
     })

@@ -384,6 +384,8 @@ pub struct Hotel {
     pub city: String,
     pub country: String,
     pub stars: i16,
+    /// Street and postal code on one line ("12 Rue de Rivoli, 75001"), or empty.
+    pub address: String,
     pub tz: Tz,
     /// Check-in and check-out, hotel-local (hour, minute).
     pub check_in: (u32, u32),
@@ -986,6 +988,11 @@ impl HotelPart {
                 id: h.id,
                 code: h.code,
                 tz: h.time_zone.parse().unwrap_or(Tz::UTC),
+                address: [h.address.trim(), h.postal_code.trim()]
+                    .into_iter()
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 check_in: clock(&h.check_in_time, crate::hotels::CHECK_IN_TIME),
                 check_out: clock(&h.check_out_time, crate::hotels::CHECK_OUT_TIME),
                 name: h.name,

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::{BookingState, DEFAULT_LIMIT, MAX_LIMIT, rfc3339, view};
 use crate::domain::{self, BookingReference, Status};
 use crate::store::Booking;
+use crate::store::outbox::Resend;
 
 // ---------------------------------------------------------------------------------------
 // Reads
@@ -208,4 +209,87 @@ pub(super) async fn cancel_booking(
         status: after.status,
     };
     Ok((status, axum::Json(answer)).into_response())
+}
+
+/// How often one booking's confirmation may be sent again.
+const MAX_RESENDS: i32 = 5;
+
+/// Send the confirmation e-mail again, to the booking's contact address (a new message
+/// with the same itinerary and calendar file).
+#[utoipa::path(post, path = "/api/v1/bookings/{reference}/resend-confirmation", tag = "bookings",
+    params(("reference" = String, Path)),
+    responses(
+        (status = 202, description = "The e-mail is on its way (or was already)"),
+        (status = 401, body = Problem, description = "No token, a bad one or an expired one (problem `unauthorized`)"),
+        (status = 404, body = Problem, description = "The caller has no booking with this reference (problem `not-found`)"),
+        (status = 409, body = Problem, description = "The booking is not CONFIRMED (problem `conflict`, with `reference` and `status`)"),
+        (status = 429, body = Problem, description = "The confirmation was sent again 5 times already (problem `rate-limited`)")),
+    security(("bearer" = [])))]
+pub(super) async fn resend_confirmation(
+    State(state): State<BookingState>,
+    user: AuthUser,
+    Path(reference): Path<String>,
+) -> Result<StatusCode, Problem> {
+    let b = own_booking(&state, &user, &reference).await?;
+    if b.status != Status::Confirmed {
+        return Err(Problem::conflict(format!(
+            "Only a confirmed booking has a confirmation to send; this one is {}.",
+            b.status
+        ))
+        .with("reference", &b.reference)
+        .with("status", b.status));
+    }
+    let events = state.sql.booking_events_out(b.id).await?;
+    let Some(confirmed) = events
+        .iter()
+        .rev()
+        .find(|e| e.kind == crate::outbox::EventKind::Confirmed)
+    else {
+        // Confirmed before notifications were kept: nothing to send again.
+        return Err(Problem::conflict(
+            "This booking was confirmed before confirmations were e-mailed; there is none to send again.",
+        ));
+    };
+    match state
+        .sql
+        .resend(confirmed.id, crate::outbox::EMAIL, crate::store::now_ms(), MAX_RESENDS)
+        .await?
+    {
+        Resend::Queued | Resend::Pending => Ok(StatusCode::ACCEPTED),
+        Resend::TooMany => Err(Problem::too_many_requests(3600)),
+        Resend::Missing => Err(Problem::conflict(
+            "This booking's confirmation was never e-mailed; there is none to send again.",
+        )),
+    }
+}
+
+/// The booking as a calendar file (RFC 5545): every flight segment and hotel stay in
+/// its place's time zone; the same UIDs on every download, so importing it again
+/// updates the entries.
+#[utoipa::path(get, path = "/api/v1/bookings/{reference}/calendar", tag = "bookings",
+    params(("reference" = String, Path)),
+    responses(
+        (status = 200, content_type = "text/calendar", body = String, description = "`booking-<reference>.ics`: one VEVENT per segment and per stay, with VTIMEZONEs; a cancelled booking's entries are marked CANCELLED"),
+        (status = 401, body = Problem, description = "No token, a bad one or an expired one (problem `unauthorized`)"),
+        (status = 404, body = Problem, description = "The caller has no booking with this reference (problem `not-found`)")),
+    security(("bearer" = [])))]
+pub(super) async fn calendar(
+    State(state): State<BookingState>,
+    user: AuthUser,
+    Path(reference): Path<String>,
+) -> Result<Response, Problem> {
+    let b = own_booking(&state, &user, &reference).await?;
+    let view = view(state.store().as_ref(), b).await?;
+    let ics = crate::calendar::ics(&view, &state.uid_domain);
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, crate::calendar::CONTENT_TYPE.to_owned()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"booking-{}.ics\"", view.reference),
+            ),
+        ],
+        ics,
+    )
+        .into_response())
 }

@@ -5,6 +5,7 @@
 
 mod bookings;
 mod checkout;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -41,6 +42,12 @@ pub struct BookingState {
     pub timing: RecoveryTiming,
     /// Checkout idempotency keys, scoped by user.
     pub keys: IdempotencyStore,
+    /// The store's outbox and webhook side.
+    pub sql: Arc<crate::store::SqlBookingStore>,
+    /// What webhook endpoints may be besides public addresses.
+    pub allow: Arc<crate::webhooks::AllowList>,
+    /// The domain that ends calendar UIDs (`MAIL_FROM`'s).
+    pub uid_domain: String,
 }
 
 impl BookingState {
@@ -53,8 +60,13 @@ impl BookingState {
 #[openapi(
     components(schemas(CheckoutRequest, TravellerInput, ContactInput, BookingView, ItemView, PaymentView,
         ContactView, BookingList, QuoteView, CancellationView, BookedTraveller, BookingStatus, FailureReason, ItemKind, Money, Passengers,
-        PassengerType, PaymentStatus, Problem, FieldError)),
-    tags((name = "bookings", description = "Checkout, bookings and cancellations"))
+        PassengerType, PaymentStatus, Problem, FieldError,
+        ota_contract::webhooks::WebhookEndpointInput, ota_contract::webhooks::WebhookEndpointView,
+        ota_contract::webhooks::WebhookEndpointCreated, ota_contract::webhooks::WebhookEndpointList,
+        ota_contract::webhooks::WebhookDeliveryView, ota_contract::webhooks::WebhookAttemptView,
+        ota_contract::webhooks::WebhookDeliveryList, ota_contract::booking::EventDocument)),
+    tags((name = "bookings", description = "Checkout, bookings and cancellations"),
+        (name = "webhooks", description = "Signed notification events about the caller's bookings, delivered at least once (docs/notifications.md)"))
 )]
 struct ApiDoc;
 
@@ -65,6 +77,13 @@ pub fn routes(state: BookingState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(bookings::read_booking))
         .routes(routes!(bookings::cancellation_quote))
         .routes(routes!(bookings::cancel_booking))
+        .routes(routes!(bookings::resend_confirmation))
+        .routes(routes!(bookings::calendar))
+        .routes(routes!(webhooks::create_endpoint, webhooks::list_endpoints))
+        .routes(routes!(webhooks::read_endpoint, webhooks::delete_endpoint))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(webhooks::list_deliveries))
+        .routes(routes!(webhooks::redeliver))
         .with_state(state)
         .split_for_parts()
 }

@@ -6,6 +6,7 @@
 //! racing on one booking exactly one moves it; the loser sees `None` and re-reads.
 
 pub mod outbox;
+pub mod webhooks;
 mod sql;
 
 use async_trait::async_trait;

@@ -19,6 +19,8 @@ pub struct Due {
     pub attempt: i32,
     /// When the delivery was written (ms since the Unix epoch, UTC).
     pub created_ms: i64,
+    /// How often it was asked for again (an e-mail's "resend confirmation").
+    pub resends: i32,
     pub event: StoredEvent,
 }
 
@@ -86,6 +88,7 @@ struct DueRow {
     channel: String,
     attempts: i32,
     created_ms: i64,
+    resends: i32,
     kind: String,
     booking_id: Uuid,
     user_id: Uuid,
@@ -106,6 +109,7 @@ impl TryFrom<DueRow> for Due {
             channel: r.channel,
             attempt: r.attempts,
             created_ms: r.created_ms,
+            resends: r.resends,
             event: StoredEvent {
                 id: r.event_id,
                 kind,
@@ -121,7 +125,29 @@ impl TryFrom<DueRow> for Due {
     }
 }
 
-const DUE_COLUMNS: &str = "d.event_id, d.channel, d.attempts, d.created_ms, e.kind, e.booking_id, e.user_id, e.status, e.payment_status, e.failure_reason, e.refund_amount, e.created_at";
+const DUE_COLUMNS: &str = "d.event_id, d.channel, d.attempts, d.created_ms, d.resends, e.kind, e.booking_id, e.user_id, e.status, e.payment_status, e.failure_reason, e.refund_amount, e.created_at";
+
+/// A delivery of event `$1` on channel `$2`, due now (`$3`, ms since the epoch).
+pub(crate) const INSERT_DELIVERY: &str = "INSERT INTO outbox_deliveries (event_id, channel, state, due_ms, created_ms) VALUES ($1, $2, 'pending', $3, $3)";
+
+/// A delivery of event `$1` to every live webhook endpoint of its booking's owner (`$2`)
+/// that receives its type (`$4`, the pattern of [`subscribed`]), due now (`$3`).
+pub(crate) const INSERT_WEBHOOK_DELIVERIES: &str = "INSERT INTO outbox_deliveries (event_id, channel, state, due_ms, created_ms)
+     SELECT $1, channel, 'pending', $3, $3 FROM webhook_endpoints
+     WHERE user_id = $2 AND deleted_at IS NULL AND (events = ',*,' OR events LIKE $4 ESCAPE '!')";
+
+/// The `LIKE` pattern that finds `kind` in an endpoint's `events`.
+pub(crate) fn subscribed(kind: EventKind) -> String {
+    let escaped: String = kind
+        .as_str()
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '!' => vec!['!', c],
+            c => vec![c],
+        })
+        .collect();
+    format!("%,{escaped},%")
+}
 
 impl SqlBookingStore {
     /// Takes up to `limit` pending deliveries due by `now_ms`, oldest first: each comes
@@ -268,7 +294,7 @@ impl SqlBookingStore {
     pub async fn booking_events_out(&self, booking: Uuid) -> Result<Vec<StoredEvent>, StoreError> {
         let rows: Vec<DueRow> = on_pool!(self.db(), pool => {
             sqlx::query_as::<_, DueRow>(
-                "SELECT e.id AS event_id, '' AS channel, CAST(0 AS integer) AS attempts, CAST(0 AS bigint) AS created_ms, e.kind, e.booking_id, e.user_id,
+                "SELECT e.id AS event_id, '' AS channel, CAST(0 AS integer) AS attempts, CAST(0 AS bigint) AS created_ms, CAST(0 AS integer) AS resends, e.kind, e.booking_id, e.user_id,
                         e.status, e.payment_status, e.failure_reason, e.refund_amount, e.created_at
                  FROM outbox_events e WHERE e.booking_id = $1 ORDER BY e.created_at, e.id",
             )
@@ -341,6 +367,41 @@ impl SqlBookingStore {
             .collect())
     }
 
+    /// Asks for a delivered or dead delivery again: due now, with a fresh retry window
+    /// and one more resend. A pending one is already on its way.
+    pub async fn resend(
+        &self,
+        event: Uuid,
+        channel: &str,
+        now_ms: i64,
+        max_resends: i32,
+    ) -> Result<Resend, StoreError> {
+        let row: Option<(String, i32)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT state, resends FROM outbox_deliveries WHERE event_id = $1 AND channel = $2")
+                .bind(event).bind(channel).fetch_optional(pool).await?
+        });
+        match row {
+            None => return Ok(Resend::Missing),
+            Some((state, _)) if state == "pending" => return Ok(Resend::Pending),
+            Some((_, n)) if n >= max_resends => return Ok(Resend::TooMany),
+            Some(_) => {}
+        }
+        let changed = on_pool!(self.db(), pool => {
+            sqlx::query(
+                "UPDATE outbox_deliveries SET state = 'pending', due_ms = $3, created_ms = $3, resends = resends + 1, last_error = NULL
+                 WHERE event_id = $1 AND channel = $2 AND state <> 'pending' AND resends < $4",
+            )
+            .bind(event).bind(channel).bind(now_ms).bind(max_resends)
+            .execute(pool).await?.rows_affected()
+        });
+        // Another request got there first: it is on its way.
+        Ok(if changed == 1 {
+            Resend::Queued
+        } else {
+            Resend::Pending
+        })
+    }
+
     /// Makes dead deliveries (of one event, or all) due now with a fresh retry window;
     /// answers how many.
     pub async fn requeue_dead(&self, event: Option<Uuid>, now_ms: i64) -> Result<u64, StoreError> {
@@ -391,11 +452,13 @@ impl SqlBookingStore {
                 .bind(event).bind(booking).bind(user).bind(Utc::now())
                 .execute(&mut *tx).await?.rows_affected();
                 if inserted == 1 {
+                    let now_ms = Utc::now().timestamp_millis();
                     for channel in EventKind::Reminder.channels() {
-                        sqlx::query("INSERT INTO outbox_deliveries (event_id, channel, state, due_ms, created_ms) VALUES ($1, $2, 'pending', $3, $3)")
-                            .bind(event).bind(channel).bind(Utc::now().timestamp_millis())
+                        sqlx::query(INSERT_DELIVERY).bind(event).bind(channel).bind(now_ms)
                             .execute(&mut *tx).await?;
                     }
+                    sqlx::query(INSERT_WEBHOOK_DELIVERIES).bind(event).bind(user).bind(now_ms)
+                        .bind(subscribed(EventKind::Reminder)).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok::<usize, StoreError>(inserted as usize)
@@ -403,6 +466,19 @@ impl SqlBookingStore {
         }
         Ok(written)
     }
+}
+
+/// What asking for a delivery again did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resend {
+    /// Due now.
+    Queued,
+    /// Already on its way.
+    Pending,
+    /// Asked for too often.
+    TooMany,
+    /// No such delivery.
+    Missing,
 }
 
 /// A delivery that gave up, for operators.

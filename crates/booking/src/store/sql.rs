@@ -461,10 +461,12 @@ impl BookingStore for SqlBookingStore {
                     .bind(after.failure_reason.map(FailureReason::as_str)).bind(after.refund_amount).bind(now)
                     .execute(&mut *tx).await?;
                 for channel in kind.channels() {
-                    sqlx::query("INSERT INTO outbox_deliveries (event_id, channel, state, due_ms, created_ms) VALUES ($1, $2, 'pending', $3, $3)")
-                        .bind(event).bind(channel).bind(now.timestamp_millis())
+                    sqlx::query(super::outbox::INSERT_DELIVERY).bind(event).bind(channel).bind(now.timestamp_millis())
                         .execute(&mut *tx).await?;
                 }
+                sqlx::query(super::outbox::INSERT_WEBHOOK_DELIVERIES).bind(event).bind(after.user_id)
+                    .bind(now.timestamp_millis()).bind(super::outbox::subscribed(kind))
+                    .execute(&mut *tx).await?;
             }
             tx.commit().await?;
             Ok(Some(after))

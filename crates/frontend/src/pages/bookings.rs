@@ -23,6 +23,9 @@ use crate::views::{Action, BookingBanner, BookingPage, BookingView, BookingsPage
 pub(super) struct BookingQuery {
     #[serde(default)]
     confirmed: Option<String>,
+    /// Back from "resend confirmation".
+    #[serde(default)]
+    resent: Option<String>,
 }
 
 pub(super) async fn booking(
@@ -44,7 +47,7 @@ pub(super) async fn booking(
         Err(PeerError::Status { status: 404, .. }) => return page_not_found(&session),
         Err(e) => return peer_failure(&mut session, &e, &here),
     };
-    render_booking(&session, &b, q.confirmed.is_some())
+    render_booking(&session, &b, q.confirmed.is_some(), q.resent.is_some())
 }
 
 /// The booking page: everything it says comes from the booking as booking-service
@@ -53,6 +56,7 @@ fn render_booking(
     session: &Session,
     b: &ota_contract::booking::BookingView,
     just_booked: bool,
+    resent: bool,
 ) -> Response {
     let view = BookingView::of(b);
     let title = format!("Booking {}", view.reference);
@@ -62,10 +66,82 @@ fn render_booking(
         StatusCode::OK,
         &BookingPage {
             layout: layout(session, &title, "bookings"),
+            resent: resent && b.status == ota_contract::booking::BookingStatus::Confirmed,
             b: view,
             banner,
         },
     )
+}
+
+/// "Resend confirmation": booking-service sends the confirmation e-mail again.
+pub(super) async fn resend_confirmation(
+    State(web): State<Web>,
+    mut session: Session,
+    Path(reference): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if !session.csrf_ok(&f.csrf) {
+        return forbidden(&session);
+    }
+    if !well_formed_reference(&reference) {
+        return page_not_found(&session);
+    }
+    let here = format!("/bookings/{reference}");
+    let token = match signed_in(&session, &here) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    match web.api.resend_confirmation(&token, &reference).await {
+        Ok(()) => redirect(&session, &format!("{here}?resent=1")),
+        Err(e) => match refusal(&e) {
+            Some((404, _)) => page_not_found(&session),
+            Some((429, _)) => message(
+                &session,
+                StatusCode::TOO_MANY_REQUESTS,
+                "The confirmation was sent several times already",
+                "We have sent this confirmation again several times. Check your spam folder, or contact us.",
+                vec![Action::new("Back to the booking", &here)],
+            ),
+            Some((_, body)) => message(
+                &session,
+                StatusCode::CONFLICT,
+                "There is no confirmation to send",
+                &detail(body),
+                vec![Action::new("Back to the booking", &here)],
+            ),
+            None => peer_failure(&mut session, &e, &here),
+        },
+    }
+}
+
+/// The booking's calendar file, to download.
+pub(super) async fn calendar(
+    State(web): State<Web>,
+    mut session: Session,
+    Path(reference): Path<String>,
+) -> Response {
+    if !well_formed_reference(&reference) {
+        return page_not_found(&session);
+    }
+    let here = format!("/bookings/{reference}");
+    let token = match signed_in(&session, &here) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    match web.api.calendar(&token, &reference).await {
+        Ok(ics) => axum::response::IntoResponse::into_response((
+            [
+                (axum::http::header::CONTENT_TYPE, "text/calendar; charset=utf-8".to_owned()),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"booking-{reference}.ics\""),
+                ),
+            ],
+            ics,
+        )),
+        Err(PeerError::Status { status: 404, .. }) => page_not_found(&session),
+        Err(e) => peer_failure(&mut session, &e, &here),
+    }
 }
 
 pub(super) async fn cancel_quote(
@@ -231,6 +307,7 @@ mod tests {
             },
             b: view,
             banner,
+            resent: false,
         }
         .render()
         .expect("renders")

@@ -16,12 +16,12 @@ use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 
 use crate::Web;
 
 use account::{login, login_form, logout, register, register_form};
-use bookings::{booking, bookings, cancel, cancel_quote};
+use bookings::{booking, bookings, calendar, cancel, cancel_quote, resend_confirmation};
 use cart::{add_to_cart, cart, remove_from_cart};
 use checkout::{checkout, checkout_form};
 use errors::{not_found, to_cart, to_home};
@@ -53,6 +53,11 @@ pub fn router(web: Web) -> Router {
             "/bookings/{reference}/cancel",
             get(cancel_quote).post(cancel),
         )
+        .route(
+            "/bookings/{reference}/resend-confirmation",
+            post(resend_confirmation),
+        )
+        .route("/bookings/{reference}/calendar.ics", get(calendar))
         .route("/register", get(register_form).post(register))
         .route("/login", get(login_form).post(login))
         .route("/logout", get(to_home).post(logout))

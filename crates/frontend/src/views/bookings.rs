@@ -25,6 +25,12 @@ pub struct BookingView {
     pub travellers: String,
     pub items: Vec<ItemRow>,
     pub cancellable: bool,
+    /// The address confirmations go to.
+    pub contact: String,
+    /// Confirmed: its confirmation can be sent again.
+    pub confirmed: bool,
+    /// Has flights or stays to put in a calendar (confirmed or cancelled).
+    pub calendar: bool,
 }
 
 impl BookingView {
@@ -85,6 +91,10 @@ impl BookingView {
                 .join(", "),
             items,
             cancellable: b.status == BookingStatus::Confirmed,
+            contact: b.contact.email.clone(),
+            confirmed: b.status == BookingStatus::Confirmed,
+            calendar: matches!(b.status, BookingStatus::Confirmed | BookingStatus::Cancelled)
+                && b.items.iter().any(|i| i.itinerary.is_some()),
         }
     }
 }
@@ -131,6 +141,8 @@ pub struct BookingPage {
     pub layout: Layout,
     pub b: BookingView,
     pub banner: BookingBanner,
+    /// Back from "resend confirmation".
+    pub resent: bool,
 }
 
 #[derive(Template)]

@@ -1026,7 +1026,7 @@ async fn forward(State(state): State<Arc<ProxyState>>, req: Request) -> Response
     let body: Bytes = axum::body::to_bytes(req.into_body(), 1 << 20)
         .await
         .unwrap_or_default();
-    let mut out = reqwest::Client::new()
+    let mut out = crate::common::http()
         .request(method, format!("{target}{path}"))
         .body(body);
     for (name, value) in &headers {

@@ -111,7 +111,7 @@ impl TestApp {
             label,
             api,
             management,
-            http: reqwest::Client::builder()
+            http: http_builder()
                 .timeout(Duration::from_secs(20))
                 .build()
                 .expect("client"),
@@ -470,7 +470,7 @@ impl OtaProcess {
             label,
             api: self.api.clone(),
             management: self.management.clone(),
-            http: reqwest::Client::builder()
+            http: http_builder()
                 .timeout(Duration::from_secs(20))
                 .build()
                 .expect("client"),
@@ -594,4 +594,111 @@ pub fn header(message: &str, name: &str) -> Option<String> {
         .lines()
         .find(|l| l.to_ascii_lowercase().starts_with(&prefix))
         .map(|l| l[prefix.len()..].trim().to_owned())
+}
+
+/// One request a [`WebhookReceiver`] got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub headers: std::collections::BTreeMap<String, String>,
+    pub body: String,
+}
+
+/// A real HTTP receiver of webhooks on 127.0.0.1: keeps every request, and answers 500
+/// to the first `fail_first` of them (then 204).
+pub struct WebhookReceiver {
+    pub url: String,
+    received: Arc<std::sync::Mutex<Vec<Received>>>,
+    task: JoinHandle<()>,
+}
+
+impl WebhookReceiver {
+    pub async fn start(fail_first: usize) -> WebhookReceiver {
+        let received: Arc<std::sync::Mutex<Vec<Received>>> = Arc::default();
+        let seen = received.clone();
+        let app = axum::Router::new().fallback(
+            move |headers: axum::http::HeaderMap, body: String| {
+                let seen = seen.clone();
+                async move {
+                    let mut all = seen.lock().expect("the receiver's log");
+                    all.push(Received {
+                        headers: headers
+                            .iter()
+                            .map(|(k, v)| {
+                                (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned())
+                            })
+                            .collect(),
+                        body,
+                    });
+                    if all.len() <= fail_first {
+                        axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                    } else {
+                        axum::http::StatusCode::NO_CONTENT
+                    }
+                }
+            },
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
+        let url = format!(
+            "http://{}/hooks/ota",
+            listener.local_addr().expect("an address")
+        );
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        WebhookReceiver {
+            url,
+            received,
+            task,
+        }
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().expect("the receiver's log").clone()
+    }
+}
+
+impl Drop for WebhookReceiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Runs `script` (beside these tests) with `python3`, `input` on its stdin; answers its
+/// stdout as JSON. The scripts use the reference libraries (`standardwebhooks`,
+/// `icalendar`: .ci/run installs them).
+pub fn python(script: &str, input: &str) -> Value {
+    use std::io::Write as _;
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/system").join(script);
+    let mut child = Process::new("python3")
+        .arg(&path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("writing to python3");
+    let out = child.wait_with_output().expect("python3 ends");
+    assert!(
+        out.status.success(),
+        "{script} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the script answers JSON")
+}
+
+/// An HTTP client for the tests (the process's TLS provider installed first).
+pub fn http() -> reqwest::Client {
+    http_builder().build().expect("an HTTP client")
+}
+
+/// A builder of HTTP clients for the tests (the process's TLS provider installed first).
+pub fn http_builder() -> reqwest::ClientBuilder {
+    ota_platform::client::install_tls_provider();
+    reqwest::Client::builder()
 }

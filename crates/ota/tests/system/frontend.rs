@@ -633,7 +633,7 @@ async fn pages_are_strict_about_headers_forms_and_errors() {
     );
 
     // Signed-in pages send an anonymous visitor to log in, and back afterwards.
-    let res = reqwest::Client::builder()
+    let res = crate::common::http_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client")
@@ -976,7 +976,7 @@ impl CheckoutRig {
             stand_in,
             cookie: format!("__Host-ota_access={token}; __Host-ota_csrf={csrf}"),
             csrf,
-            http: reqwest::Client::builder()
+            http: crate::common::http_builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(Duration::from_secs(30))
                 .build()

@@ -33,7 +33,7 @@ async fn with_traffic<T>(api: &str, work: impl Future<Output = T>) -> T {
     let sent = Arc::new(AtomicUsize::new(0));
     let traffic = tokio::spawn({
         let sent = sent.clone();
-        let http = reqwest::Client::new();
+        let http = crate::common::http();
         let url = format!("{api}/api/v1/auth/me");
         async move {
             loop {
@@ -72,7 +72,7 @@ async fn a_running_all_in_one_server_is_reported_ok() {
         let l = backend.label;
         let server = OtaProcess::start(&backend).await;
         // The morning after some traffic: an account, a signed-in call, a refused one.
-        let http = reqwest::Client::new();
+        let http = crate::common::http();
         let session: Value = http
             .post(format!("{}/api/v1/auth/register", server.api))
             .json(&json!({
@@ -318,7 +318,7 @@ async fn the_management_port_answers_while_the_services_start() {
             .spawn()
             .expect("ota starts"),
     );
-    let http = reqwest::Client::builder()
+    let http = crate::common::http_builder()
         .timeout(Duration::from_secs(2))
         .build()
         .expect("client");

@@ -377,7 +377,7 @@ async fn the_peer_client_propagates_the_callers_trace() {
         "booking-service",
         &format!("http://{addr}"),
         keys.clone(),
-        reqwest::Client::new(),
+        crate::common::http(),
     );
     let caller = TraceContext::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
         .expect("valid");
@@ -407,7 +407,7 @@ async fn the_peer_client_propagates_the_callers_trace() {
         "booking-service",
         "http://127.0.0.1:9",
         keys,
-        reqwest::Client::new(),
+        crate::common::http(),
     )
     .with_timeout(Duration::from_millis(300));
     let started = std::time::Instant::now();

@@ -39,7 +39,7 @@ async fn no_card_number_cvc_or_password_reaches_the_log() {
     for backend in backends().await {
         let l = backend.label;
         let ota = OtaProcess::start_with(&backend, &[("RUST_LOG", "debug")]).await;
-        let http = reqwest::Client::new();
+        let http = crate::common::http();
         let api = |path: &str| format!("{}{path}", ota.api);
         use reqwest::Method;
 

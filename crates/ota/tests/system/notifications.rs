@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use mail_parser::MessageParser;
+use mail_parser::{MessageParser, MimeHeaders as _};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -33,13 +33,19 @@ fn bodies(raw: &str) -> (String, String) {
 /// Books a flight for Ada and Charles; answers the booking.
 async fn book(app: &TestApp) -> (crate::booking::Traveller, Value) {
     let ada = traveller(app).await;
+    let booking = book_as(app, &ada).await;
+    (ada, booking)
+}
+
+/// Books a flight for Ada and Charles on `ada`'s account; answers the booking.
+async fn book_as(app: &TestApp, ada: &crate::booking::Traveller) -> Value {
     let offer = flight(app, ("JFK", "LAX"), 15, 2).await;
-    add_to_cart(app, &ada, &id(&offer)).await;
-    let visa = card(app, &ada, CARD).await;
-    let (status, booking) = checkout(app, &ada, "mail-1", &checkout_body(2, &visa)).await;
+    add_to_cart(app, ada, &id(&offer)).await;
+    let visa = card(app, ada, CARD).await;
+    let (status, booking) = checkout(app, ada, "mail-1", &checkout_body(2, &visa)).await;
     assert_eq!(status, StatusCode::CREATED, "{}: {booking}", app.label);
     assert_eq!(booking["status"], "CONFIRMED");
-    (ada, booking)
+    booking
 }
 
 async fn messages_eventually(smtp: &SmtpServer, n: usize, what: &str) -> Vec<String> {
@@ -177,7 +183,7 @@ async fn an_email_whose_server_is_down_arrives_once_it_is_back() {
 }
 
 #[tokio::test]
-async fn a_process_killed_between_commit_and_delivery_loses_no_email() {
+async fn a_process_killed_between_commit_and_delivery_loses_no_email_and_no_webhook() {
     for backend in backends().await {
         let smtp = SmtpServer::start().await;
         let dir = testkit::temp_dir();
@@ -188,8 +194,10 @@ async fn a_process_killed_between_commit_and_delivery_loses_no_email() {
             vec![
                 ("SMTP_URL", url.clone()),
                 ("OTA_OUTBOX_POLL", poll.to_owned()),
+                ("OTA_WEBHOOK_ALLOW_HOSTS", "127.0.0.1".to_owned()),
             ]
         };
+        let receiver = crate::common::WebhookReceiver::start(0).await;
         let start = |env: Vec<(&'static str, String)>| {
             let (backend, dir): (&Backend, _) = (&backend, &dir);
             async move {
@@ -199,16 +207,30 @@ async fn a_process_killed_between_commit_and_delivery_loses_no_email() {
         };
         let first = start(env("1h")).await;
         let app = first.app(backend.label);
-        let (ada, booking) = book(&app).await;
+        let ada = traveller(&app).await;
+        let (status, endpoint) =
+            register_endpoint(&app, &ada, &receiver.url, json!(["booking.confirmed"])).await;
+        assert_eq!(status, StatusCode::CREATED, "{endpoint}");
+        let booking = book_as(&app, &ada).await;
         let reference = booking["reference"].as_str().expect("reference").to_owned();
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert!(smtp.messages().is_empty(), "not delivered before the kill");
+        assert!(receiver.received().is_empty(), "not delivered before the kill");
         first.kill();
 
         let second = start(env("200ms")).await;
         let app = second.app(backend.label);
         let mail = messages_eventually(&smtp, 1, "the confirmation after the restart").await;
         assert!(header(&mail[0], "Subject").is_some_and(|s| s.contains(&reference)));
+        // The webhook too, once, under the id the e-mail's Message-ID carries.
+        let got = received_eventually(&receiver, 1, "the webhook after the restart").await;
+        let id = &got[0].headers["webhook-id"];
+        assert!(
+            header(&mail[0], "Message-ID").is_some_and(|m| m.starts_with(&format!("<{id}@"))),
+            "{id}"
+        );
+        let secret = endpoint["secret"].as_str().expect("secret");
+        assert_eq!(verify(secret, &got), vec![id.clone()]);
         let (status, read) = get(&app, &ada, &format!("/api/v1/bookings/{reference}")).await;
         assert_eq!(
             (status, &read["status"]),
@@ -295,4 +317,378 @@ async fn a_message_that_can_never_be_sent_is_dead_at_once_not_retried_for_days()
         assert!(smtp.messages().is_empty());
         app.stop().await;
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Calendar files and webhooks
+
+/// The calendar file attached to a raw message, if any.
+pub(crate) fn calendar_attachment(raw: &str) -> Option<String> {
+    let m = MessageParser::default().parse(raw.as_bytes())?;
+    m.attachments()
+        .find(|a| a.attachment_name().is_some_and(|n| n.ends_with(".ics")))
+        .map(|a| String::from_utf8_lossy(a.contents()).into_owned())
+}
+
+/// Checks a calendar file against the booking: one event per segment, at its local
+/// times, in its airports' zones, each zone defined; answers the parsed events.
+pub(crate) fn check_calendar(ics: &str, booking: &Value, what: &str) -> Vec<Value> {
+    let parsed = crate::common::python("verify_calendar.py", ics);
+    let events = parsed["events"].as_array().expect("events").clone();
+    let segments: Vec<&Value> = booking["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .flat_map(|i| i["itinerary"]["slices"].as_array().into_iter().flatten())
+        .flat_map(|s| s["segments"].as_array().expect("segments"))
+        .collect();
+    assert!(!segments.is_empty(), "{what}: a flight booking");
+    assert_eq!(events.len(), segments.len(), "{what}: {ics}");
+    for (e, s) in events.iter().zip(&segments) {
+        let departs = chrono::DateTime::parse_from_rfc3339(s["departure_at"].as_str().expect("at"))
+            .expect("RFC 3339");
+        assert_eq!(e["start_tzid"], s["origin_time_zone"], "{what}: {ics}");
+        assert_eq!(e["end_tzid"], s["destination_time_zone"], "{what}: {ics}");
+        assert_eq!(
+            e["start"],
+            json!(departs.naive_local().format("%Y-%m-%dT%H:%M:%S").to_string()),
+            "{what}: the local departure"
+        );
+        assert_eq!(
+            e["utc_start"],
+            json!(
+                departs
+                    .with_timezone(&chrono::Utc)
+                    .format("%Y-%m-%dT%H:%M:%S+00:00")
+                    .to_string()
+            ),
+            "{what}: the zone puts it at the departure's instant"
+        );
+        assert!(
+            e["summary"]
+                .as_str()
+                .is_some_and(|t| t.contains(s["flight_number"].as_str().expect("number"))),
+            "{what}: {e}"
+        );
+    }
+    events
+}
+
+fn allowing_loopback(args: &mut ota::ServeArgs) {
+    args.booking.notify.webhook_allow_hosts = "127.0.0.1".parse().expect("an allow list");
+}
+
+/// Registers a webhook endpoint on `t`'s account.
+pub(crate) async fn register_endpoint(
+    app: &TestApp,
+    t: &crate::booking::Traveller,
+    url: &str,
+    events: Value,
+) -> (StatusCode, Value) {
+    crate::booking::send(
+        app,
+        reqwest::Method::POST,
+        "/api/v1/webhooks",
+        Some(&t.token),
+        None,
+        Some(&json!({"url": url, "enabled_events": events, "description": "test receiver"})),
+    )
+    .await
+}
+
+/// Verifies every request with the Standard Webhooks reference library and `secret`;
+/// answers the verified ids.
+fn verify(secret: &str, requests: &[crate::common::Received]) -> Vec<String> {
+    let input = json!({
+        "secret": secret,
+        "requests": requests.iter().map(|r| json!({"headers": r.headers, "body": r.body})).collect::<Vec<_>>(),
+    });
+    let out = crate::common::python("verify_webhooks.py", &input.to_string());
+    serde_json::from_value(out["verified"].clone()).expect("ids")
+}
+
+async fn received_eventually(
+    receiver: &crate::common::WebhookReceiver,
+    n: usize,
+    what: &str,
+) -> Vec<crate::common::Received> {
+    eventually(what, Duration::from_secs(30), || async {
+        receiver.received().len() >= n
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let all = receiver.received();
+    assert_eq!(all.len(), n, "{what}: exactly {n} request(s)");
+    all
+}
+
+#[tokio::test]
+async fn a_booking_sends_a_calendar_and_a_signed_webhook_retried_until_the_receiver_takes_it() {
+    for backend in backends().await {
+        let smtp = SmtpServer::start().await;
+        let dir = testkit::temp_dir();
+        let mut args = serve_args(&backend, &dir);
+        fast(&mut args, smtp.url());
+        allowing_loopback(&mut args);
+        let app = TestApp::spawn_with(backend.label, args).await;
+        let l = app.label;
+        let receiver = crate::common::WebhookReceiver::start(3).await;
+        let bystander = crate::common::WebhookReceiver::start(0).await;
+        let ada = traveller(&app).await;
+        let bob = traveller(&app).await;
+        let (status, endpoint) = register_endpoint(
+            &app,
+            &ada,
+            &receiver.url,
+            json!(["booking.confirmed", "booking.cancelled"]),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{l}: {endpoint}");
+        let secret = endpoint["secret"].as_str().expect("a secret").to_owned();
+        assert!(secret.starts_with("whsec_"), "{l}: {secret}");
+        let ep = endpoint["id"].as_str().expect("an id").to_owned();
+        // Bob's endpoint hears nothing of Ada's bookings, and Ada's is not Bob's to read.
+        let (status, _) = register_endpoint(&app, &bob, &bystander.url, json!(["*"])).await;
+        assert_eq!(status, StatusCode::CREATED, "{l}");
+        let (status, _) = get(&app, &bob, &format!("/api/v1/webhooks/{ep}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{l}");
+        let (status, list) = get(&app, &ada, "/api/v1/webhooks").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(list["endpoints"].as_array().map(Vec::len), Some(1), "{l}: {list}");
+        assert!(list["endpoints"][0].get("secret").is_none(), "{l}: shown once");
+
+        let booking = book_as(&app, &ada).await;
+        let reference = booking["reference"].as_str().expect("reference").to_owned();
+
+        // The e-mail carries the itinerary as a calendar file that parses back.
+        let mail = messages_eventually(&smtp, 1, "the confirmation").await;
+        let ics = calendar_attachment(&mail[0]).expect("a calendar attachment");
+        let events = check_calendar(&ics, &booking, l);
+        assert!(
+            events
+                .iter()
+                .all(|e| e["uid"].as_str().is_some_and(|u| u.starts_with(&reference))),
+            "{l}: {events:?}"
+        );
+        // The same file from the API, with the same UIDs.
+        let res = app
+            .http
+            .get(format!("{}/api/v1/bookings/{reference}/calendar", app.api))
+            .bearer_auth(&ada.token)
+            .send()
+            .await
+            .expect("the calendar");
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(
+            res.headers()[reqwest::header::CONTENT_TYPE]
+                .to_str()
+                .is_ok_and(|t| t.starts_with("text/calendar"))
+        );
+        let downloaded = check_calendar(&res.text().await.expect("ics"), &booking, l);
+        assert_eq!(
+            downloaded.iter().map(|e| &e["uid"]).collect::<Vec<_>>(),
+            events.iter().map(|e| &e["uid"]).collect::<Vec<_>>(),
+            "{l}: stable UIDs"
+        );
+
+        // The webhook: three refusals, then taken on the fourth attempt, same id each time.
+        let got = received_eventually(&receiver, 4, "the confirmation's four attempts").await;
+        let ids: Vec<&String> = got.iter().map(|r| &r.headers["webhook-id"]).collect();
+        assert!(ids.iter().all(|i| *i == ids[0]), "{l}: {ids:?}");
+        let doc: Value = serde_json::from_str(&got[3].body).expect("a JSON document");
+        assert_eq!(doc["type"], "booking.confirmed", "{l}");
+        assert_eq!(&doc["id"], &json!(ids[0]), "{l}");
+        assert_eq!(doc["data"]["reference"], json!(reference));
+        assert_eq!(doc["api_version"], "2026-12-01");
+        assert_eq!(verify(&secret, &got).len(), 4, "{l}: every attempt verifies");
+        assert!(!got[3].body.contains(CARD), "{l}: no card number");
+        // Forged: the same delivery under another secret fails verification.
+        let forged = std::panic::catch_unwind(|| {
+            verify("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", &got[3..])
+        });
+        assert!(forged.is_err(), "{l}: another secret must not verify");
+        assert!(bystander.received().is_empty(), "{l}: only the owner's events");
+
+        // The delivery log tells each attempt.
+        let (status, log) = get(&app, &ada, &format!("/api/v1/webhooks/{ep}/deliveries")).await;
+        assert_eq!(status, StatusCode::OK, "{l}: {log}");
+        let d = &log["deliveries"][0];
+        assert_eq!(d["event_id"], json!(ids[0]), "{l}: {log}");
+        assert_eq!(d["state"], "delivered", "{l}: {log}");
+        let attempts = d["attempts"].as_array().expect("attempts");
+        assert_eq!(attempts.len(), 4, "{l}: {log}");
+        assert_eq!(attempts[0]["detail"], "HTTP 500", "{l}: {log}");
+        assert_eq!(attempts[3]["ok"], true, "{l}: {log}");
+
+        // Redelivered on request, with the same id.
+        let (status, _) = crate::booking::send(
+            &app,
+            reqwest::Method::POST,
+            &format!("/api/v1/webhooks/{ep}/deliveries/{}/redeliver", ids[0]),
+            Some(&ada.token),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{l}");
+        let got = received_eventually(&receiver, 5, "the redelivery").await;
+        assert_eq!(&got[4].headers["webhook-id"], ids[0], "{l}");
+
+        // A rotation: for a day every delivery is signed by both secrets.
+        let (status, rotated) = crate::booking::send(
+            &app,
+            reqwest::Method::POST,
+            &format!("/api/v1/webhooks/{ep}/rotate-secret"),
+            Some(&ada.token),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{l}: {rotated}");
+        let new_secret = rotated["secret"].as_str().expect("a new secret").to_owned();
+        assert_ne!(new_secret, secret);
+        assert!(rotated["previous_secret_expires_at"].is_string(), "{l}: {rotated}");
+        let (status, _) = cancel(&app, &ada, &reference).await;
+        assert_eq!(status, StatusCode::OK, "{l}");
+        let got = received_eventually(&receiver, 6, "the cancellation").await;
+        let last = &got[5];
+        assert_eq!(
+            serde_json::from_str::<Value>(&last.body).expect("JSON")["type"],
+            "booking.cancelled"
+        );
+        assert_eq!(
+            last.headers["webhook-signature"].split(' ').count(),
+            2,
+            "{l}: {:?}",
+            last.headers
+        );
+        assert_eq!(verify(&new_secret, &got[5..]).len(), 1, "{l}");
+        assert_eq!(verify(&secret, &got[5..]).len(), 1, "{l}");
+        // The cancellation's e-mail marks the calendar entries cancelled.
+        let mail = messages_eventually(&smtp, 2, "the cancellation e-mail").await;
+        let cancelled = check_calendar(
+            &calendar_attachment(&mail[1]).expect("a calendar"),
+            &booking,
+            l,
+        );
+        assert!(cancelled.iter().all(|e| e["status"] == "CANCELLED"), "{l}: {cancelled:?}");
+
+        // Deleted: nothing more arrives.
+        let (status, _) = crate::booking::send(
+            &app,
+            reqwest::Method::DELETE,
+            &format!("/api/v1/webhooks/{ep}"),
+            Some(&ada.token),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{l}");
+        let (status, _) = get(&app, &ada, &format!("/api/v1/webhooks/{ep}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{l}");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn webhook_endpoints_must_be_public_unless_allowed_and_never_link_local() {
+    for backend in backends().await {
+        let receiver = crate::common::WebhookReceiver::start(0).await;
+        let dir = testkit::temp_dir();
+        let app = TestApp::spawn_with(backend.label, serve_args(&backend, &dir)).await;
+        let l = app.label;
+        let ada = traveller(&app).await;
+        let https_local = receiver.url.replace("http://", "https://");
+        for (url, why) in [
+            (receiver.url.as_str(), "https"),
+            (https_local.as_str(), "loopback"),
+            ("https://localhost/hooks", "loopback"),
+            ("https://10.1.2.3/hooks", "private"),
+            ("https://169.254.169.254/latest/meta-data", "link-local"),
+            ("https://[::1]/hooks", "loopback"),
+            ("ftp://example.com/hooks", "https"),
+            ("not a url", "URL"),
+        ] {
+            let (status, problem) = register_endpoint(&app, &ada, url, json!(["*"])).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{l}: {url}: {problem}");
+            assert_eq!(problem["errors"][0]["field"], "url", "{l}: {url}: {problem}");
+            assert!(
+                problem["errors"][0]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains(why)),
+                "{l}: {url}: {problem}"
+            );
+        }
+        let (status, problem) =
+            register_endpoint(&app, &ada, "https://10.1.2.3/x", json!(["booking.shipped"])).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{l}");
+        let fields: Vec<&Value> = problem["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .map(|e| &e["field"])
+            .collect();
+        assert!(fields.contains(&&json!("enabled_events[0]")), "{l}: {problem}");
+        let (status, _) = crate::booking::send(
+            &app,
+            reqwest::Method::POST,
+            "/api/v1/webhooks",
+            None,
+            None,
+            Some(&json!({"url": receiver.url, "enabled_events": ["*"]})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{l}");
+        let (_, list) = get(&app, &ada, "/api/v1/webhooks").await;
+        assert_eq!(list["endpoints"], json!([]), "{l}: nothing registered");
+        app.stop().await;
+
+        // Allowed: loopback and a CIDR, never link-local. An endpoint registered while
+        // allowed is refused at delivery once it no longer is: checked every time.
+        let mut args = serve_args(&backend, &dir);
+        args.booking.notify.webhook_allow_hosts = "127.0.0.1, 169.254.0.0/16, 10.0.0.0/8"
+            .parse()
+            .expect("an allow list");
+        let app = TestApp::spawn_with(backend.label, args).await;
+        let ada = traveller(&app).await;
+        let (status, created) = register_endpoint(&app, &ada, &receiver.url, json!(["*"])).await;
+        assert_eq!(status, StatusCode::CREATED, "{l}: {created}");
+        let (status, _) =
+            register_endpoint(&app, &ada, "http://169.254.169.254/latest", json!(["*"])).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{l}: link-local never");
+        app.stop().await;
+
+        let mut args = serve_args(&backend, &dir);
+        args.booking.notify.poll = Duration::from_millis(200);
+        let app = TestApp::spawn_with(backend.label, args).await;
+        let booking = book_as(&app, &ada).await;
+        let ep = created["id"].as_str().expect("id");
+        let log = eventually_log(&app, &ada, ep, "dead").await;
+        let d = &log["deliveries"][0];
+        assert_eq!(d["attempts"].as_array().map(Vec::len), Some(1), "{l}: {log}");
+        assert!(
+            d["attempts"][0]["detail"]
+                .as_str()
+                .is_some_and(|e| e.contains("refused") && e.contains("loopback")),
+            "{l}: {log}"
+        );
+        assert_eq!(d["reference"], booking["reference"]);
+        assert!(receiver.received().is_empty(), "{l}: never called");
+        app.stop().await;
+    }
+}
+
+/// The endpoint's delivery log once its newest delivery is in `state`.
+async fn eventually_log(
+    app: &TestApp,
+    t: &crate::booking::Traveller,
+    ep: &str,
+    state: &str,
+) -> Value {
+    let path = format!("/api/v1/webhooks/{ep}/deliveries");
+    eventually(state, Duration::from_secs(20), || async {
+        get(app, t, &path).await.1["deliveries"][0]["state"] == state
+    })
+    .await;
+    get(app, t, &path).await.1
 }

@@ -168,7 +168,7 @@ impl SearchStore {
         &self,
     ) -> Result<(Vec<HotelRecord>, Vec<RoomTypeRecord>, Vec<RatePlanRecord>), StoreError> {
         on_pool!(&self.db, pool => {
-            let hotels = sqlx::query_as::<_, HotelRecord>("SELECT id, code, name, city, country, stars, time_zone, check_in_time, check_out_time FROM hotels ORDER BY id")
+            let hotels = sqlx::query_as::<_, HotelRecord>("SELECT id, code, name, city, country, stars, time_zone, address, postal_code, check_in_time, check_out_time FROM hotels ORDER BY id")
                 .fetch_all(pool).await?;
             let rooms = sqlx::query_as::<_, RoomTypeRecord>("SELECT id, code, hotel_id, name, max_guests FROM room_types ORDER BY id")
                 .fetch_all(pool).await?;

@@ -83,6 +83,9 @@ pub struct HotelRecord {
     pub country: String,
     pub stars: i16,
     pub time_zone: String,
+    /// Street, and postal code, as the hotel file gave them.
+    pub address: String,
+    pub postal_code: String,
     /// Hotel-local HH:MM.
     pub check_in_time: String,
     pub check_out_time: String,

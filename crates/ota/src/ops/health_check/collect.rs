@@ -72,6 +72,7 @@ async fn check_target(url: String, interval: Duration) -> Target {
 }
 
 fn client() -> Result<reqwest::Client, Failure> {
+    ota_platform::client::install_tls_provider();
     reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
         // Management ports are reached inside the cluster or through a port-forward,

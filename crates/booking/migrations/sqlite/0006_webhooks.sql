@@ -1,0 +1,24 @@
+-- Webhook endpoints: an account's URL that receives the events about its own bookings,
+-- signed with the endpoint's secret (Standard Webhooks). `channel` ('webhook:' and the
+-- id's hex digits) names its rows in outbox_deliveries; `events` lists the event types
+-- it receives between commas (',booking.confirmed,refund.succeeded,'), or ',*,' for all.
+-- During a rotation the previous secret also signs until `previous_secret_until_ms`.
+-- A deleted endpoint keeps its row (its delivery log) but receives nothing.
+CREATE TABLE webhook_endpoints (
+    id                       BLOB          PRIMARY KEY,
+    user_id                  BLOB          NOT NULL,
+    channel                  text        NOT NULL UNIQUE,
+    url                      text        NOT NULL,
+    description              text        NOT NULL DEFAULT '',
+    events                   text        NOT NULL,
+    secret                   text        NOT NULL,
+    previous_secret          text,
+    previous_secret_until_ms INTEGER,
+    created_at               TEXT NOT NULL,
+    deleted_at               TEXT
+);
+CREATE INDEX webhook_endpoints_user_idx ON webhook_endpoints (user_id);
+
+-- How often a traveller asked for this delivery again ("resend confirmation"): each
+-- resend is a new e-mail with its own Message-ID.
+ALTER TABLE outbox_deliveries ADD COLUMN resends integer NOT NULL DEFAULT 0;
