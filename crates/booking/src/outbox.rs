@@ -387,6 +387,8 @@ struct MailModel {
     items: Vec<ItemLine>,
     travellers: Vec<String>,
     total: String,
+    /// "Visa ending in 4242", when the booking was paid.
+    paid_with: Option<String>,
     refund: Option<String>,
     failure: Option<String>,
     link: Option<String>,
@@ -476,6 +478,12 @@ impl MailModel {
                 .map(|t| format!("{} {}", t.first_name, t.last_name))
                 .collect(),
             total: b.total.to_string(),
+            paid_with: b
+                .payment
+                .as_ref()
+                .filter(|_| kind != EventKind::Failed)
+                .and_then(|p| p.card.as_ref())
+                .map(|c| format!("{} ending in {}", c.brand.display_name(), c.last4)),
             refund: (kind == EventKind::Cancelled).then(|| {
                 b.refund
                     .as_ref()

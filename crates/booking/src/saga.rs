@@ -195,6 +195,7 @@ impl Saga {
         let patch = Patch {
             payment_id: Some(p.id.to_string()),
             payment_status: Some(p.status),
+            card: p.card,
             ..Patch::default()
         };
         self.advance(b, Status::Authorized, patch, note).await

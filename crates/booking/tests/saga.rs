@@ -158,6 +158,7 @@ fn payment(a: &Authorization, status: PaymentStatus, decline_code: Option<Declin
         decline_code,
         created_at: String::new(),
         updated_at: String::new(),
+        card: None,
     }
 }
 

@@ -214,6 +214,9 @@ pub enum ItemItinerary {
 pub struct PaymentView {
     pub id: String,
     pub status: PaymentStatus,
+    /// The card paid with (brand, last four digits), once authorised.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<crate::payment::CardSummary>,
 }
 
 /// Where the booking's messages go.

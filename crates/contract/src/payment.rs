@@ -136,6 +136,16 @@ impl Brand {
         }
     }
 
+    /// The brand as people write it: "Visa", "American Express".
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Brand::Visa => "Visa",
+            Brand::Mastercard => "Mastercard",
+            Brand::Amex => "American Express",
+            Brand::Discover => "Discover",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Brand> {
         match s {
             "visa" => Some(Brand::Visa),
@@ -333,6 +343,17 @@ pub struct PaymentView {
     pub created_at: String,
     /// RFC 3339, UTC, milliseconds.
     pub updated_at: String,
+    /// The card paid with (brand and last four digits), in authorisation answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<CardSummary>,
+}
+
+/// Which card paid: enough for a traveller to recognise it, never the number.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq, Eq)]
+pub struct CardSummary {
+    pub brand: Brand,
+    #[schema(example = "4242")]
+    pub last4: String,
 }
 
 /// `GET /internal/v1/payments?booking_reference=`: a booking's payments, oldest first.

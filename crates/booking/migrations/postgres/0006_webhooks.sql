@@ -22,3 +22,8 @@ CREATE INDEX webhook_endpoints_user_idx ON webhook_endpoints (user_id);
 -- How often a traveller asked for this delivery again ("resend confirmation"): each
 -- resend is a new e-mail with its own Message-ID.
 ALTER TABLE outbox_deliveries ADD COLUMN resends integer NOT NULL DEFAULT 0;
+
+-- The card a booking was paid with, as payment-service's authorisation named it (brand
+-- and last four digits; never the number), for the confirmation.
+ALTER TABLE bookings ADD COLUMN card_brand text;
+ALTER TABLE bookings ADD COLUMN card_last4 text;

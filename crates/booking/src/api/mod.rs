@@ -130,7 +130,11 @@ pub(crate) fn view_of(b: Booking, items: Vec<Item>, travellers: Vec<Traveller>) 
         payment: b
             .payment_id
             .zip(b.payment_status)
-            .map(|(id, status)| PaymentView { id, status }),
+            .map(|(id, status)| PaymentView {
+                id,
+                status,
+                card: b.card.clone(),
+            }),
         travellers,
         contact: ContactView {
             email: b.contact_email.to_string(),

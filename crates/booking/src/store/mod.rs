@@ -43,6 +43,8 @@ pub struct Booking {
     pub attempts: i32,
     /// The cart this booking claimed (cart-service's `cart_id`).
     pub cart_id: Option<Uuid>,
+    /// The card that paid (brand, last four digits), once authorised.
+    pub card: Option<ota_contract::payment::CardSummary>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +109,7 @@ pub struct Patch {
     pub payment_status: Option<PaymentStatus>,
     pub failure_reason: Option<FailureReason>,
     pub refund_amount: Option<i64>,
+    pub card: Option<ota_contract::payment::CardSummary>,
 }
 
 #[async_trait]

@@ -49,7 +49,7 @@ impl SqlBookingStore {
     }
 }
 
-const BOOKING_COLUMNS: &str = "id, reference, user_id, status, total_amount, currency, payment_method_id, payment_id, payment_status, failure_reason, refund_amount, contact_email, created_at, updated_at, version, step_started_ms, attempts, cart_id";
+const BOOKING_COLUMNS: &str = "id, reference, user_id, status, total_amount, currency, payment_method_id, payment_id, payment_status, failure_reason, refund_amount, contact_email, created_at, updated_at, version, step_started_ms, attempts, cart_id, card_brand, card_last4";
 const IN_FLIGHT: &str = "('PENDING', 'HELD', 'AUTHORIZED', 'CANCELLING')";
 const CHECKING_OUT: &str = "('PENDING', 'HELD', 'AUTHORIZED')";
 
@@ -73,6 +73,8 @@ struct BookingRow {
     step_started_ms: i64,
     attempts: i32,
     cart_id: Option<Uuid>,
+    card_brand: Option<String>,
+    card_last4: Option<String>,
 }
 
 fn corrupt(what: String) -> StoreError {
@@ -116,6 +118,12 @@ impl TryFrom<BookingRow> for Booking {
             step_started_ms: r.step_started_ms,
             attempts: r.attempts,
             cart_id: r.cart_id,
+            card: r
+                .card_brand
+                .as_deref()
+                .and_then(ota_contract::payment::Brand::parse)
+                .zip(r.card_last4)
+                .map(|(brand, last4)| ota_contract::payment::CardSummary { brand, last4 }),
         })
     }
 }
@@ -433,7 +441,8 @@ impl BookingStore for SqlBookingStore {
         let sql = format!(
             "UPDATE bookings SET status = $4, version = version + 1, step_started_ms = $5, updated_at = $6,
                  payment_id = COALESCE($7, payment_id), payment_status = COALESCE($8, payment_status),
-                 failure_reason = COALESCE($9, failure_reason), refund_amount = COALESCE($10, refund_amount)
+                 failure_reason = COALESCE($9, failure_reason), refund_amount = COALESCE($10, refund_amount),
+                 card_brand = COALESCE($11, card_brand), card_last4 = COALESCE($12, card_last4)
              WHERE id = $1 AND status = $2 AND version = $3
              RETURNING {BOOKING_COLUMNS}"
         );
@@ -443,6 +452,7 @@ impl BookingStore for SqlBookingStore {
                 .bind(now.timestamp_millis()).bind(now)
                 .bind(&patch.payment_id).bind(patch.payment_status.map(PaymentStatus::as_str))
                 .bind(patch.failure_reason.map(FailureReason::as_str)).bind(patch.refund_amount)
+                .bind(patch.card.as_ref().map(|c| c.brand.as_str())).bind(patch.card.as_ref().map(|c| c.last4.as_str()))
                 .fetch_optional(&mut *tx).await?;
             let Some(row) = row else {
                 return Ok(None);

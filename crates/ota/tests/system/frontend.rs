@@ -1354,3 +1354,128 @@ async fn a_hotel_booked_on_the_web_site_reaches_its_supplier() {
     assert!(answer.contains(r#"ResStatus="Book""#), "{answer}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_web_booking_is_emailed_with_its_calendar_pushed_to_a_signed_webhook_and_resent_on_request()
+ {
+    let backend = backends().await.remove(0);
+    let dir = testkit::temp_dir();
+    let smtp = crate::common::SmtpServer::start().await;
+    let receiver = crate::common::WebhookReceiver::start(0).await;
+    let mut args = serve_args(&backend, &dir);
+    args.booking.notify.smtp_url = Some(smtp.url().into());
+    args.booking.notify.poll = Duration::from_millis(200);
+    args.booking.notify.webhook_allow_hosts = "127.0.0.1".parse().expect("an allow list");
+    let app = TestApp::spawn_with(backend.label, args).await;
+    // The traveller's account, with a webhook endpoint of its own.
+    let (email, password, session) = app.register().await;
+    let traveller = crate::booking::Traveller {
+        token: session["access_token"].as_str().expect("token").to_owned(),
+    };
+    let (status, endpoint) = crate::notifications::register_endpoint(
+        &app,
+        &traveller,
+        &receiver.url,
+        json!(["booking.confirmed"]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{endpoint}");
+
+    let site = app.api.replace("127.0.0.1", "localhost");
+    let browser = Browser::start(Width::Desktop).await;
+    let v = Visit {
+        c: browser.client.clone(),
+        site: site.clone(),
+        width: Width::Desktop,
+    };
+    let journey = tokio::time::timeout(JOURNEY_TIMEOUT, async {
+        v.goto("/login").await;
+        v.fill("#email", &email).await;
+        v.fill("#password", &password).await;
+        v.click("main form button[type=submit]").await;
+        search_and_choose(&v, false).await;
+        let page = pay(&v, "4242 4242 4242 4242", false).await;
+        assert!(page.contains("Booking confirmed"), "{page}");
+        assert!(page.contains(&format!("on its way to {email}")), "{page}");
+        let reference = v.text(".alert .reference").await;
+        v.wait("a[href$='/calendar.ics']").await;
+        // Resend: a second message, and the page says where it went.
+        v.click("form[action$='/resend-confirmation'] button").await;
+        let page = v.main_text().await;
+        assert!(page.contains(&format!("We sent the confirmation again to {email}")), "{page}");
+        v.shot("booking-resent").await;
+        let cookies = v
+            .c
+            .get_all_cookies()
+            .await
+            .expect("cookies")
+            .iter()
+            .map(|c| format!("{}={}", c.name(), c.value()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        (reference, cookies)
+    })
+    .await;
+    browser.close().await;
+    let (reference, cookies) = journey.expect("the journey within its timeout");
+
+    let (_, booking) = app
+        .get(&format!("/api/v1/bookings/{reference}"), Some(&traveller.token))
+        .await;
+    // One confirmation, then its resend: two messages, two Message-IDs, one calendar.
+    testkit::eventually("two messages", Duration::from_secs(30), || async {
+        smtp.messages().len() >= 2
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mail = smtp.messages();
+    assert_eq!(mail.len(), 2, "the confirmation and its resend");
+    let ids: Vec<String> = mail
+        .iter()
+        .map(|m| crate::common::header(m, "Message-ID").expect("a Message-ID"))
+        .collect();
+    assert_ne!(ids[0], ids[1], "a resend is a new message");
+    let first = crate::notifications::check_calendar(
+        &crate::notifications::calendar_attachment(&mail[0]).expect("a calendar"),
+        &booking,
+        "the confirmation",
+    );
+    let again = crate::notifications::check_calendar(
+        &crate::notifications::calendar_attachment(&mail[1]).expect("a calendar"),
+        &booking,
+        "the resend",
+    );
+    assert_eq!(first, again, "the same calendar entries, UIDs included");
+
+    // One signed booking.confirmed webhook, under the event id of the e-mail.
+    let got = receiver.received();
+    assert_eq!(got.len(), 1, "one webhook: {got:?}");
+    assert!(ids[0].starts_with(&format!("<{}@", got[0].headers["webhook-id"])));
+    let input = json!({
+        "secret": endpoint["secret"],
+        "requests": [{"headers": got[0].headers, "body": got[0].body}],
+    });
+    let verified = crate::common::python("verify_webhooks.py", &input.to_string());
+    assert_eq!(verified["verified"].as_array().map(Vec::len), Some(1));
+
+    // The web site's calendar download is the same file.
+    let res = crate::common::http()
+        .get(format!("{site}/bookings/{reference}/calendar.ics"))
+        .header("cookie", cookies)
+        .send()
+        .await
+        .expect("the download");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()[reqwest::header::CONTENT_DISPOSITION]
+            .to_str()
+            .is_ok_and(|d| d.contains(&format!("booking-{reference}.ics")))
+    );
+    let downloaded = crate::notifications::check_calendar(
+        &res.text().await.expect("ics"),
+        &booking,
+        "the download",
+    );
+    assert_eq!(downloaded, first);
+    app.stop().await;
+}

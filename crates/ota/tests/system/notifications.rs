@@ -128,6 +128,9 @@ async fn a_booking_and_its_cancellation_each_send_one_email_with_the_itinerary()
             !raw.contains(CARD) && !raw.contains("424242"),
             "{l}: no card number"
         );
+        assert!(text.contains("Paid with: Visa ending in 4242"), "{l}: {text}");
+        assert!(html.contains("Paid with Visa ending in 4242."), "{l}: {html}");
+        assert_eq!(booking["payment"]["card"], json!({"brand": "visa", "last4": "4242"}));
 
         // The cancellation: its own e-mail, with the refund; the confirmation is not sent
         // again.

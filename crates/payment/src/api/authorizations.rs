@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
 use ota_contract::money::Money;
-use ota_contract::payment::{AuthorizeRequest, DeclineCode, PaymentStatus, PaymentView};
+use ota_contract::payment::{AuthorizeRequest, CardSummary, DeclineCode, PaymentStatus, PaymentView};
 use ota_platform::http::Json;
 use ota_platform::idempotency::IdempotencyKey;
 use ota_platform::tokens::ServiceCaller;
@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::keys::{idempotent, key_and_amount};
 use super::{
-    MAX_REFERENCE_CHARS, PaymentState, answer, count, payment_json, payment_not_found,
+    MAX_REFERENCE_CHARS, PaymentState, answer, count, payment_json, payment_json_with_card, payment_not_found,
     provider_problem,
 };
 use crate::domain::Expiry;
@@ -45,7 +45,8 @@ pub(super) async fn authorize(
         // it, or an authorisation abandoned by booking-service): answer it rather than
         // charge again.
         if let Some(p) = state.store.payment_by_key(key.as_str()).await? {
-            return authorisation_answer(p);
+            let card = state.store.method(p.payment_method_id).await?.map(|m| card_of(&m));
+            return authorisation_answer(p, card);
         }
         let method = method_of(&state, &body).await?;
         let expiry = Expiry {
@@ -90,7 +91,7 @@ pub(super) async fn authorize(
                     "an approval made after its authorisation was abandoned could not be voided at the provider");
             }
         }
-        authorisation_answer(payment)
+        authorisation_answer(payment, Some(card_of(&method)))
     };
     idempotent(&state, &key, "authorize", None, &body, work).await
 }
@@ -142,13 +143,24 @@ fn declined(p: &Payment, code: DeclineCode) -> Problem {
     .with("status", p.status)
 }
 
-/// The answer to an authorisation as recorded: 201 authorised, or 402 declined.
-fn authorisation_answer(p: Payment) -> Result<(StatusCode, serde_json::Value), Problem> {
+/// The answer to an authorisation as recorded: 201 authorised (with the card that
+/// paid), or 402 declined.
+fn authorisation_answer(
+    p: Payment,
+    card: Option<CardSummary>,
+) -> Result<(StatusCode, serde_json::Value), Problem> {
     match (p.status, p.decline_code) {
         (PaymentStatus::Declined, code) => {
             Err(declined(&p, code.unwrap_or(DeclineCode::CardDeclined)))
         }
-        _ => Ok((StatusCode::CREATED, payment_json(p))),
+        _ => Ok((StatusCode::CREATED, payment_json_with_card(p, card))),
+    }
+}
+
+fn card_of(m: &PaymentMethod) -> CardSummary {
+    CardSummary {
+        brand: m.brand,
+        last4: m.last4.clone(),
     }
 }
 

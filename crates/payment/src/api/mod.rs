@@ -116,11 +116,19 @@ fn payment_view(p: Payment) -> PaymentView {
         decline_code: p.decline_code,
         created_at: rfc3339(p.created_at),
         updated_at: rfc3339(p.updated_at),
+        card: None,
     }
 }
 
 fn payment_json(p: Payment) -> serde_json::Value {
     serde_json::to_value(payment_view(p)).unwrap_or_default()
+}
+
+/// [`payment_json`] with the card that paid.
+fn payment_json_with_card(p: Payment, card: Option<ota_contract::payment::CardSummary>) -> serde_json::Value {
+    let mut view = payment_view(p);
+    view.card = card;
+    serde_json::to_value(view).unwrap_or_default()
 }
 
 /// Counts one outcome of `payments_total`.
