@@ -103,7 +103,10 @@ pub fn ics(b: &BookingView, uid_domain: &str) -> String {
                     add(
                         &mut calendar,
                         format!("{}-{n}-{k}", b.reference),
-                        format!("Flight {} {} → {}", s.flight_number, s.origin, s.destination),
+                        format!(
+                            "Flight {} {} → {}",
+                            s.flight_number, s.origin, s.destination
+                        ),
                         s.origin.clone(),
                         format!(
                             "{} {} from {} to {}, {} cabin. Booking {}.",
@@ -134,11 +137,15 @@ pub fn ics(b: &BookingView, uid_domain: &str) -> String {
                 ) else {
                     continue;
                 };
-                let place = [hotel.address.as_str(), hotel.city.as_str(), hotel.country.as_str()]
-                    .into_iter()
-                    .filter(|s| !s.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                let place = [
+                    hotel.address.as_str(),
+                    hotel.city.as_str(),
+                    hotel.country.as_str(),
+                ]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(", ");
                 add(
                     &mut calendar,
                     format!("{}-{n}-stay", b.reference),
@@ -251,9 +258,15 @@ mod tests {
 
     #[test]
     fn a_zone_with_summer_time_gets_its_observance_and_each_change_in_range() {
-        let tz: Tz = "Europe/London".parse().unwrap();
-        let from = Utc.with_ymd_and_hms(2026, 3, 20, 9, 0, 0).unwrap();
-        let to = Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap();
+        let tz: Tz = "Europe/London".parse().expect("test data");
+        let from = Utc
+            .with_ymd_and_hms(2026, 3, 20, 9, 0, 0)
+            .single()
+            .expect("test data");
+        let to = Utc
+            .with_ymd_and_hms(2026, 11, 2, 9, 0, 0)
+            .single()
+            .expect("test data");
         let v = vtimezone(tz, from, to);
         // In force on 20 March: GMT since 25 October 2025; then BST from 29 March, GMT
         // again from 25 October 2026.
@@ -265,14 +278,20 @@ mod tests {
             v.contains("BEGIN:DAYLIGHT\r\nDTSTART:20260329T010000\r\nTZOFFSETFROM:+0000\r\nTZOFFSETTO:+0100\r\nTZNAME:BST"),
             "{v}"
         );
-        assert!(v.contains("DTSTART:20261025T020000\r\nTZOFFSETFROM:+0100"), "{v}");
+        assert!(
+            v.contains("DTSTART:20261025T020000\r\nTZOFFSETFROM:+0100"),
+            "{v}"
+        );
         assert_eq!(v.matches("BEGIN:").count(), 4, "{v}");
     }
 
     #[test]
     fn a_zone_without_changes_has_one_standard_observance() {
-        let tz: Tz = "Asia/Tokyo".parse().unwrap();
-        let at = Utc.with_ymd_and_hms(2026, 12, 20, 1, 0, 0).unwrap();
+        let tz: Tz = "Asia/Tokyo".parse().expect("test data");
+        let at = Utc
+            .with_ymd_and_hms(2026, 12, 20, 1, 0, 0)
+            .single()
+            .expect("test data");
         let v = vtimezone(tz, at, at + Duration::hours(3));
         assert!(v.contains("BEGIN:STANDARD\r\nDTSTART:19700101T090000\r\nTZOFFSETFROM:+0900\r\nTZOFFSETTO:+0900\r\nTZNAME:JST"), "{v}");
         assert_eq!(v.matches("BEGIN:").count(), 2, "{v}");
@@ -280,7 +299,7 @@ mod tests {
 
     #[test]
     fn offsets_read_as_rfc_5545_writes_them() {
-        let east = |s| FixedOffset::east_opt(s).unwrap();
+        let east = |s| FixedOffset::east_opt(s).expect("test data");
         assert_eq!(utc_offset(east(0)), "+0000");
         assert_eq!(utc_offset(east(-16_200)), "-0430");
         assert_eq!(utc_offset(east(20_700)), "+0545");

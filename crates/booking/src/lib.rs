@@ -58,13 +58,14 @@ pub async fn build(ctx: &Context, settings: &BookingSettings) -> anyhow::Result<
             ))
         };
     let sql_store = Arc::new(store::SqlBookingStore::new(db.clone()));
+    let search_client = Arc::new(search::SearchClient::new(peer(
+        "search-service",
+        &peers.search,
+        "OTA_SEARCH_URL",
+    )?));
     let saga = Saga {
         store: sql_store.clone(),
-        inventory: Arc::new(search::SearchClient::new(peer(
-            "search-service",
-            &peers.search,
-            "OTA_SEARCH_URL",
-        )?)),
+        inventory: search_client.clone(),
         // Authorisations go to a card network behind payment-service: 4 s per attempt
         // is plenty, and leaves a checkout time to answer honestly when it is slow.
         payments: Arc::new(payment::PaymentClient::new(
@@ -101,11 +102,10 @@ pub async fn build(ctx: &Context, settings: &BookingSettings) -> anyhow::Result<
             "SMTP_URL is not set: e-mails are written as .eml files"
         ),
     }
-    let dispatcher = Arc::new(outbox::Dispatcher::new(
-        sql_store.clone(),
-        mailer,
-        settings.notify.clone(),
-    )?);
+    let dispatcher = Arc::new(
+        outbox::Dispatcher::new(sql_store.clone(), mailer, settings.notify.clone())?
+            .with_schedule_changes(search_client),
+    );
     tracing::info!(
         service = SERVICE,
         poll_ms = settings.notify.poll.as_millis() as u64,

@@ -137,6 +137,10 @@ pub async fn document(
         api_version: EVENTS_API_VERSION.to_owned(),
         timestamp: event.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
         data: crate::api::view_of(b, items, travellers),
+        schedule_change: event
+            .detail
+            .as_deref()
+            .and_then(|d| serde_json::from_str(d).ok()),
     }))
 }
 
@@ -391,6 +395,8 @@ struct MailModel {
     paid_with: Option<String>,
     refund: Option<String>,
     failure: Option<String>,
+    /// What the airline changed, for a schedule change.
+    change: Option<String>,
     link: Option<String>,
 }
 
@@ -493,6 +499,25 @@ impl MailModel {
                     })
             }),
             failure: (kind == EventKind::Failed).then(|| failure_text(b.failure_reason)),
+            change: doc.schedule_change.as_ref().map(|c| {
+                let what = match c.change {
+                    ota_contract::search::LegChange::Cancelled => {
+                        "no longer operates that day: we will contact you to rebook or refund"
+                    }
+                    ota_contract::search::LegChange::Retimed => {
+                        "now operates at other times: check the new times before you travel"
+                    }
+                    ota_contract::search::LegChange::Oversold => {
+                        "now has fewer seats: the airline may move some travellers to another flight"
+                    }
+                };
+                format!(
+                    "Flight {} on {} from {} {what}",
+                    c.flight,
+                    c.flight_date.format("%a %-d %b %Y"),
+                    c.origin
+                )
+            }),
             link: public_url.map(|u| format!("{}/bookings/{reference}", u.trim_end_matches('/'))),
         })
     }
@@ -582,6 +607,8 @@ pub struct Dispatcher {
     pub from: Mailbox,
     allow: Arc<crate::webhooks::AllowList>,
     webhooks: reqwest::Client,
+    /// Where schedule changes come from (search-service).
+    schedule: Option<Arc<crate::search::SearchClient>>,
     /// E-mails sent per recipient in the current hour.
     sent: moka::sync::Cache<String, Arc<std::sync::atomic::AtomicU32>>,
 }
@@ -607,6 +634,7 @@ impl Dispatcher {
             from,
             webhooks: crate::webhooks::client(allow.clone())?,
             allow,
+            schedule: None,
             sent: moka::sync::Cache::builder()
                 .time_to_live(Duration::from_secs(3600))
                 .max_capacity(100_000)
@@ -615,11 +643,47 @@ impl Dispatcher {
         })
     }
 
+    /// Reads schedule changes from search-service and tells the travellers.
+    pub fn with_schedule_changes(mut self, source: Arc<crate::search::SearchClient>) -> Self {
+        self.schedule = Some(source);
+        self
+    }
+
+    /// Turns the schedule changes search-service has recorded since the last look into
+    /// `booking.schedule_changed` events.
+    pub async fn schedule_changes(&self) {
+        let Some(source) = &self.schedule else { return };
+        let after = match self.store.schedule_changes_cursor().await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(error = %e, "the outbox dispatcher could not read the schedule-change cursor");
+                return;
+            }
+        };
+        match source.schedule_changes(after).await {
+            Ok(changes) if changes.is_empty() => {}
+            Ok(changes) => match self.store.write_schedule_changes(&changes).await {
+                Ok(n) => tracing::info!(
+                    changes = changes.len(),
+                    events = n,
+                    "schedule changes read: travellers of confirmed bookings will hear of them"
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the outbox dispatcher could not write schedule changes")
+                }
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "the outbox dispatcher could not read schedule changes from search-service")
+            }
+        }
+    }
+
     /// Runs until `closed` answers true (the database closed at shutdown).
     pub async fn run(self: Arc<Self>, closed: impl Fn() -> bool + Send + 'static) {
         let mut tick = tokio::time::interval(self.settings.poll);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut reminders_looked: Option<tokio::time::Instant> = None;
+        let mut changes_looked: Option<tokio::time::Instant> = None;
         loop {
             tick.tick().await;
             if closed() {
@@ -629,6 +693,11 @@ impl Dispatcher {
             if reminders_looked.is_none_or(|t| t.elapsed() >= REMINDER_SCAN) {
                 reminders_looked = Some(tokio::time::Instant::now());
                 self.remind().await;
+            }
+            // Schedule changes every ten polls (10 s by default).
+            if changes_looked.is_none_or(|t| t.elapsed() >= self.settings.poll * 10) {
+                changes_looked = Some(tokio::time::Instant::now());
+                self.schedule_changes().await;
             }
             // Drain: keep taking while full batches come back.
             while self.clone().sweep().await >= usize::from(self.settings.concurrency) {}
@@ -800,7 +869,9 @@ impl Dispatcher {
             .map_err(|e| Failure::temporary(format!("reading the endpoint: {e}")))?
             .filter(|e| e.deleted_at.is_none())
         else {
-            return Ok(Deliver::Sent("the endpoint was deleted: nothing sent".into()));
+            return Ok(Deliver::Sent(
+                "the endpoint was deleted: nothing sent".into(),
+            ));
         };
         let url = url::Url::parse(&endpoint.url)
             .map_err(|e| Failure::permanent(format!("the endpoint's URL: {e}")))?;
@@ -833,7 +904,9 @@ impl Dispatcher {
             .send()
             .await;
         match answer {
-            Ok(r) if r.status().is_success() => Ok(Deliver::Sent(format!("HTTP {}", r.status().as_u16()))),
+            Ok(r) if r.status().is_success() => {
+                Ok(Deliver::Sent(format!("HTTP {}", r.status().as_u16())))
+            }
             Ok(r) if r.status().is_redirection() => Err(Failure::temporary(format!(
                 "HTTP {} (redirects are not followed)",
                 r.status().as_u16()
@@ -855,7 +928,9 @@ impl Dispatcher {
                         crate::webhooks::TIMEOUT.as_secs()
                     )))
                 } else {
-                    Err(Failure::temporary(format!("could not reach the endpoint: {why}")))
+                    Err(Failure::temporary(format!(
+                        "could not reach the endpoint: {why}"
+                    )))
                 }
             }
         }

@@ -187,6 +187,26 @@ fn hotel_terms(offer: &HotelOffer, now: DateTime<Utc>) -> OfferTerms {
     }
 }
 
+impl SearchClient {
+    /// The bookings schedule imports changed a flight of, after change `after`.
+    pub async fn schedule_changes(
+        &self,
+        after: i64,
+    ) -> Result<Vec<ota_contract::search::ScheduleChange>, PeerError> {
+        let answer: ota_contract::search::ScheduleChanges = self
+            .client
+            .call::<(), _>(
+                Method::GET,
+                &format!("/internal/v1/schedule-changes?after={after}&limit=500"),
+                None,
+                None,
+                true,
+            )
+            .await?;
+        Ok(answer.changes)
+    }
+}
+
 #[async_trait]
 impl Inventory for SearchClient {
     async fn offer(&self, offer_id: &str) -> Result<OfferTerms, PeerError> {

@@ -399,3 +399,66 @@ async fn a_reminder_is_written_once_two_days_before_the_trip_and_only_for_a_live
         );
     }
 }
+
+#[tokio::test]
+async fn a_schedule_change_is_one_event_per_booking_and_change_and_only_for_a_confirmed_booking() {
+    for (engine, store) in stores().await {
+        let live = confirmed(&store).await;
+        let pending = booked(&store).await;
+        let change = |seq: i64, booking: Uuid| ota_contract::search::ScheduleChange {
+            seq,
+            booking_id: booking,
+            flight: "OT101".into(),
+            flight_date: chrono::NaiveDate::from_ymd_opt(2030, 11, 4).expect("a date"),
+            origin: "LHR".into(),
+            change: ota_contract::search::LegChange::Cancelled,
+        };
+        assert_eq!(store.schedule_changes_cursor().await.expect(engine), 0);
+        let feed = [change(7, live.id), change(8, pending.id)];
+        // Two dispatchers read the same changes at once: one event each, no more.
+        let (a, b) = tokio::join!(
+            store.write_schedule_changes(&feed),
+            store.write_schedule_changes(&feed)
+        );
+        assert_eq!(a.expect(engine) + b.expect(engine), 1, "{engine}");
+        assert_eq!(store.write_schedule_changes(&feed).await.expect(engine), 0);
+        let events = store.booking_events_out(live.id).await.expect(engine);
+        assert_eq!(
+            kinds(&events),
+            ["booking.confirmed", "booking.schedule_changed"],
+            "{engine}"
+        );
+        let detail: serde_json::Value =
+            serde_json::from_str(events[1].detail.as_deref().expect("a detail")).expect(engine);
+        assert_eq!(detail["flight"], "OT101", "{engine}");
+        assert_eq!(detail["change"], "cancelled", "{engine}");
+        assert!(
+            store
+                .booking_events_out(pending.id)
+                .await
+                .expect(engine)
+                .is_empty(),
+            "{engine}: a booking not yet confirmed hears nothing"
+        );
+        // The feed's cursor moved past both; a later change of the same booking is news.
+        assert_eq!(store.schedule_changes_cursor().await.expect(engine), 8);
+        assert_eq!(
+            store
+                .write_schedule_changes(&[change(9, live.id)])
+                .await
+                .expect(engine),
+            1
+        );
+        let due = store.claim_due(now_ms(), 60_000, 10).await.expect(engine);
+        let changed: Vec<_> = due
+            .iter()
+            .filter(|d| d.event.kind == EventKind::ScheduleChanged)
+            .map(|d| d.channel.as_str())
+            .collect();
+        assert_eq!(
+            changed,
+            [EMAIL, EMAIL],
+            "{engine}: each event's e-mail is due"
+        );
+    }
+}

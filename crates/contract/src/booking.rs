@@ -547,4 +547,22 @@ pub struct EventDocument {
     pub timestamp: String,
     /// The booking as it stood after the change.
     pub data: BookingView,
+    /// For `booking.schedule_changed`: which flight changed, and how.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_change: Option<ScheduleChangeView>,
+}
+
+/// A change the airline made to a booked flight (from a schedule import).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ScheduleChangeView {
+    /// Carrier and number, such as `BA117`.
+    pub flight: String,
+    /// The flight date (local at its origin), YYYY-MM-DD.
+    #[schema(value_type = String, example = "2026-12-14")]
+    pub flight_date: NaiveDate,
+    /// The leg's board point (IATA).
+    pub origin: String,
+    /// `cancelled` (no longer operates that day), `retimed` (other times or airports) or
+    /// `oversold` (fewer seats than are sold; the airline will rebook some travellers).
+    pub change: crate::search::LegChange,
 }

@@ -460,6 +460,9 @@ pub struct HotelsAnswer {
 }
 
 /// `GET /api/v1/offers/{offer_id}`: a flight or a hotel offer, told apart by its `kind`.
+// An answer made once per request and serialised at once: boxing the larger variant
+// buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(untagged)]
 #[schema(example = AnyOffer::example)]
@@ -608,6 +611,44 @@ pub enum LegChange {
     /// It has fewer seats than are sold and held (capacity stays at what is taken until
     /// staff move passengers).
     Oversold,
+}
+
+impl LegChange {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cancelled => "cancelled",
+            Self::Retimed => "retimed",
+            Self::Oversold => "oversold",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Cancelled, Self::Retimed, Self::Oversold]
+            .into_iter()
+            .find(|c| c.as_str() == s)
+    }
+}
+
+/// A booking a schedule import changed a flight of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ScheduleChange {
+    /// Ascending: pass the last one seen as `after` for what came since.
+    pub seq: i64,
+    pub booking_id: Uuid,
+    /// Carrier and number, such as `OT101`.
+    pub flight: String,
+    /// The flight date (local at the flight's origin).
+    #[schema(value_type = String, example = "2026-12-14")]
+    pub flight_date: chrono::NaiveDate,
+    /// The leg's board point (IATA).
+    pub origin: String,
+    pub change: LegChange,
+}
+
+/// `GET /internal/v1/schedule-changes`: changes after `after`, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ScheduleChanges {
+    pub changes: Vec<ScheduleChange>,
 }
 
 /// A dated leg an import changed under sold or held seats, and the bookings on it.

@@ -79,7 +79,9 @@ impl PeerClient {
         bearer: Option<&str>,
         idempotent: bool,
     ) -> Result<T, PeerError> {
-        let bytes = self.call_raw(method, path, body, bearer, idempotent).await?;
+        let bytes = self
+            .call_raw(method, path, body, bearer, idempotent)
+            .await?;
         self.decode(&bytes)
     }
 
@@ -115,7 +117,11 @@ impl PeerClient {
     }
 
     fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, PeerError> {
-        let bytes = if bytes.is_empty() { &b"null"[..] } else { bytes };
+        let bytes = if bytes.is_empty() {
+            &b"null"[..]
+        } else {
+            bytes
+        };
         serde_json::from_slice(bytes).map_err(|e| PeerError::Decode {
             peer: self.peer.to_owned(),
             reason: e.to_string(),
@@ -211,6 +217,13 @@ pub fn http_client() -> reqwest::Client {
         .user_agent(concat!("ota/", env!("CARGO_PKG_VERSION")))
         .build()
         .unwrap_or_default()
+}
+
+/// Makes `ring` the process's TLS provider (once; later calls do nothing). Every HTTP
+/// client is built after it: HTTPS (webhook deliveries) uses rustls with `ring`, the
+/// provider the database and mail clients use too.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 #[cfg(test)]
@@ -338,11 +351,4 @@ mod tests {
             .expect("ok");
         assert_eq!(plain["key"], serde_json::Value::Null, "no key unless given");
     }
-}
-
-/// Makes `ring` the process's TLS provider (once; later calls do nothing). Every HTTP
-/// client is built after it: HTTPS (webhook deliveries) uses rustls with `ring`, the
-/// provider the database and mail clients use too.
-pub fn install_tls_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
 }

@@ -555,9 +555,7 @@ fn slice(index: &Index, flights: &[Flight]) -> Option<Slice> {
                     arrival_at: local(index, f.destination, f.arrival),
                     duration_minutes: (f.arrival - f.departure).num_minutes(),
                     origin_time_zone: index.airports[f.origin as usize].time_zone.clone(),
-                    destination_time_zone: index.airports[f.destination as usize]
-                        .time_zone
-                        .clone(),
+                    destination_time_zone: index.airports[f.destination as usize].time_zone.clone(),
                 }
             })
             .collect(),

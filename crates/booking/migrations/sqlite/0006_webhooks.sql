@@ -27,3 +27,17 @@ ALTER TABLE outbox_deliveries ADD COLUMN resends integer NOT NULL DEFAULT 0;
 -- and last four digits; never the number), for the confirmation.
 ALTER TABLE bookings ADD COLUMN card_brand text;
 ALTER TABLE bookings ADD COLUMN card_last4 text;
+
+-- A schedule change's event says which flight changed and how (JSON of
+-- ota_contract::booking::ScheduleChangeView) and which of search-service's changes it
+-- came from (`source_seq`): one event per booking and change, however many dispatchers
+-- read them.
+ALTER TABLE outbox_events ADD COLUMN detail text;
+ALTER TABLE outbox_events ADD COLUMN source_seq INTEGER;
+CREATE UNIQUE INDEX outbox_events_one_per_change ON outbox_events (booking_id, source_seq) WHERE source_seq IS NOT NULL;
+
+-- How far the dispatchers have read a feed (`schedule_changes`: search-service's seq).
+CREATE TABLE outbox_cursors (
+    name  text   PRIMARY KEY,
+    value INTEGER NOT NULL
+);

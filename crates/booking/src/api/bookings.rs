@@ -252,7 +252,12 @@ pub(super) async fn resend_confirmation(
     };
     match state
         .sql
-        .resend(confirmed.id, crate::outbox::EMAIL, crate::store::now_ms(), MAX_RESENDS)
+        .resend(
+            confirmed.id,
+            crate::outbox::EMAIL,
+            crate::store::now_ms(),
+            MAX_RESENDS,
+        )
         .await?
     {
         Resend::Queued | Resend::Pending => Ok(StatusCode::ACCEPTED),
@@ -283,7 +288,10 @@ pub(super) async fn calendar(
     let ics = crate::calendar::ics(&view, &state.uid_domain);
     Ok((
         [
-            (axum::http::header::CONTENT_TYPE, crate::calendar::CONTENT_TYPE.to_owned()),
+            (
+                axum::http::header::CONTENT_TYPE,
+                crate::calendar::CONTENT_TYPE.to_owned(),
+            ),
             (
                 axum::http::header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"booking-{}.ics\"", view.reference),

@@ -74,7 +74,11 @@ fn delivery_view(d: Delivery) -> WebhookDeliveryView {
     }
 }
 
-async fn own_endpoint(state: &BookingState, user: &AuthUser, id: &str) -> Result<Endpoint, Problem> {
+async fn own_endpoint(
+    state: &BookingState,
+    user: &AuthUser,
+    id: &str,
+) -> Result<Endpoint, Problem> {
     let missing = || Problem::not_found("You have no webhook endpoint with this id.");
     let id = parse_endpoint_id(id).ok_or_else(missing)?;
     state.sql.endpoint(user.id, id).await?.ok_or_else(missing)
@@ -228,7 +232,9 @@ pub(super) async fn delete_endpoint(
 ) -> Result<StatusCode, Problem> {
     let e = own_endpoint(&state, &user, &id).await?;
     if !state.sql.delete_endpoint(user.id, e.id).await? {
-        return Err(Problem::not_found("You have no webhook endpoint with this id."));
+        return Err(Problem::not_found(
+            "You have no webhook endpoint with this id.",
+        ));
     }
     tracing::info!(endpoint = %endpoint_id(e.id), user = %user.id, "webhook endpoint deleted");
     Ok(StatusCode::NO_CONTENT)
@@ -255,7 +261,9 @@ pub(super) async fn rotate_secret(
         .rotate_secret(user.id, e.id, &secret, now_ms() + ROTATION_OVERLAP_MS)
         .await?
     {
-        return Err(Problem::not_found("You have no webhook endpoint with this id."));
+        return Err(Problem::not_found(
+            "You have no webhook endpoint with this id.",
+        ));
     }
     let e = own_endpoint(&state, &user, &id).await?;
     tracing::info!(endpoint = %endpoint_id(e.id), user = %user.id, "webhook secret rotated");

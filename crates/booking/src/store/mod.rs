@@ -6,8 +6,8 @@
 //! racing on one booking exactly one moves it; the loser sees `None` and re-reads.
 
 pub mod outbox;
-pub mod webhooks;
 mod sql;
+pub mod webhooks;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

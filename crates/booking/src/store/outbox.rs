@@ -38,6 +38,8 @@ pub struct StoredEvent {
     pub failure_reason: Option<String>,
     pub refund_amount: Option<i64>,
     pub created_at: DateTime<Utc>,
+    /// What changed, for a schedule change (JSON of `ScheduleChangeView`).
+    pub detail: Option<String>,
 }
 
 /// How an attempt ended.
@@ -97,6 +99,7 @@ struct DueRow {
     failure_reason: Option<String>,
     refund_amount: Option<i64>,
     created_at: DateTime<Utc>,
+    detail: Option<String>,
 }
 
 impl TryFrom<DueRow> for Due {
@@ -120,19 +123,21 @@ impl TryFrom<DueRow> for Due {
                 failure_reason: r.failure_reason,
                 refund_amount: r.refund_amount,
                 created_at: r.created_at,
+                detail: r.detail,
             },
         })
     }
 }
 
-const DUE_COLUMNS: &str = "d.event_id, d.channel, d.attempts, d.created_ms, d.resends, e.kind, e.booking_id, e.user_id, e.status, e.payment_status, e.failure_reason, e.refund_amount, e.created_at";
+const DUE_COLUMNS: &str = "d.event_id, d.channel, d.attempts, d.created_ms, d.resends, e.kind, e.booking_id, e.user_id, e.status, e.payment_status, e.failure_reason, e.refund_amount, e.created_at, e.detail";
 
 /// A delivery of event `$1` on channel `$2`, due now (`$3`, ms since the epoch).
 pub(crate) const INSERT_DELIVERY: &str = "INSERT INTO outbox_deliveries (event_id, channel, state, due_ms, created_ms) VALUES ($1, $2, 'pending', $3, $3)";
 
 /// A delivery of event `$1` to every live webhook endpoint of its booking's owner (`$2`)
 /// that receives its type (`$4`, the pattern of [`subscribed`]), due now (`$3`).
-pub(crate) const INSERT_WEBHOOK_DELIVERIES: &str = "INSERT INTO outbox_deliveries (event_id, channel, state, due_ms, created_ms)
+pub(crate) const INSERT_WEBHOOK_DELIVERIES: &str =
+    "INSERT INTO outbox_deliveries (event_id, channel, state, due_ms, created_ms)
      SELECT $1, channel, 'pending', $3, $3 FROM webhook_endpoints
      WHERE user_id = $2 AND deleted_at IS NULL AND (events = ',*,' OR events LIKE $4 ESCAPE '!')";
 
@@ -295,7 +300,7 @@ impl SqlBookingStore {
         let rows: Vec<DueRow> = on_pool!(self.db(), pool => {
             sqlx::query_as::<_, DueRow>(
                 "SELECT e.id AS event_id, '' AS channel, CAST(0 AS integer) AS attempts, CAST(0 AS bigint) AS created_ms, CAST(0 AS integer) AS resends, e.kind, e.booking_id, e.user_id,
-                        e.status, e.payment_status, e.failure_reason, e.refund_amount, e.created_at
+                        e.status, e.payment_status, e.failure_reason, e.refund_amount, e.created_at, e.detail
                  FROM outbox_events e WHERE e.booking_id = $1 ORDER BY e.created_at, e.id",
             )
             .bind(booking).fetch_all(pool).await?
@@ -465,6 +470,66 @@ impl SqlBookingStore {
             })?;
         }
         Ok(written)
+    }
+}
+
+impl SqlBookingStore {
+    /// Writes a `booking.schedule_changed` event (and its deliveries) for every change
+    /// to a CONFIRMED booking, once per booking and change however many dispatchers
+    /// read the feed, and moves the feed's cursor past them. Answers how many events.
+    pub async fn write_schedule_changes(
+        &self,
+        changes: &[ota_contract::search::ScheduleChange],
+    ) -> Result<usize, StoreError> {
+        let mut written = 0;
+        for c in changes {
+            let detail = serde_json::to_string(&ota_contract::booking::ScheduleChangeView {
+                flight: c.flight.clone(),
+                flight_date: c.flight_date,
+                origin: c.origin.clone(),
+                change: c.change,
+            })
+            .map_err(|e| StoreError::Other(e.to_string().into()))?;
+            let event = Uuid::now_v7();
+            let now = Utc::now();
+            written += ota_platform::in_write_tx!(self.db(), tx => {
+                let inserted = sqlx::query(
+                    "INSERT INTO outbox_events (id, kind, booking_id, user_id, status, payment_status, created_at, detail, source_seq)
+                     SELECT $1, 'booking.schedule_changed', id, user_id, status, payment_status, $3, $4, $5
+                     FROM bookings WHERE id = $2 AND status = 'CONFIRMED'
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(event).bind(c.booking_id).bind(now).bind(&detail).bind(c.seq)
+                .execute(&mut *tx).await?.rows_affected();
+                if inserted == 1 {
+                    let user: (Uuid,) = sqlx::query_as("SELECT user_id FROM bookings WHERE id = $1")
+                        .bind(c.booking_id).fetch_one(&mut *tx).await?;
+                    for channel in EventKind::ScheduleChanged.channels() {
+                        sqlx::query(INSERT_DELIVERY).bind(event).bind(channel).bind(now.timestamp_millis())
+                            .execute(&mut *tx).await?;
+                    }
+                    sqlx::query(INSERT_WEBHOOK_DELIVERIES).bind(event).bind(user.0).bind(now.timestamp_millis())
+                        .bind(subscribed(EventKind::ScheduleChanged)).execute(&mut *tx).await?;
+                }
+                sqlx::query(
+                    "INSERT INTO outbox_cursors (name, value) VALUES ('schedule_changes', $1)
+                     ON CONFLICT (name) DO UPDATE SET value = CASE WHEN excluded.value > outbox_cursors.value THEN excluded.value ELSE outbox_cursors.value END",
+                )
+                .bind(c.seq).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok::<usize, StoreError>(inserted as usize)
+            })?;
+        }
+        Ok(written)
+    }
+
+    /// How far the schedule-change feed has been read (0: not at all).
+    pub async fn schedule_changes_cursor(&self) -> Result<i64, StoreError> {
+        let row: Option<(i64,)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT value FROM outbox_cursors WHERE name = 'schedule_changes'")
+                .fetch_optional(pool).await?
+        });
+        Ok(row.map_or(0, |r| r.0))
     }
 }
 

@@ -78,7 +78,9 @@ impl SqlBookingStore {
 
     /// The live endpoints of `user`, oldest first.
     pub async fn endpoints(&self, user: Uuid) -> Result<Vec<Endpoint>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE user_id = $1 AND deleted_at IS NULL ORDER BY created_at, id");
+        let sql = format!(
+            "SELECT {COLUMNS} FROM webhook_endpoints WHERE user_id = $1 AND deleted_at IS NULL ORDER BY created_at, id"
+        );
         Ok(on_pool!(self.db(), pool => {
             sqlx::query_as::<_, Endpoint>(sqlx::AssertSqlSafe(sql)).bind(user).fetch_all(pool).await?
         }))
@@ -86,7 +88,9 @@ impl SqlBookingStore {
 
     /// Endpoint `id` of `user`, if it is live.
     pub async fn endpoint(&self, user: Uuid, id: Uuid) -> Result<Option<Endpoint>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL");
+        let sql = format!(
+            "SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL"
+        );
         Ok(on_pool!(self.db(), pool => {
             sqlx::query_as::<_, Endpoint>(sqlx::AssertSqlSafe(sql)).bind(id).bind(user).fetch_optional(pool).await?
         }))
@@ -145,7 +149,8 @@ impl SqlBookingStore {
             )
             .bind(channel).bind(limit).fetch_all(pool).await?
         });
-        let attempts: Vec<(Uuid, i32, DateTime<Utc>, bool, Option<String>)> = on_pool!(self.db(), pool => {
+        type AttemptRow = (Uuid, i32, DateTime<Utc>, bool, Option<String>);
+        let attempts: Vec<AttemptRow> = on_pool!(self.db(), pool => {
             sqlx::query_as(
                 "SELECT a.event_id, a.attempt, a.at, a.ok, a.detail FROM outbox_attempts a
                  WHERE a.channel = $1 AND a.event_id IN (

@@ -131,7 +131,10 @@ pub(super) async fn calendar(
     match web.api.calendar(&token, &reference).await {
         Ok(ics) => axum::response::IntoResponse::into_response((
             [
-                (axum::http::header::CONTENT_TYPE, "text/calendar; charset=utf-8".to_owned()),
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    "text/calendar; charset=utf-8".to_owned(),
+                ),
                 (
                     axum::http::header::CONTENT_DISPOSITION,
                     format!("attachment; filename=\"booking-{reference}.ics\""),

@@ -93,8 +93,10 @@ impl BookingView {
             cancellable: b.status == BookingStatus::Confirmed,
             contact: b.contact.email.clone(),
             confirmed: b.status == BookingStatus::Confirmed,
-            calendar: matches!(b.status, BookingStatus::Confirmed | BookingStatus::Cancelled)
-                && b.items.iter().any(|i| i.itinerary.is_some()),
+            calendar: matches!(
+                b.status,
+                BookingStatus::Confirmed | BookingStatus::Cancelled
+            ) && b.items.iter().any(|i| i.itinerary.is_some()),
         }
     }
 }

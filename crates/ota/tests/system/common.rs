@@ -615,8 +615,8 @@ impl WebhookReceiver {
     pub async fn start(fail_first: usize) -> WebhookReceiver {
         let received: Arc<std::sync::Mutex<Vec<Received>>> = Arc::default();
         let seen = received.clone();
-        let app = axum::Router::new().fallback(
-            move |headers: axum::http::HeaderMap, body: String| {
+        let app =
+            axum::Router::new().fallback(move |headers: axum::http::HeaderMap, body: String| {
                 let seen = seen.clone();
                 async move {
                     let mut all = seen.lock().expect("the receiver's log");
@@ -635,8 +635,7 @@ impl WebhookReceiver {
                         axum::http::StatusCode::NO_CONTENT
                     }
                 }
-            },
-        );
+            });
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
         let url = format!(
             "http://{}/hooks/ota",
@@ -668,7 +667,9 @@ impl Drop for WebhookReceiver {
 /// `icalendar`: .ci/run installs them).
 pub fn python(script: &str, input: &str) -> Value {
     use std::io::Write as _;
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/system").join(script);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/system")
+        .join(script);
     let mut child = Process::new("python3")
         .arg(&path)
         .stdin(Stdio::piped())

@@ -1407,17 +1407,19 @@ async fn a_web_booking_is_emailed_with_its_calendar_pushed_to_a_signed_webhook_a
         .await;
         v.click("form[action$='/resend-confirmation'] button").await;
         let page = v.main_text().await;
-        assert!(page.contains(&format!("We sent the confirmation again to {email}")), "{page}");
+        assert!(
+            page.contains(&format!("We sent the confirmation again to {email}")),
+            "{page}"
+        );
         v.shot("booking-resent").await;
-        let cookies = v
-            .c
-            .get_all_cookies()
-            .await
-            .expect("cookies")
-            .iter()
-            .map(|c| format!("{}={}", c.name(), c.value()))
-            .collect::<Vec<_>>()
-            .join("; ");
+        let cookies =
+            v.c.get_all_cookies()
+                .await
+                .expect("cookies")
+                .iter()
+                .map(|c| format!("{}={}", c.name(), c.value()))
+                .collect::<Vec<_>>()
+                .join("; ");
         (reference, cookies)
     })
     .await;
@@ -1425,7 +1427,10 @@ async fn a_web_booking_is_emailed_with_its_calendar_pushed_to_a_signed_webhook_a
     let (reference, cookies) = journey.expect("the journey within its timeout");
 
     let (_, booking) = app
-        .get(&format!("/api/v1/bookings/{reference}"), Some(&traveller.token))
+        .get(
+            &format!("/api/v1/bookings/{reference}"),
+            Some(&traveller.token),
+        )
         .await;
     // One confirmation, then its resend: two messages, two Message-IDs, one calendar.
     testkit::eventually("two messages", Duration::from_secs(30), || async {

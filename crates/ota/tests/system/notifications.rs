@@ -128,9 +128,18 @@ async fn a_booking_and_its_cancellation_each_send_one_email_with_the_itinerary()
             !raw.contains(CARD) && !raw.contains("424242"),
             "{l}: no card number"
         );
-        assert!(text.contains("Paid with: Visa ending in 4242"), "{l}: {text}");
-        assert!(html.contains("Paid with Visa ending in 4242."), "{l}: {html}");
-        assert_eq!(booking["payment"]["card"], json!({"brand": "visa", "last4": "4242"}));
+        assert!(
+            text.contains("Paid with: Visa ending in 4242"),
+            "{l}: {text}"
+        );
+        assert!(
+            html.contains("Paid with Visa ending in 4242."),
+            "{l}: {html}"
+        );
+        assert_eq!(
+            booking["payment"]["card"],
+            json!({"brand": "visa", "last4": "4242"})
+        );
 
         // The cancellation: its own e-mail, with the refund; the confirmation is not sent
         // again.
@@ -218,7 +227,10 @@ async fn a_process_killed_between_commit_and_delivery_loses_no_email_and_no_webh
         let reference = booking["reference"].as_str().expect("reference").to_owned();
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert!(smtp.messages().is_empty(), "not delivered before the kill");
-        assert!(receiver.received().is_empty(), "not delivered before the kill");
+        assert!(
+            receiver.received().is_empty(),
+            "not delivered before the kill"
+        );
         first.kill();
 
         let second = start(env("200ms")).await;
@@ -354,7 +366,12 @@ pub(crate) fn check_calendar(ics: &str, booking: &Value, what: &str) -> Vec<Valu
         assert_eq!(e["end_tzid"], s["destination_time_zone"], "{what}: {ics}");
         assert_eq!(
             e["start"],
-            json!(departs.naive_local().format("%Y-%m-%dT%H:%M:%S").to_string()),
+            json!(
+                departs
+                    .naive_local()
+                    .format("%Y-%m-%dT%H:%M:%S")
+                    .to_string()
+            ),
             "{what}: the local departure"
         );
         assert_eq!(
@@ -457,8 +474,15 @@ async fn a_booking_sends_a_calendar_and_a_signed_webhook_retried_until_the_recei
         assert_eq!(status, StatusCode::NOT_FOUND, "{l}");
         let (status, list) = get(&app, &ada, "/api/v1/webhooks").await;
         assert_eq!(status, StatusCode::OK);
-        assert_eq!(list["endpoints"].as_array().map(Vec::len), Some(1), "{l}: {list}");
-        assert!(list["endpoints"][0].get("secret").is_none(), "{l}: shown once");
+        assert_eq!(
+            list["endpoints"].as_array().map(Vec::len),
+            Some(1),
+            "{l}: {list}"
+        );
+        assert!(
+            list["endpoints"][0].get("secret").is_none(),
+            "{l}: shown once"
+        );
 
         let booking = book_as(&app, &ada).await;
         let reference = booking["reference"].as_str().expect("reference").to_owned();
@@ -503,14 +527,21 @@ async fn a_booking_sends_a_calendar_and_a_signed_webhook_retried_until_the_recei
         assert_eq!(&doc["id"], &json!(ids[0]), "{l}");
         assert_eq!(doc["data"]["reference"], json!(reference));
         assert_eq!(doc["api_version"], "2026-12-01");
-        assert_eq!(verify(&secret, &got).len(), 4, "{l}: every attempt verifies");
+        assert_eq!(
+            verify(&secret, &got).len(),
+            4,
+            "{l}: every attempt verifies"
+        );
         assert!(!got[3].body.contains(CARD), "{l}: no card number");
         // Forged: the same delivery under another secret fails verification.
         let forged = std::panic::catch_unwind(|| {
             verify("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", &got[3..])
         });
         assert!(forged.is_err(), "{l}: another secret must not verify");
-        assert!(bystander.received().is_empty(), "{l}: only the owner's events");
+        assert!(
+            bystander.received().is_empty(),
+            "{l}: only the owner's events"
+        );
 
         // The delivery log tells each attempt.
         let (status, log) = get(&app, &ada, &format!("/api/v1/webhooks/{ep}/deliveries")).await;
@@ -550,7 +581,10 @@ async fn a_booking_sends_a_calendar_and_a_signed_webhook_retried_until_the_recei
         assert_eq!(status, StatusCode::OK, "{l}: {rotated}");
         let new_secret = rotated["secret"].as_str().expect("a new secret").to_owned();
         assert_ne!(new_secret, secret);
-        assert!(rotated["previous_secret_expires_at"].is_string(), "{l}: {rotated}");
+        assert!(
+            rotated["previous_secret_expires_at"].is_string(),
+            "{l}: {rotated}"
+        );
         let (status, _) = cancel(&app, &ada, &reference).await;
         assert_eq!(status, StatusCode::OK, "{l}");
         let got = received_eventually(&receiver, 6, "the cancellation").await;
@@ -574,7 +608,10 @@ async fn a_booking_sends_a_calendar_and_a_signed_webhook_retried_until_the_recei
             &booking,
             l,
         );
-        assert!(cancelled.iter().all(|e| e["status"] == "CANCELLED"), "{l}: {cancelled:?}");
+        assert!(
+            cancelled.iter().all(|e| e["status"] == "CANCELLED"),
+            "{l}: {cancelled:?}"
+        );
 
         // Deleted: nothing more arrives.
         let (status, _) = crate::booking::send(
@@ -613,8 +650,15 @@ async fn webhook_endpoints_must_be_public_unless_allowed_and_never_link_local() 
             ("not a url", "URL"),
         ] {
             let (status, problem) = register_endpoint(&app, &ada, url, json!(["*"])).await;
-            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{l}: {url}: {problem}");
-            assert_eq!(problem["errors"][0]["field"], "url", "{l}: {url}: {problem}");
+            assert_eq!(
+                status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{l}: {url}: {problem}"
+            );
+            assert_eq!(
+                problem["errors"][0]["field"], "url",
+                "{l}: {url}: {problem}"
+            );
             assert!(
                 problem["errors"][0]["message"]
                     .as_str()
@@ -631,7 +675,10 @@ async fn webhook_endpoints_must_be_public_unless_allowed_and_never_link_local() 
             .iter()
             .map(|e| &e["field"])
             .collect();
-        assert!(fields.contains(&&json!("enabled_events[0]")), "{l}: {problem}");
+        assert!(
+            fields.contains(&&json!("enabled_events[0]")),
+            "{l}: {problem}"
+        );
         let (status, _) = crate::booking::send(
             &app,
             reqwest::Method::POST,
@@ -658,7 +705,11 @@ async fn webhook_endpoints_must_be_public_unless_allowed_and_never_link_local() 
         assert_eq!(status, StatusCode::CREATED, "{l}: {created}");
         let (status, _) =
             register_endpoint(&app, &ada, "http://169.254.169.254/latest", json!(["*"])).await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{l}: link-local never");
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{l}: link-local never"
+        );
         app.stop().await;
 
         let mut args = serve_args(&backend, &dir);
@@ -668,7 +719,11 @@ async fn webhook_endpoints_must_be_public_unless_allowed_and_never_link_local() 
         let ep = created["id"].as_str().expect("id");
         let log = eventually_log(&app, &ada, ep, "dead").await;
         let d = &log["deliveries"][0];
-        assert_eq!(d["attempts"].as_array().map(Vec::len), Some(1), "{l}: {log}");
+        assert_eq!(
+            d["attempts"].as_array().map(Vec::len),
+            Some(1),
+            "{l}: {log}"
+        );
         assert!(
             d["attempts"][0]["detail"]
                 .as_str()
@@ -694,4 +749,90 @@ async fn eventually_log(
     })
     .await;
     get(app, t, &path).await.1
+}
+
+#[tokio::test]
+async fn a_schedule_import_that_cancels_a_booked_flight_tells_its_traveller_once() {
+    for backend in backends().await {
+        let smtp = SmtpServer::start().await;
+        let receiver = crate::common::WebhookReceiver::start(0).await;
+        let dir = testkit::temp_dir();
+        let mut args = serve_args(&backend, &dir);
+        fast(&mut args, smtp.url());
+        allowing_loopback(&mut args);
+        let app = TestApp::spawn_with(backend.label, args).await;
+        let l = app.label;
+        let ada = traveller(&app).await;
+        let (status, endpoint) = register_endpoint(
+            &app,
+            &ada,
+            &receiver.url,
+            json!(["booking.schedule_changed"]),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{l}: {endpoint}");
+        let booking = book_as(&app, &ada).await;
+        let reference = booking["reference"].as_str().expect("reference").to_owned();
+        messages_eventually(&smtp, 1, "the confirmation").await;
+        let segment = &booking["items"][0]["itinerary"]["slices"][0]["segments"][0];
+        let flight = segment["flight_number"]
+            .as_str()
+            .expect("a flight")
+            .to_owned();
+        let date = segment["departure_at"].as_str().expect("a departure")[..10].to_owned();
+
+        // The airline's schedule again, without the booked flight, imported as an
+        // operator would.
+        let (ssim, _) =
+            ota_search::seed_files(ota_search::seed::Size::Small).expect("the seeded schedule");
+        let mut schedule = ota_content::ssim::read(&ssim, &mut |_, _| {}).expect("SSIM");
+        for c in &mut schedule.carriers {
+            c.legs.retain(|leg| leg.flight.to_string() != flight);
+        }
+        let mut writer = ota_content::ssim::Writer::new(Vec::new());
+        writer.schedule(&schedule).expect("written");
+        let path = dir.join("change.ssim");
+        std::fs::write(&path, writer.finish().expect("written")).expect("a file");
+        let out = crate::content::ota(
+            &backend,
+            &dir,
+            &[
+                "catalog",
+                "import",
+                "--ssim",
+                path.to_str().expect("a path"),
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{l}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+
+        // The traveller hears of it once, by e-mail and by webhook.
+        let mail = messages_eventually(&smtp, 2, "the schedule change").await;
+        let raw = &mail[1];
+        assert!(
+            header(raw, "Subject")
+                .is_some_and(|s| s.contains("schedule change") && s.contains(&reference)),
+            "{l}: {raw}"
+        );
+        let (text, _) = bodies(raw);
+        assert!(
+            text.contains(&format!("Flight {flight} on")) && text.contains("no longer operates"),
+            "{l}: {text}"
+        );
+        let got = received_eventually(&receiver, 1, "the schedule change's webhook").await;
+        let doc: Value = serde_json::from_str(&got[0].body).expect("JSON");
+        assert_eq!(doc["type"], "booking.schedule_changed", "{l}");
+        assert_eq!(
+            doc["schedule_change"],
+            json!({"flight": flight, "flight_date": date, "origin": segment["origin"], "change": "cancelled"}),
+            "{l}"
+        );
+        assert_eq!(doc["data"]["reference"], json!(reference));
+        let secret = endpoint["secret"].as_str().expect("secret");
+        assert_eq!(verify(secret, &got).len(), 1, "{l}");
+        app.stop().await;
+    }
 }

@@ -6,7 +6,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
 use ota_contract::money::Money;
-use ota_contract::payment::{AuthorizeRequest, CardSummary, DeclineCode, PaymentStatus, PaymentView};
+use ota_contract::payment::{
+    AuthorizeRequest, CardSummary, DeclineCode, PaymentStatus, PaymentView,
+};
 use ota_platform::http::Json;
 use ota_platform::idempotency::IdempotencyKey;
 use ota_platform::tokens::ServiceCaller;
@@ -15,8 +17,8 @@ use uuid::Uuid;
 
 use super::keys::{idempotent, key_and_amount};
 use super::{
-    MAX_REFERENCE_CHARS, PaymentState, answer, count, payment_json, payment_json_with_card, payment_not_found,
-    provider_problem,
+    MAX_REFERENCE_CHARS, PaymentState, answer, count, payment_json, payment_json_with_card,
+    payment_not_found, provider_problem,
 };
 use crate::domain::Expiry;
 use crate::provider::Authorisation;
@@ -45,7 +47,11 @@ pub(super) async fn authorize(
         // it, or an authorisation abandoned by booking-service): answer it rather than
         // charge again.
         if let Some(p) = state.store.payment_by_key(key.as_str()).await? {
-            let card = state.store.method(p.payment_method_id).await?.map(|m| card_of(&m));
+            let card = state
+                .store
+                .method(p.payment_method_id)
+                .await?
+                .map(|m| card_of(&m));
             return authorisation_answer(p, card);
         }
         let method = method_of(&state, &body).await?;

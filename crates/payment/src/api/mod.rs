@@ -125,7 +125,10 @@ fn payment_json(p: Payment) -> serde_json::Value {
 }
 
 /// [`payment_json`] with the card that paid.
-fn payment_json_with_card(p: Payment, card: Option<ota_contract::payment::CardSummary>) -> serde_json::Value {
+fn payment_json_with_card(
+    p: Payment,
+    card: Option<ota_contract::payment::CardSummary>,
+) -> serde_json::Value {
     let mut view = payment_view(p);
     view.card = card;
     serde_json::to_value(view).unwrap_or_default()

@@ -117,3 +117,57 @@ pub(super) async fn read_import(
         .ok_or_else(|| Problem::not_found("No such import."))?;
     Ok(axum::Json(view(log)).into_response())
 }
+
+/// `?after=&limit=` of [`schedule_changes`].
+#[derive(serde::Deserialize)]
+pub(super) struct ChangesQuery {
+    #[serde(default)]
+    after: Option<String>,
+    #[serde(default)]
+    limit: Option<String>,
+}
+
+/// The bookings schedule imports changed a flight of (cancelled, retimed, oversold),
+/// oldest first: booking-service reads them to tell the travellers.
+#[utoipa::path(get, path = "/internal/v1/schedule-changes", tag = "internal",
+    params(("after" = Option<i64>, Query, description = "Only changes with a greater `seq` (default 0)"),
+        ("limit" = Option<i64>, Query, description = "1 to 1000, default 500")),
+    responses(
+        (status = 200, body = ota_contract::search::ScheduleChanges, description = "Changes after `after`, by ascending `seq`"),
+        (status = 400, body = Problem, description = "`after` or `limit` not a whole number in range (problem `bad-parameter`)"),
+        (status = 401, body = Problem, description = "No service token, a bad one or an expired one (problem `unauthorized`)"),
+        (status = 403, body = Problem, description = "A traveller's token: internal APIs take service tokens only (problem `forbidden`)")),
+    security(("service_token" = [])))]
+pub(super) async fn schedule_changes(
+    State(state): State<SearchState>,
+    _caller: ServiceCaller,
+    axum::extract::Query(q): axum::extract::Query<ChangesQuery>,
+) -> Result<axum::Json<ota_contract::search::ScheduleChanges>, Problem> {
+    let number =
+        |field: &str, v: Option<&str>, default: i64, range: std::ops::RangeInclusive<i64>| match v
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            None => Ok(default),
+            Some(s) => s
+                .parse::<i64>()
+                .ok()
+                .filter(|n| range.contains(n))
+                .ok_or_else(|| {
+                    Problem::bad_parameter(
+                        field,
+                        format!(
+                            "must be a whole number from {} to {}",
+                            range.start(),
+                            range.end()
+                        ),
+                    )
+                }),
+        };
+    let after = number("after", q.after.as_deref(), 0, 0..=i64::MAX)?;
+    let limit = number("limit", q.limit.as_deref(), 500, 1..=1000)?;
+    let changes = state.store.schedule_changes(after, limit).await?;
+    Ok(axum::Json(ota_contract::search::ScheduleChanges {
+        changes,
+    }))
+}

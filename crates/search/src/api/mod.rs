@@ -58,6 +58,7 @@ pub fn router(state: SearchState) -> OpenApiRouter {
         .routes(routes!(holds::release_hold))
         .routes(routes!(imports::start_import))
         .routes(routes!(imports::read_import))
+        .routes(routes!(imports::schedule_changes))
         .routes(routes!(supplier::hotel_avail_notif))
         .routes(routes!(supplier::hotel_rate_amount_notif))
         .routes(routes!(supplier::read_reservations))

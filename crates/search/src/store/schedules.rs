@@ -658,6 +658,19 @@ impl SearchStore {
                 fares: fares_written,
                 affected,
             };
+            // booking-service tells each booking's traveller (`booking.schedule_changed`).
+            let at = Utc::now();
+            for a in &report.affected {
+                for booking in &a.bookings {
+                    sqlx::query(
+                        "INSERT INTO schedule_changes (booking_id, flight, flight_date, origin, change, import_id, created_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(booking).bind(&a.flight).bind(a.flight_date).bind(&a.origin)
+                    .bind(a.change.as_str()).bind(import_id).bind(at)
+                    .execute(&mut *tx).await?;
+                }
+            }
             sqlx::query("UPDATE catalog_imports SET status = 'done', legs = $2, fares = $3, report = $4, finished_at = $5 WHERE id = $1")
                 .bind(import_id).bind(report.legs as i32).bind(fares_written.unwrap_or(0) as i32)
                 .bind(serde_json::to_string(&report).unwrap_or_default()).bind(Utc::now())
@@ -670,6 +683,36 @@ impl SearchStore {
             Db::Postgres(p) => import_on!(postgres, &ota_platform::db::BoundedPool::new(p)),
             Db::Sqlite(p) => import_on!(sqlite, &ota_platform::db::BoundedPool::new(p)),
         }
+    }
+
+    /// The bookings schedule imports changed a flight of, after change `after`, oldest
+    /// first, at most `limit`.
+    pub async fn schedule_changes(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<ota_contract::search::ScheduleChange>, StoreError> {
+        type Row = (i64, Uuid, String, NaiveDate, String, String);
+        let rows: Vec<Row> = ota_platform::on_pool!(&self.db, pool => {
+            sqlx::query_as::<_, Row>(
+                "SELECT seq, booking_id, flight, flight_date, origin, change FROM schedule_changes
+                 WHERE seq > $1 ORDER BY seq LIMIT $2",
+            )
+            .bind(after).bind(limit).fetch_all(pool).await.map_err(StoreError::from)
+        })?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(seq, booking_id, flight, flight_date, origin, change)| {
+                Some(ota_contract::search::ScheduleChange {
+                    seq,
+                    booking_id,
+                    flight,
+                    flight_date,
+                    origin,
+                    change: ota_contract::search::LegChange::parse(&change)?,
+                })
+            })
+            .collect())
     }
 
     /// The record of a dated leg as the database has it, for holds and inventory
