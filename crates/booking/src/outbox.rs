@@ -410,9 +410,34 @@ fn when(rfc3339: &str) -> String {
         .unwrap_or_else(|_| rfc3339.to_owned())
 }
 
+/// An instant in the place's local time (where the item starts: the first departure
+/// airport, or the hotel), said so; in UTC when the itinerary does not say.
+fn local_when(rfc3339: &str, i: &ItemView) -> String {
+    use ota_contract::booking::ItemItinerary;
+    let place = match &i.itinerary {
+        Some(ItemItinerary::Flight { slices, .. }) => slices
+            .first()
+            .map(|s| (s.departure_at.as_str(), format!("{} time", s.origin))),
+        Some(ItemItinerary::Hotel { check_in_at, .. }) => {
+            Some((check_in_at.as_str(), "hotel time".to_owned()))
+        }
+        None => None,
+    };
+    let (Some((there, name)), Ok(at)) = (place, DateTime::parse_from_rfc3339(rfc3339)) else {
+        return when(rfc3339);
+    };
+    match DateTime::parse_from_rfc3339(there) {
+        Ok(t) => format!(
+            "{} ({name})",
+            at.with_timezone(t.offset()).format("%a %-d %b %Y %H:%M")
+        ),
+        Err(_) => when(rfc3339),
+    }
+}
+
 fn item_line(i: &ItemView) -> ItemLine {
     let refund = match (&i.refund_until, i.refundable) {
-        (Some(until), true) => format!("refundable until {}", when(until)),
+        (Some(until), true) => format!("refundable until {}", local_when(until, i)),
         _ => "non-refundable".to_owned(),
     };
     ItemLine {

@@ -223,7 +223,8 @@ pub struct PaymentView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"email": "ada@example.com"}))]
 pub struct ContactView {
-    /// The contact e-mail the checkout gave, lower-cased.
+    /// The contact e-mail as the checkout gave it (trimmed; its case kept: the part before
+    /// the `@` may be case-sensitive at the receiving server). Messages go there.
     pub email: String,
 }
 

@@ -26,6 +26,9 @@ pub struct WebhookEndpointInput {
 
 /// A webhook endpoint as its owner sees it (never its secret, which is shown once).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": "ep_0193a0b27c4e7d219a552f8e4b1c6d71", "url": "https://partner.example.com/ota/events",
+    "enabled_events": ["booking.confirmed", "booking.cancelled"], "description": "Back office sync",
+    "created_at": "2026-11-25T10:00:00Z", "previous_secret_expires_at": null}))]
 pub struct WebhookEndpointView {
     /// `ep_` and 32 hex digits.
     #[schema(example = "ep_0193a0b27c4e7d219a552f8e4b1c6d71")]
@@ -43,6 +46,9 @@ pub struct WebhookEndpointView {
 /// `POST /api/v1/webhooks` and `POST /api/v1/webhooks/{id}/rotate-secret`: the endpoint
 /// and its signing secret, shown this once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": "ep_0193a0b27c4e7d219a552f8e4b1c6d71", "url": "https://partner.example.com/ota/events",
+    "enabled_events": ["booking.confirmed", "booking.cancelled"], "description": "Back office sync",
+    "created_at": "2026-11-25T10:00:00Z", "previous_secret_expires_at": null, "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}))]
 pub struct WebhookEndpointCreated {
     #[serde(flatten)]
     pub endpoint: WebhookEndpointView,
@@ -54,6 +60,9 @@ pub struct WebhookEndpointCreated {
 
 /// `GET /api/v1/webhooks`: the caller's endpoints, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"endpoints": [{"id": "ep_0193a0b27c4e7d219a552f8e4b1c6d71", "url": "https://partner.example.com/ota/events",
+    "enabled_events": ["booking.confirmed", "booking.cancelled"], "description": "Back office sync",
+    "created_at": "2026-11-25T10:00:00Z", "previous_secret_expires_at": null}]}))]
 pub struct WebhookEndpointList {
     pub endpoints: Vec<WebhookEndpointView>,
 }
@@ -92,6 +101,10 @@ pub struct WebhookDeliveryView {
 
 /// `GET /api/v1/webhooks/{id}/deliveries`: the endpoint's deliveries, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"deliveries": [{"event_id": "evt_0193a0b27c4e7d219a552f8e4b1c6d72", "type": "booking.confirmed",
+    "reference": "K7M2QX", "state": "delivered", "next_attempt_at": null, "attempts": [
+        {"attempt": 1, "at": "2026-11-25T10:00:03Z", "ok": false, "detail": "HTTP 503"},
+        {"attempt": 2, "at": "2026-11-25T10:00:09Z", "ok": true, "detail": "HTTP 204"}]}]}))]
 pub struct WebhookDeliveryList {
     pub deliveries: Vec<WebhookDeliveryView>,
 }

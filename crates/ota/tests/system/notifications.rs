@@ -140,6 +140,17 @@ async fn a_booking_and_its_cancellation_each_send_one_email_with_the_itinerary()
             booking["payment"]["card"],
             json!({"brand": "visa", "last4": "4242"})
         );
+        if let Some(until) = booking["items"][0]["refund_until"].as_str() {
+            // The refund deadline in the departure airport's time, said so.
+            let local = chrono::DateTime::parse_from_rfc3339(until)
+                .expect("RFC 3339")
+                .with_timezone(departs.offset());
+            let line = format!(
+                "refundable until {} (JFK time)",
+                local.format("%a %-d %b %Y %H:%M")
+            );
+            assert!(text.contains(&line), "{l}: {line} in {text}");
+        }
 
         // The cancellation: its own e-mail, with the refund; the confirmation is not sent
         // again.
