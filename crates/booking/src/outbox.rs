@@ -355,8 +355,18 @@ fn itinerary_lines(i: &ota_contract::booking::ItemItinerary) -> Vec<String> {
             cancellation_policy,
         } => vec![
             format!(
-                "{} ({}★), {}, {}",
-                hotel.name, hotel.stars, hotel.city, hotel.country
+                "{} ({}★), {}",
+                hotel.name,
+                hotel.stars,
+                [
+                    hotel.address.as_str(),
+                    hotel.city.as_str(),
+                    hotel.country.as_str()
+                ]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(", ")
             ),
             format!(
                 "{rooms} × {room_type}, {}, {guests} guest{}, {nights} night{}",

@@ -847,3 +847,60 @@ async fn a_schedule_import_that_cancels_a_booked_flight_tells_its_traveller_once
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_hotel_confirmation_gives_the_address_and_a_stay_in_the_hotels_time_zone() {
+    for backend in backends().await {
+        let (smtp, _dir, app) = mailing(&backend).await;
+        let l = app.label;
+        let ada = traveller(&app).await;
+        let offer = crate::booking::flexible_hotel(&app, "Paris", 25).await;
+        assert!(
+            offer["hotel"]["address"]
+                .as_str()
+                .is_some_and(|a| !a.is_empty()),
+            "{l}: {offer}"
+        );
+        assert_eq!(offer["hotel"]["time_zone"], "Europe/Paris", "{l}");
+        add_to_cart(&app, &ada, &id(&offer)).await;
+        let visa = card(&app, &ada, CARD).await;
+        let (status, booking) = checkout(&app, &ada, "hotel-mail", &checkout_body(1, &visa)).await;
+        assert_eq!(status, StatusCode::CREATED, "{l}: {booking}");
+        let mail = messages_eventually(&smtp, 1, "the hotel's confirmation").await;
+        let (text, _) = bodies(&mail[0]);
+        let address = offer["hotel"]["address"].as_str().expect("an address");
+        assert!(text.contains(address), "{l}: {address} in {text}");
+        let parsed = crate::common::python(
+            "verify_calendar.py",
+            &calendar_attachment(&mail[0]).expect("a calendar"),
+        );
+        let stay = &parsed["events"][0];
+        assert_eq!(
+            parsed["events"].as_array().map(Vec::len),
+            Some(1),
+            "{l}: {parsed}"
+        );
+        assert_eq!(stay["start_tzid"], "Europe/Paris", "{l}: {parsed}");
+        assert_eq!(parsed["timezones"], json!(["Europe/Paris"]), "{l}");
+        let check_in =
+            chrono::DateTime::parse_from_rfc3339(offer["check_in_at"].as_str().expect("check-in"))
+                .expect("RFC 3339");
+        assert_eq!(
+            stay["start"],
+            json!(
+                check_in
+                    .naive_local()
+                    .format("%Y-%m-%dT%H:%M:%S")
+                    .to_string()
+            ),
+            "{l}: check-in at the hotel's local time"
+        );
+        assert!(
+            stay["summary"]
+                .as_str()
+                .is_some_and(|s| s.contains(offer["hotel"]["name"].as_str().expect("name"))),
+            "{l}: {stay}"
+        );
+        app.stop().await;
+    }
+}
