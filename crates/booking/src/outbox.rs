@@ -161,7 +161,9 @@ pub struct NotifySettings {
     /// How long after an event its delivery is retried before it is marked dead.
     #[arg(long = "outbox-give-up-after", env = "OTA_OUTBOX_GIVE_UP_AFTER", default_value = "72h", value_parser = ota_platform::config::positive_duration)]
     pub give_up_after: Duration,
-    /// How many deliveries run at once per booking-service process.
+    /// How many e-mails, and how many webhook deliveries, run at once per
+    /// booking-service process (one webhook endpoint at most 2 of them, one account's
+    /// endpoints at most half).
     #[arg(long = "outbox-concurrency", env = "OTA_OUTBOX_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
     /// The SMTP relay the e-mails go through: `smtps://user:password@host:465` (TLS),
@@ -644,6 +646,11 @@ pub struct Dispatcher {
     webhooks: reqwest::Client,
     /// Where schedule changes come from (search-service).
     schedule: Option<Arc<crate::search::SearchClient>>,
+    /// Deliveries in flight, e-mails and webhooks apart.
+    email_slots: Arc<Semaphore>,
+    webhook_slots: Arc<Semaphore>,
+    /// Webhook deliveries in flight per endpoint channel.
+    in_flight: std::sync::Mutex<std::collections::HashMap<String, usize>>,
     /// E-mails sent per recipient in the current hour.
     sent: moka::sync::Cache<String, Arc<std::sync::atomic::AtomicU32>>,
 }
@@ -651,6 +658,25 @@ pub struct Dispatcher {
 /// How long a taken delivery belongs to its dispatcher before another may retry it: an
 /// attempt is bounded well inside it (SMTP 10 s per command).
 const LEASE: Duration = Duration::from_secs(120);
+
+/// Webhook deliveries in flight to one endpoint at once, per process.
+pub const PER_ENDPOINT: usize = 2;
+
+/// The two pools of delivery slots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pool {
+    Email,
+    Webhooks,
+}
+
+impl Pool {
+    fn channels(self) -> crate::store::outbox::Channels {
+        match self {
+            Pool::Email => crate::store::outbox::Channels::Email,
+            Pool::Webhooks => crate::store::outbox::Channels::Webhooks,
+        }
+    }
+}
 
 /// How often the dispatcher looks for bookings due a reminder.
 const REMINDER_SCAN: Duration = Duration::from_secs(60);
@@ -670,6 +696,9 @@ impl Dispatcher {
             webhooks: crate::webhooks::client(allow.clone())?,
             allow,
             schedule: None,
+            email_slots: Arc::new(Semaphore::new(usize::from(settings.concurrency))),
+            webhook_slots: Arc::new(Semaphore::new(usize::from(settings.concurrency))),
+            in_flight: Default::default(),
             sent: moka::sync::Cache::builder()
                 .time_to_live(Duration::from_secs(3600))
                 .max_capacity(100_000)
@@ -734,41 +763,107 @@ impl Dispatcher {
                 changes_looked = Some(tokio::time::Instant::now());
                 self.schedule_changes().await;
             }
-            // Drain: keep taking while full batches come back.
-            while self.clone().sweep().await >= usize::from(self.settings.concurrency) {}
+            // Keep taking while free slots find due deliveries.
+            while self.clone().sweep().await > 0 {}
         }
     }
 
-    /// Takes one batch of due deliveries, delivers them (at most `concurrency` at a
-    /// time) and records each outcome; reports the outbox gauges. Answers how many it
-    /// took.
+    /// Takes as many due deliveries as there are free slots, e-mails and webhooks
+    /// apart (each `concurrency` at a time, so slow webhook receivers never hold up
+    /// e-mails, and a webhook endpoint at most [`PER_ENDPOINT`] at a time, so one slow
+    /// receiver never holds up the others), and starts them without waiting for them;
+    /// reports the outbox gauges. Answers how many it started.
     pub async fn sweep(self: Arc<Self>) -> usize {
         self.report().await;
-        let limit = i64::from(self.settings.concurrency);
-        let due = match self
-            .store
-            .claim_due(now_ms(), LEASE.as_millis() as i64, limit)
-            .await
-        {
-            Ok(due) => due,
-            Err(e) => {
-                tracing::warn!(error = %e, "the outbox dispatcher could not read due deliveries");
-                return 0;
+        let mut started = 0;
+        for pool in [Pool::Email, Pool::Webhooks] {
+            let slots = match pool {
+                Pool::Email => self.email_slots.clone(),
+                Pool::Webhooks => self.webhook_slots.clone(),
+            };
+            let free = slots.available_permits();
+            if free == 0 {
+                continue;
             }
-        };
-        let taken = due.len();
-        let gate = Arc::new(Semaphore::new(usize::from(self.settings.concurrency)));
-        let mut work = tokio::task::JoinSet::new();
-        for d in due {
-            let me = self.clone();
-            let gate = gate.clone();
-            work.spawn(async move {
-                let _permit = gate.acquire().await;
-                me.attempt(d).await;
-            });
+            let due = match self
+                .store
+                .claim_due_on(
+                    now_ms(),
+                    LEASE.as_millis() as i64,
+                    free as i64,
+                    pool.channels(),
+                )
+                .await
+            {
+                Ok(due) => due,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the outbox dispatcher could not read due deliveries");
+                    continue;
+                }
+            };
+            for d in due {
+                let Ok(permit) = slots.clone().try_acquire_owned() else {
+                    // Cannot happen (only this task takes permits); the lease brings it back.
+                    break;
+                };
+                if pool == Pool::Webhooks && !self.enter(&d) {
+                    // This endpoint has its share in flight: later, attempt given back.
+                    let later = Outcome::Deferred {
+                        due_ms: now_ms() + 1_000,
+                    };
+                    if let Err(e) = self.store.record(&d, &later).await {
+                        tracing::warn!(error = %e, "deferring a delivery failed; its lease brings it back");
+                    }
+                    continue;
+                }
+                started += 1;
+                let me = self.clone();
+                tokio::spawn(async move {
+                    let keys = Self::keys(&d);
+                    me.attempt(d).await;
+                    if pool == Pool::Webhooks {
+                        me.leave(&keys);
+                    }
+                    drop(permit);
+                });
+            }
         }
-        while work.join_next().await.is_some() {}
-        taken
+        started
+    }
+
+    /// What a webhook delivery counts against: its endpoint and the endpoint's owner
+    /// (the booking's: endpoints receive their owner's events only).
+    fn keys(d: &Due) -> [String; 2] {
+        [d.channel.clone(), format!("owner:{}", d.event.user_id)]
+    }
+
+    /// Counts a webhook delivery in flight, unless its endpoint has [`PER_ENDPOINT`] in
+    /// flight already or its owner half the webhook slots: one account's slow
+    /// receivers never hold up everyone's.
+    fn enter(&self, d: &Due) -> bool {
+        let [endpoint, owner] = Self::keys(d);
+        let per_owner = (usize::from(self.settings.concurrency) / 2).max(1);
+        let mut busy = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        if busy.get(&endpoint).copied().unwrap_or(0) >= PER_ENDPOINT
+            || busy.get(&owner).copied().unwrap_or(0) >= per_owner
+        {
+            return false;
+        }
+        *busy.entry(endpoint).or_default() += 1;
+        *busy.entry(owner).or_default() += 1;
+        true
+    }
+
+    fn leave(&self, keys: &[String; 2]) {
+        let mut busy = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        for key in keys {
+            if let Some(n) = busy.get_mut(key) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    busy.remove(key);
+                }
+            }
+        }
     }
 
     /// Writes the reminders now due.

@@ -164,17 +164,30 @@ impl SqlBookingStore {
         lease_ms: i64,
         limit: i64,
     ) -> Result<Vec<Due>, StoreError> {
+        self.claim_due_on(now_ms, lease_ms, limit, Channels::All)
+            .await
+    }
+
+    /// [`Self::claim_due`] on some channels only.
+    pub async fn claim_due_on(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: i64,
+        channels: Channels,
+    ) -> Result<Vec<Due>, StoreError> {
+        let only = channels.condition();
         let rows: Vec<DueRow> = match self.db() {
             Db::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
-                let taken: Vec<(Uuid, String)> = sqlx::query_as(
+                let taken: Vec<(Uuid, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "UPDATE outbox_deliveries SET attempts = attempts + 1, due_ms = $2
                      WHERE (event_id, channel) IN (
                          SELECT event_id, channel FROM outbox_deliveries
-                         WHERE state = 'pending' AND due_ms <= $1
+                         WHERE state = 'pending' AND due_ms <= $1 {only}
                          ORDER BY due_ms LIMIT $3 FOR UPDATE SKIP LOCKED)
                      RETURNING event_id, channel",
-                )
+                )))
                 .bind(now_ms)
                 .bind(now_ms + lease_ms)
                 .bind(limit)
@@ -188,14 +201,15 @@ impl SqlBookingStore {
                 rows
             }
             Db::Sqlite(pool) => {
-                let candidates: Vec<(Uuid, String, i32)> = sqlx::query_as(
-                    "SELECT event_id, channel, attempts FROM outbox_deliveries
-                     WHERE state = 'pending' AND due_ms <= $1 ORDER BY due_ms LIMIT $2",
-                )
-                .bind(now_ms)
-                .bind(limit)
-                .fetch_all(pool)
-                .await?;
+                let candidates: Vec<(Uuid, String, i32)> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT event_id, channel, attempts FROM outbox_deliveries
+                     WHERE state = 'pending' AND due_ms <= $1 {only} ORDER BY due_ms LIMIT $2",
+                    )))
+                    .bind(now_ms)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?;
                 let mut rows = Vec::with_capacity(candidates.len());
                 for (event, channel, attempts) in candidates {
                     // The conditional update is the claim: another dispatcher that got
@@ -530,6 +544,25 @@ impl SqlBookingStore {
                 .fetch_optional(pool).await?
         });
         Ok(row.map_or(0, |r| r.0))
+    }
+}
+
+/// Which deliveries a dispatcher takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channels {
+    All,
+    Email,
+    Webhooks,
+}
+
+impl Channels {
+    /// The SQL condition (constant text, no input).
+    fn condition(self) -> &'static str {
+        match self {
+            Channels::All => "",
+            Channels::Email => "AND channel = 'email'",
+            Channels::Webhooks => "AND channel LIKE 'webhook:%'",
+        }
     }
 }
 

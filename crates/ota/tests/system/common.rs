@@ -613,23 +613,32 @@ pub struct WebhookReceiver {
 
 impl WebhookReceiver {
     pub async fn start(fail_first: usize) -> WebhookReceiver {
+        Self::start_with(fail_first, Duration::ZERO).await
+    }
+
+    /// A receiver that takes `delay` to answer each request.
+    pub async fn start_with(fail_first: usize, delay: Duration) -> WebhookReceiver {
         let received: Arc<std::sync::Mutex<Vec<Received>>> = Arc::default();
         let seen = received.clone();
         let app =
             axum::Router::new().fallback(move |headers: axum::http::HeaderMap, body: String| {
                 let seen = seen.clone();
                 async move {
-                    let mut all = seen.lock().expect("the receiver's log");
-                    all.push(Received {
-                        headers: headers
-                            .iter()
-                            .map(|(k, v)| {
-                                (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned())
-                            })
-                            .collect(),
-                        body,
-                    });
-                    if all.len() <= fail_first {
+                    let n = {
+                        let mut all = seen.lock().expect("the receiver's log");
+                        all.push(Received {
+                            headers: headers
+                                .iter()
+                                .map(|(k, v)| {
+                                    (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned())
+                                })
+                                .collect(),
+                            body,
+                        });
+                        all.len()
+                    };
+                    tokio::time::sleep(delay).await;
+                    if n <= fail_first {
                         axum::http::StatusCode::INTERNAL_SERVER_ERROR
                     } else {
                         axum::http::StatusCode::NO_CONTENT

@@ -904,3 +904,56 @@ async fn a_hotel_confirmation_gives_the_address_and_a_stay_in_the_hotels_time_zo
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn one_accounts_slow_receivers_hold_up_nobody_elses_emails_or_webhooks() {
+    for backend in backends().await {
+        let smtp = SmtpServer::start().await;
+        let dir = testkit::temp_dir();
+        let mut args = serve_args(&backend, &dir);
+        fast(&mut args, smtp.url());
+        allowing_loopback(&mut args);
+        let app = TestApp::spawn_with(backend.label, args).await;
+        let l = app.label;
+        // Mallory's five endpoints answer after 30 s: every attempt runs into the
+        // 10-second time-out.
+        let hanging = crate::common::WebhookReceiver::start_with(0, Duration::from_secs(30)).await;
+        let mallory = traveller(&app).await;
+        for _ in 0..5 {
+            let (status, _) = register_endpoint(&app, &mallory, &hanging.url, json!(["*"])).await;
+            assert_eq!(status, StatusCode::CREATED, "{l}");
+        }
+        book_as(&app, &mallory).await;
+        // Mallory's deliveries are under way.
+        eventually("the hanging attempts", Duration::from_secs(10), || async {
+            !hanging.received().is_empty()
+        })
+        .await;
+
+        let quick = crate::common::WebhookReceiver::start(0).await;
+        let carol = traveller(&app).await;
+        let (status, _) = register_endpoint(&app, &carol, &quick.url, json!(["*"])).await;
+        assert_eq!(status, StatusCode::CREATED, "{l}");
+        let started = std::time::Instant::now();
+        let booking = book_as(&app, &carol).await;
+        let reference = booking["reference"].as_str().expect("reference").to_owned();
+        eventually(
+            "Carol's e-mail and webhook",
+            Duration::from_secs(30),
+            || async {
+                !quick.received().is_empty()
+                    && smtp
+                        .messages()
+                        .iter()
+                        .any(|m| header(m, "Subject").is_some_and(|s| s.contains(&reference)))
+            },
+        )
+        .await;
+        let waited = started.elapsed();
+        assert!(
+            waited < Duration::from_secs(6),
+            "{l}: Carol waited {waited:?} behind Mallory's receivers"
+        );
+        app.stop().await;
+    }
+}
