@@ -50,9 +50,13 @@ pub fn ics(b: &BookingView, uid_domain: &str) -> String {
     let stamp = DateTime::parse_from_rfc3339(&b.updated_at)
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or_else(|_| Utc::now());
-    let mut calendar = Calendar::new();
+    let mut calendar = Calendar::empty();
+    calendar
+        .append_property(("VERSION", "2.0"))
+        .append_property(("PRODID", "-//OTA Travel//Bookings//EN"))
+        .append_property(("CALSCALE", "GREGORIAN"))
+        .append_property(("METHOD", "PUBLISH"));
     calendar.name(&format!("OTA Travel booking {}", b.reference));
-    calendar.append_property(("METHOD", "PUBLISH"));
     let mut zones: Vec<(Tz, DateTime<Utc>, DateTime<Utc>)> = Vec::new();
     let mut add = |calendar: &mut Calendar,
                    uid: String,
@@ -86,6 +90,9 @@ pub fn ics(b: &BookingView, uid_domain: &str) -> String {
             } else {
                 EventStatus::Confirmed
             })
+            // The cancellation is a revision of the same entries: calendars apply the
+            // higher sequence.
+            .sequence(u32::from(cancelled))
             .done();
         calendar.push(event);
     };
@@ -192,7 +199,10 @@ fn vtimezone(tz: Tz, from: DateTime<Utc>, to: DateTime<Utc>) -> String {
             local.format("%Y%m%dT%H%M%S"),
             utc_offset(before),
             utc_offset(offset.fix()),
-            offset.abbreviation().unwrap_or(tz.name()),
+            // Zones without an abbreviation (Asia/Bangkok) are named by their offset.
+            offset
+                .abbreviation()
+                .map_or_else(|| utc_offset(offset.fix()), str::to_owned),
         ));
     };
     let fix = |at: DateTime<Utc>| tz.offset_from_utc_datetime(&at.naive_utc()).fix();

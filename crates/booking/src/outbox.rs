@@ -448,8 +448,10 @@ fn local_when(rfc3339: &str, i: &ItemView) -> String {
 }
 
 fn item_line(i: &ItemView) -> ItemLine {
-    let refund = match (&i.refund_until, i.refundable) {
-        (Some(until), true) => format!("refundable until {}", local_when(until, i)),
+    let refund = match (&i.refund_until, i.refundable, &i.itinerary) {
+        // A stay's cancellation policy is among its details already.
+        (_, _, Some(ota_contract::booking::ItemItinerary::Hotel { .. })) => String::new(),
+        (Some(until), true, _) => format!("refundable until {}", local_when(until, i)),
         _ => "non-refundable".to_owned(),
     };
     ItemLine {
@@ -514,7 +516,18 @@ impl MailModel {
             subject,
             headline,
             reference: reference.clone(),
-            items: b.items.iter().map(item_line).collect(),
+            items: b
+                .items
+                .iter()
+                .map(item_line)
+                .map(|mut line| {
+                    // Refund terms matter while the booking stands.
+                    if matches!(kind, EventKind::Cancelled | EventKind::Failed) {
+                        line.refund.clear();
+                    }
+                    line
+                })
+                .collect(),
             travellers: b
                 .travellers
                 .iter()
@@ -658,6 +671,9 @@ pub struct Dispatcher {
 /// How long a taken delivery belongs to its dispatcher before another may retry it: an
 /// attempt is bounded well inside it (SMTP 10 s per command).
 const LEASE: Duration = Duration::from_secs(120);
+
+/// `booking.failed` e-mails one account's checkouts may cause per hour (all processes).
+pub const FAILURE_EMAILS_PER_HOUR: i64 = 3;
 
 /// Webhook deliveries in flight to one endpoint at once, per process.
 pub const PER_ENDPOINT: usize = 2;
@@ -895,10 +911,14 @@ impl Dispatcher {
                         metrics::gauge!("outbox_dead", &labels).set(count(&c.dead));
                     }
                 }
-                let age = c
-                    .oldest_pending_ms
-                    .map_or(0.0, |t| ((now_ms() - t).max(0) as f64) / 1000.0);
-                metrics::gauge!("outbox_oldest_pending_seconds").set(age);
+                for channel in [EMAIL, "webhook"] {
+                    let age = c
+                        .oldest_pending_ms
+                        .iter()
+                        .find(|(l, _)| *l == channel)
+                        .map_or(0.0, |(_, t)| ((now_ms() - t).max(0) as f64) / 1000.0);
+                    metrics::gauge!("outbox_oldest_pending_seconds", "channel" => channel).set(age);
+                }
             }
             Err(e) => {
                 tracing::warn!(error = %e, "the outbox dispatcher could not count deliveries")
@@ -908,9 +928,11 @@ impl Dispatcher {
 
     async fn attempt(&self, d: Due) {
         let kind = d.event.kind;
+        let mut answer = None;
         let outcome = match self.deliver(&d).await {
             Ok(Deliver::Sent(detail)) => {
                 tracing::info!(event_id = %public_id(d.event_id), kind = kind.as_str(), channel = %d.channel, attempt = d.attempt, %detail, "notification delivered");
+                answer = Some(detail);
                 Outcome::Delivered
             }
             Ok(Deliver::Later(due_ms)) => {
@@ -933,7 +955,11 @@ impl Dispatcher {
             Outcome::Dead { .. } => "dead",
         };
         metrics::counter!("outbox_deliveries_total", "channel" => channel_label(&d.channel), "kind" => kind.as_str(), "outcome" => label).increment(1);
-        if let Err(e) = self.store.record(&d, &outcome).await {
+        if let Err(e) = self
+            .store
+            .record_with(&d, &outcome, answer.as_deref())
+            .await
+        {
             // The lease runs out and the delivery is tried again: at least once.
             tracing::warn!(error = %e, event_id = %public_id(d.event_id), "recording a delivery failed; it will be retried");
         }
@@ -960,6 +986,21 @@ impl Dispatcher {
             .ok_or_else(|| Failure::permanent("the booking is gone".to_owned()))?;
         match d.channel.as_str() {
             EMAIL => {
+                // A failed checkout costs nothing, and its contact address is whatever
+                // the form said: an account's failure e-mails are few, so nobody can
+                // make us mail someone else's inbox full.
+                if d.event.kind == EventKind::Failed && d.resends == 0 {
+                    let before = self
+                        .store
+                        .failures_before(&d.event)
+                        .await
+                        .map_err(|e| Failure::temporary(format!("counting e-mails: {e}")))?;
+                    if before >= FAILURE_EMAILS_PER_HOUR {
+                        return Ok(Deliver::Sent(format!(
+                            "not sent: this account's checkouts failed {FAILURE_EMAILS_PER_HOUR} times within the hour before"
+                        )));
+                    }
+                }
                 // A message that cannot be built (an address the mailer cannot write)
                 // never can: no use retrying for 72 hours.
                 let Some(message) = message(

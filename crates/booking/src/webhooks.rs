@@ -83,8 +83,9 @@ impl AllowList {
 
     /// Why `ip` (reached through `host`) may not be called, if it may not.
     pub fn refuse(&self, host: &str, ip: IpAddr) -> Option<String> {
+        // An IPv4 address carried inside an IPv6 one is judged as itself.
         let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            IpAddr::V6(v6) => embedded_v4(v6).map_or(ip, IpAddr::V4),
             v4 => v4,
         };
         let range = match ip {
@@ -108,11 +109,14 @@ impl AllowList {
                     Some("multicast or reserved")
                 } else if v4.is_documentation() || (a == 198 && (18..20).contains(&b)) {
                     Some("documentation or benchmarking")
+                } else if (a, b) == (192, 0) || (a, b, v4.octets()[2]) == (192, 88, 99) {
+                    Some("reserved (protocol assignments, 6to4 relays)")
                 } else {
                     None
                 }
             }
             IpAddr::V6(v6) => {
+                let [s0, s1, ..] = v6.segments();
                 if v6.is_loopback() {
                     Some("loopback")
                 } else if v6.is_unique_local() {
@@ -121,7 +125,13 @@ impl AllowList {
                     Some("unspecified")
                 } else if v6.is_multicast() {
                     Some("multicast")
-                } else if v6.segments()[0] == 0x2001 && v6.segments()[1] == 0x0db8 {
+                } else if s0 & 0xe000 != 0x2000 {
+                    // Only 2000::/3 is global unicast (site-local, discard, NAT64's
+                    // local-use prefix and the rest are not).
+                    Some("reserved (outside global unicast)")
+                } else if s0 == 0x2001 && s1 < 0x0200 {
+                    Some("reserved (IETF protocol assignments, Teredo, benchmarking)")
+                } else if (s0, s1) == (0x2001, 0x0db8) || s0 & 0xfff0 == 0x3ff0 {
                     Some("documentation")
                 } else {
                     None
@@ -190,6 +200,31 @@ impl AllowList {
             .trim_end_matches(']')
             .parse::<IpAddr>()
             .is_ok_and(|ip| self.nets.iter().any(|n| n.contains(&ip)))
+    }
+}
+
+/// The IPv4 address an IPv6 one carries: IPv4-mapped (`::ffff:a.b.c.d`), translated
+/// (`::ffff:0:a.b.c.d`), IPv4-compatible (`::a.b.c.d`), NAT64 (`64:ff9b::/96`) and 6to4
+/// (`2002:AABB:CCDD::/48`).
+fn embedded_v4(v6: std::net::Ipv6Addr) -> Option<std::net::Ipv4Addr> {
+    let s = v6.segments();
+    let tail = || {
+        let o = v6.octets();
+        std::net::Ipv4Addr::new(o[12], o[13], o[14], o[15])
+    };
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return Some(v4);
+    }
+    match s {
+        [0, 0, 0, 0, 0xffff, 0, _, _] => Some(tail()),
+        [0, 0, 0, 0, 0, 0, hi, _] if hi != 0 => Some(tail()),
+        [0x64, 0xff9b, 0, 0, 0, 0, _, _] => Some(tail()),
+        [0x2002, hi, lo, ..] => {
+            let [a, b] = hi.to_be_bytes();
+            let [c, d] = lo.to_be_bytes();
+            Some(std::net::Ipv4Addr::new(a, b, c, d))
+        }
+        _ => None,
     }
 }
 
@@ -285,7 +320,38 @@ mod tests {
                 "{ip}"
             );
         }
-        for ip in ["93.184.216.34", "2606:4700::1111"] {
+        // IPv4 inside IPv6, and IPv6 outside the global unicast range.
+        for ip in [
+            "::a9fe:a9fe",
+            "64:ff9b::a9fe:a9fe",
+            "2002:a9fe:a9fe::1",
+            "64:ff9b::a00:1",
+            "64:ff9b:1::a00:1",
+            "::ffff:0:a00:1",
+            "fec0::1",
+            "100::1",
+            "2001::1",
+            "2001:2::1",
+            "3fff::1",
+            "192.0.0.170",
+            "192.88.99.1",
+        ] {
+            assert!(
+                none.refuse("h", ip.parse().expect("test data")).is_some(),
+                "{ip}"
+            );
+        }
+        assert!(
+            none.refuse("h", "::a9fe:a9fe".parse().expect("test data"))
+                .is_some_and(|why| why.contains("link-local")),
+            "the metadata address in IPv6 clothing is link-local still"
+        );
+        for ip in [
+            "93.184.216.34",
+            "2606:4700::1111",
+            "2002:5db8:d822::1",
+            "64:ff9b::5db8:d822",
+        ] {
             assert!(
                 none.refuse("h", ip.parse().expect("test data")).is_none(),
                 "{ip}"

@@ -183,6 +183,14 @@ impl Problem {
         p
     }
 
+    /// 429 for a limit that does not reset with time (so no `Retry-After`): `detail`
+    /// says what the limit is.
+    pub fn limit_reached(detail: impl Into<String>) -> Self {
+        let mut p = Self::of(ProblemType::RateLimited, detail);
+        p.retry_after = None;
+        p
+    }
+
     /// 503: a dependency is down. Clients may retry after a short while.
     pub fn unavailable(detail: impl Into<String>) -> Self {
         let mut p = Self::of(ProblemType::Unavailable, detail);

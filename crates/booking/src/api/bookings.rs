@@ -223,7 +223,7 @@ const MAX_RESENDS: i32 = 5;
         (status = 401, body = Problem, description = "No token, a bad one or an expired one (problem `unauthorized`)"),
         (status = 404, body = Problem, description = "The caller has no booking with this reference (problem `not-found`)"),
         (status = 409, body = Problem, description = "The booking is not CONFIRMED (problem `conflict`, with `reference` and `status`)"),
-        (status = 429, body = Problem, description = "The confirmation was sent again 5 times already (problem `rate-limited`)")),
+        (status = 429, body = Problem, description = "The confirmation was sent again 5 times already (problem `rate-limited`, no `Retry-After`: the limit does not reset)")),
     security(("bearer" = [])))]
 pub(super) async fn resend_confirmation(
     State(state): State<BookingState>,
@@ -261,7 +261,9 @@ pub(super) async fn resend_confirmation(
         .await?
     {
         Resend::Queued | Resend::Pending => Ok(StatusCode::ACCEPTED),
-        Resend::TooMany => Err(Problem::too_many_requests(3600)),
+        Resend::TooMany => Err(Problem::limit_reached(format!(
+            "This confirmation was sent again {MAX_RESENDS} times already; it is not sent again."
+        ))),
         Resend::Missing => Err(Problem::conflict(
             "This booking's confirmation was never e-mailed; there is none to send again.",
         )),

@@ -301,7 +301,7 @@ pub(super) async fn list_deliveries(
         (status = 202, description = "Due now (or already on its way)"),
         (status = 401, body = ota_platform::Problem, description = "No token, a bad one or an expired one (problem `unauthorized`)"),
         (status = 404, body = ota_platform::Problem, description = "No such endpoint of the caller's, or the event was never for it (problem `not-found`)"),
-        (status = 429, body = ota_platform::Problem, description = "This delivery was asked for 20 times already (problem `rate-limited`)")),
+        (status = 429, body = ota_platform::Problem, description = "This delivery was asked for 20 times already (problem `rate-limited`, no `Retry-After`: the limit does not reset)")),
     security(("bearer" = [])))]
 pub(super) async fn redeliver(
     State(state): State<BookingState>,
@@ -317,7 +317,9 @@ pub(super) async fn redeliver(
         .await?
     {
         Resend::Queued | Resend::Pending => Ok(StatusCode::ACCEPTED),
-        Resend::TooMany => Err(Problem::too_many_requests(3600)),
+        Resend::TooMany => Err(Problem::limit_reached(format!(
+            "This event was redelivered {MAX_REDELIVERIES} times already; it is not sent again."
+        ))),
         Resend::Missing => Err(missing()),
     }
 }

@@ -68,8 +68,9 @@ pub struct OutboxCounts {
     pub pending: Vec<(String, String, i64)>,
     /// (channel, kind, count) of dead deliveries.
     pub dead: Vec<(String, String, i64)>,
-    /// When the oldest pending delivery was written (ms since the Unix epoch), if any.
-    pub oldest_pending_ms: Option<i64>,
+    /// When the oldest pending delivery was written (ms since the Unix epoch), by
+    /// channel label (`email`, `webhook`), if any.
+    pub oldest_pending_ms: Vec<(&'static str, i64)>,
 }
 
 /// One attempt of the delivery log.
@@ -249,6 +250,16 @@ impl SqlBookingStore {
     /// Records how attempt `due.attempt` ended, unless another dispatcher has taken the
     /// delivery since (its lease ran out): then only the attempt is logged.
     pub async fn record(&self, due: &Due, outcome: &Outcome) -> Result<(), StoreError> {
+        self.record_with(due, outcome, None).await
+    }
+
+    /// [`Self::record`], logging `detail` (the receiver's answer) for a delivered one.
+    pub async fn record_with(
+        &self,
+        due: &Due,
+        outcome: &Outcome,
+        detail: Option<&str>,
+    ) -> Result<(), StoreError> {
         let now = Utc::now();
         let (state, due_ms, error) = match outcome {
             Outcome::Delivered => ("delivered", None, None),
@@ -279,7 +290,7 @@ impl SqlBookingStore {
                 "INSERT INTO outbox_attempts (event_id, channel, attempt, at, ok, detail) VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(due.event_id).bind(&due.channel).bind(due.attempt).bind(now)
-            .bind(matches!(outcome, Outcome::Delivered)).bind(error)
+            .bind(matches!(outcome, Outcome::Delivered)).bind(error.or(detail))
             .execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(())
@@ -297,10 +308,17 @@ impl SqlBookingStore {
         let mut counts = OutboxCounts::default();
         for (channel, kind, state, n, oldest) in rows {
             if state == "pending" {
-                counts.oldest_pending_ms = match (counts.oldest_pending_ms, oldest) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
+                let label = crate::outbox::channel_label(&channel);
+                if let Some(oldest) = oldest {
+                    match counts
+                        .oldest_pending_ms
+                        .iter_mut()
+                        .find(|(l, _)| *l == label)
+                    {
+                        Some((_, t)) => *t = (*t).min(oldest),
+                        None => counts.oldest_pending_ms.push((label, oldest)),
+                    }
+                }
                 counts.pending.push((channel, kind, n));
             } else {
                 counts.dead.push((channel, kind, n));
@@ -535,6 +553,23 @@ impl SqlBookingStore {
             })?;
         }
         Ok(written)
+    }
+
+    /// How many `booking.failed` events of `user`'s came in the hour before `event`
+    /// with an e-mail still to go or gone: the same answer whichever dispatcher asks, and
+    /// whenever.
+    pub async fn failures_before(&self, event: &StoredEvent) -> Result<i64, StoreError> {
+        let since = event.created_at - chrono::Duration::hours(1);
+        let (n,): (i64,) = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT COUNT(*) FROM outbox_events e JOIN outbox_deliveries d ON d.event_id = e.id
+                 WHERE e.user_id = $1 AND e.kind = 'booking.failed' AND d.channel = 'email' AND d.state <> 'dead'
+                   AND e.created_at >= $2 AND (e.created_at < $3 OR (e.created_at = $3 AND e.id < $4))",
+            )
+            .bind(event.user_id).bind(since).bind(event.created_at).bind(event.id)
+            .fetch_one(pool).await?
+        });
+        Ok(n)
     }
 
     /// How far the schedule-change feed has been read (0: not at all).

@@ -23,9 +23,6 @@ use crate::views::{Action, BookingBanner, BookingPage, BookingView, BookingsPage
 pub(super) struct BookingQuery {
     #[serde(default)]
     confirmed: Option<String>,
-    /// Back from "resend confirmation".
-    #[serde(default)]
-    resent: Option<String>,
 }
 
 pub(super) async fn booking(
@@ -47,7 +44,7 @@ pub(super) async fn booking(
         Err(PeerError::Status { status: 404, .. }) => return page_not_found(&session),
         Err(e) => return peer_failure(&mut session, &e, &here),
     };
-    render_booking(&session, &b, q.confirmed.is_some(), q.resent.is_some())
+    render_booking(&session, &b, q.confirmed.is_some(), false)
 }
 
 /// The booking page: everything it says comes from the booking as booking-service
@@ -92,7 +89,11 @@ pub(super) async fn resend_confirmation(
         Err(r) => return r,
     };
     match web.api.resend_confirmation(&token, &reference).await {
-        Ok(()) => redirect(&session, &format!("{here}?resent=1")),
+        // The page answers the form itself: a notice in the address could be forged.
+        Ok(()) => match web.api.booking(&token, &reference).await {
+            Ok(b) => render_booking(&session, &b, false, true),
+            Err(_) => redirect(&session, &here),
+        },
         Err(e) => match refusal(&e) {
             Some((404, _)) => page_not_found(&session),
             Some((429, _)) => message(

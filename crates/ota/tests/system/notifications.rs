@@ -564,6 +564,7 @@ async fn a_booking_sends_a_calendar_and_a_signed_webhook_retried_until_the_recei
         assert_eq!(attempts.len(), 4, "{l}: {log}");
         assert_eq!(attempts[0]["detail"], "HTTP 500", "{l}: {log}");
         assert_eq!(attempts[3]["ok"], true, "{l}: {log}");
+        assert_eq!(attempts[3]["detail"], "HTTP 204", "{l}: {log}");
 
         // Redelivered on request, with the same id.
         let (status, _) = crate::booking::send(
@@ -620,7 +621,9 @@ async fn a_booking_sends_a_calendar_and_a_signed_webhook_retried_until_the_recei
             l,
         );
         assert!(
-            cancelled.iter().all(|e| e["status"] == "CANCELLED"),
+            cancelled
+                .iter()
+                .all(|e| e["status"] == "CANCELLED" && e["sequence"] == 1),
             "{l}: {cancelled:?}"
         );
 
@@ -953,6 +956,32 @@ async fn one_accounts_slow_receivers_hold_up_nobody_elses_emails_or_webhooks() {
         assert!(
             waited < Duration::from_secs(6),
             "{l}: Carol waited {waited:?} behind Mallory's receivers"
+        );
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn failed_checkouts_cannot_fill_someone_elses_inbox() {
+    for backend in backends().await {
+        let (smtp, _dir, app) = mailing(&backend).await;
+        let l = app.label;
+        let mallory = traveller(&app).await;
+        let offer = flight(&app, ("JFK", "LAX"), 17, 1).await;
+        add_to_cart(&app, &mallory, &id(&offer)).await;
+        let declined = card(&app, &mallory, "4000000000000002").await;
+        let mut body = checkout_body(1, &declined);
+        body["contact"]["email"] = json!("victim@example.org");
+        // Declined checkouts are free: six in a row, each naming the victim.
+        for n in 0..6 {
+            let (status, problem) = checkout(&app, &mallory, &format!("spam-{n}"), &body).await;
+            assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{l}: {problem}");
+        }
+        let mail = messages_eventually(&smtp, 3, "three failure e-mails, no more").await;
+        assert!(
+            mail.iter()
+                .all(|m| header(m, "To").as_deref() == Some("victim@example.org")),
+            "{l}"
         );
         app.stop().await;
     }

@@ -23,10 +23,11 @@ for ev in cal.walk("VEVENT"):
         "uid": str(ev["UID"]),
         "summary": str(ev["SUMMARY"]),
         "status": str(ev.get("STATUS", "")),
+        "sequence": int(ev.get("SEQUENCE", 0)),
         "start": start.dt.replace(tzinfo=None).isoformat(),
         "end": end.dt.replace(tzinfo=None).isoformat(),
         "utc_start": start.dt.astimezone(__import__("datetime").timezone.utc).isoformat(),
         "start_tzid": start_tzid,
         "end_tzid": end_tzid,
     })
-json.dump({"events": events, "timezones": zones}, sys.stdout)
+json.dump({"events": events, "timezones": zones, "prodid": str(cal["PRODID"])}, sys.stdout)
