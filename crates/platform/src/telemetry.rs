@@ -94,7 +94,7 @@ fn describe() {
     metrics::describe_gauge!(
         "outbox_oldest_pending_seconds",
         metrics::Unit::Seconds,
-        "Age of the oldest notification delivery not yet made"
+        "Age of the oldest notification delivery not yet made, by channel (email, webhook)"
     );
     metrics::describe_counter!(
         "outbox_deliveries_total",
