@@ -299,90 +299,6 @@ struct ItemLine {
 }
 
 /// A local time as the place shows it: "Mon 1 Dec 2026 08:05".
-fn local(rfc3339: &str) -> String {
-    DateTime::parse_from_rfc3339(rfc3339)
-        .map(|t| t.format("%a %-d %b %Y %H:%M").to_string())
-        .unwrap_or_else(|_| rfc3339.to_owned())
-}
-
-fn hours(minutes: i64) -> String {
-    format!("{}h{:02}", minutes / 60, minutes % 60)
-}
-
-/// Each segment of a flight (carrier, number, airports, local times, duration) with the
-/// connection between them, or the hotel stay (name, city, room, board, local check-in
-/// and check-out, cancellation policy).
-fn itinerary_lines(i: &ota_contract::booking::ItemItinerary) -> Vec<String> {
-    use ota_contract::booking::ItemItinerary;
-    match i {
-        ItemItinerary::Flight { slices, cabin } => {
-            let mut lines = Vec::new();
-            for slice in slices {
-                for (k, s) in slice.segments.iter().enumerate() {
-                    if k > 0 {
-                        let prev = &slice.segments[k - 1];
-                        let layover = DateTime::parse_from_rfc3339(&s.departure_at)
-                            .ok()
-                            .zip(DateTime::parse_from_rfc3339(&prev.arrival_at).ok())
-                            .map(|(d, a)| (d - a).num_minutes());
-                        lines.push(match layover {
-                            Some(m) => format!("Connection in {}: {}", s.origin, hours(m)),
-                            None => format!("Connection in {}", s.origin),
-                        });
-                    }
-                    lines.push(format!(
-                        "{} {} ({}): {} {} → {} {}, {}",
-                        s.flight_number,
-                        s.carrier_name,
-                        cabin.as_str().replace('_', " "),
-                        s.origin,
-                        local(&s.departure_at),
-                        s.destination,
-                        local(&s.arrival_at),
-                        hours(s.duration_minutes)
-                    ));
-                }
-            }
-            lines
-        }
-        ItemItinerary::Hotel {
-            hotel,
-            room_type,
-            board,
-            rooms,
-            guests,
-            nights,
-            check_in_at,
-            check_out_at,
-            cancellation_policy,
-        } => vec![
-            format!(
-                "{} ({}★), {}",
-                hotel.name,
-                hotel.stars,
-                [
-                    hotel.address.as_str(),
-                    hotel.city.as_str(),
-                    hotel.country.as_str()
-                ]
-                .into_iter()
-                .filter(|s| !s.is_empty())
-                .collect::<Vec<_>>()
-                .join(", ")
-            ),
-            format!(
-                "{rooms} × {room_type}, {}, {guests} guest{}, {nights} night{}",
-                board.as_str().replace('_', " "),
-                if *guests == 1 { "" } else { "s" },
-                if *nights == 1 { "" } else { "s" }
-            ),
-            format!("Check-in {} (local time)", local(check_in_at)),
-            format!("Check-out {} (local time)", local(check_out_at)),
-            cancellation_policy.description.clone(),
-        ],
-    }
-}
-
 #[derive(Template)]
 #[template(path = "mail/booking.txt")]
 struct MailText<'a> {
@@ -465,7 +381,7 @@ fn item_line(i: &ItemView) -> ItemLine {
         details: i
             .itinerary
             .as_ref()
-            .map(itinerary_lines)
+            .map(ota_contract::booking::ItemItinerary::describe)
             .unwrap_or_default(),
     }
 }

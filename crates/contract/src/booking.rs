@@ -208,6 +208,92 @@ pub enum ItemItinerary {
     },
 }
 
+fn local(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| t.format("%a %-d %b %Y %H:%M").to_string())
+        .unwrap_or_else(|_| rfc3339.to_owned())
+}
+
+fn hours(minutes: i64) -> String {
+    format!("{}h{:02}", minutes / 60, minutes % 60)
+}
+
+impl ItemItinerary {
+    /// For people, a line each: every segment of a flight (number, carrier, cabin,
+    /// airports with local departure and arrival, duration) with the connection between
+    /// them, or the hotel stay (name, stars, address, room, board, guests, nights, local
+    /// check-in and check-out, cancellation policy). English; times local to the place.
+    pub fn describe(&self) -> Vec<String> {
+        match self {
+            Self::Flight { slices, cabin } => {
+                let mut lines = Vec::new();
+                for slice in slices {
+                    for (k, s) in slice.segments.iter().enumerate() {
+                        if k > 0 {
+                            let prev = &slice.segments[k - 1];
+                            let layover = chrono::DateTime::parse_from_rfc3339(&s.departure_at)
+                                .ok()
+                                .zip(chrono::DateTime::parse_from_rfc3339(&prev.arrival_at).ok())
+                                .map(|(d, a)| (d - a).num_minutes());
+                            lines.push(match layover {
+                                Some(m) => format!("Connection in {}: {}", s.origin, hours(m)),
+                                None => format!("Connection in {}", s.origin),
+                            });
+                        }
+                        lines.push(format!(
+                            "{} {} ({}): {} {} → {} {}, {}",
+                            s.flight_number,
+                            s.carrier_name,
+                            cabin.as_str().replace('_', " "),
+                            s.origin,
+                            local(&s.departure_at),
+                            s.destination,
+                            local(&s.arrival_at),
+                            hours(s.duration_minutes)
+                        ));
+                    }
+                }
+                lines
+            }
+            Self::Hotel {
+                hotel,
+                room_type,
+                board,
+                rooms,
+                guests,
+                nights,
+                check_in_at,
+                check_out_at,
+                cancellation_policy,
+            } => vec![
+                format!(
+                    "{} ({}★), {}",
+                    hotel.name,
+                    hotel.stars,
+                    [
+                        hotel.address.as_str(),
+                        hotel.city.as_str(),
+                        hotel.country.as_str()
+                    ]
+                    .into_iter()
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+                ),
+                format!(
+                    "{rooms} × {room_type}, {}, {guests} guest{}, {nights} night{}",
+                    board.as_str().replace('_', " "),
+                    if *guests == 1 { "" } else { "s" },
+                    if *nights == 1 { "" } else { "s" }
+                ),
+                format!("Check-in {} (local time)", local(check_in_at)),
+                format!("Check-out {} (local time)", local(check_out_at)),
+                cancellation_policy.description.clone(),
+            ],
+        }
+    }
+}
+
 /// The booking's payment at payment-service (`GET /api/v1/payments/{id}` tells more).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"id": "0193a0b2-7c4e-7d21-9a55-2f8e4b1c6d71", "status": "captured"}))]

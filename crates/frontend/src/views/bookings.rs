@@ -11,6 +11,8 @@ pub struct ItemRow {
     pub kind: String,
     pub summary: String,
     pub price: String,
+    /// The itinerary, a line each (segments with local times, or the stay).
+    pub details: Vec<String>,
 }
 
 pub struct BookingView {
@@ -53,6 +55,11 @@ impl BookingView {
                 },
                 summary: i.summary.clone(),
                 price: format::money(&i.total),
+                details: i
+                    .itinerary
+                    .as_ref()
+                    .map(ota_contract::booking::ItemItinerary::describe)
+                    .unwrap_or_default(),
             })
             .collect();
         let summary = items

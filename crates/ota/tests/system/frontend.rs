@@ -1398,6 +1398,7 @@ async fn a_web_booking_is_emailed_with_its_calendar_pushed_to_a_signed_webhook_a
         assert!(page.contains("Booking confirmed"), "{page}");
         assert!(page.contains(&format!("on its way to {email}")), "{page}");
         let reference = v.text(".alert .reference").await;
+        let confirmation = page.clone();
         v.wait("a[href$='/calendar.ics']").await;
         // Once the confirmation has gone (a resend of one still on its way is that
         // same message), resend: a second message, and the page says where it went.
@@ -1420,11 +1421,11 @@ async fn a_web_booking_is_emailed_with_its_calendar_pushed_to_a_signed_webhook_a
                 .map(|c| format!("{}={}", c.name(), c.value()))
                 .collect::<Vec<_>>()
                 .join("; ");
-        (reference, cookies)
+        (reference, cookies, confirmation)
     })
     .await;
     browser.close().await;
-    let (reference, cookies) = journey.expect("the journey within its timeout");
+    let (reference, cookies, confirmation) = journey.expect("the journey within its timeout");
 
     let (_, booking) = app
         .get(
@@ -1432,6 +1433,26 @@ async fn a_web_booking_is_emailed_with_its_calendar_pushed_to_a_signed_webhook_a
             Some(&traveller.token),
         )
         .await;
+    // The confirmation page shows every segment: number, carrier, local times with dates.
+    for slice in booking["items"][0]["itinerary"]["slices"]
+        .as_array()
+        .expect("slices")
+    {
+        for s in slice["segments"].as_array().expect("segments") {
+            let departs = chrono::DateTime::parse_from_rfc3339(
+                s["departure_at"].as_str().expect("a departure"),
+            )
+            .expect("RFC 3339");
+            let line = format!(
+                "{} {} (economy): {} {} →",
+                s["flight_number"].as_str().expect("number"),
+                s["carrier_name"].as_str().expect("carrier"),
+                s["origin"].as_str().expect("origin"),
+                departs.format("%a %-d %b %Y %H:%M"),
+            );
+            assert!(confirmation.contains(&line), "{line} in {confirmation}");
+        }
+    }
     // One confirmation, then its resend: two messages, two Message-IDs, one calendar.
     testkit::eventually("two messages", Duration::from_secs(30), || async {
         smtp.messages().len() >= 2
