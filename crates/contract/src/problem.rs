@@ -58,7 +58,7 @@ problem_types! {
     UnsupportedMediaType = "unsupported-media-type", 415, "The body is not application/json.";
     Validation = "validation", 422, "Fields are invalid; `errors` names each one.";
     IdempotencyMismatch = "idempotency-mismatch", 422, "The idempotency key was used before with a different request; use a new key for a new request.";
-    RateLimited = "rate-limited", 429, "Too many attempts, or too many checkouts under way; `Retry-After`.";
+    RateLimited = "rate-limited", 429, "Too many attempts, or too many checkouts under way (`Retry-After`); or a limit that never resets, such as resends of one confirmation (no `Retry-After`).";
     Internal = "internal", 500, "A fault of ours, logged; never an answer to bad input.";
     Unavailable = "unavailable", 503, "A dependency (database, cache, a peer service) failed; `Retry-After`; a checkout's `reference` and `status`.";
     PaymentUnavailable = "payment-unavailable", 503, "payment-service failed and nothing was authorised: the booking (`reference`) is FAILED, nothing charged; check out again.";
