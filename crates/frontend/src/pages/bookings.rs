@@ -70,6 +70,25 @@ fn render_booking(
     )
 }
 
+/// A form posted about one booking: its CSRF token, a well-formed reference and a
+/// signed-in traveller; answers the booking page's path and the traveller's token, or
+/// the page that refuses it.
+fn booking_form(
+    session: &Session,
+    reference: &str,
+    f: &CsrfForm,
+) -> Result<(String, String), Response> {
+    if !session.csrf_ok(&f.csrf) {
+        return Err(forbidden(session));
+    }
+    if !well_formed_reference(reference) {
+        return Err(page_not_found(session));
+    }
+    let here = format!("/bookings/{reference}");
+    let token = signed_in(session, &here)?;
+    Ok((here, token))
+}
+
 /// "Resend confirmation": booking-service sends the confirmation e-mail again.
 pub(super) async fn resend_confirmation(
     State(web): State<Web>,
@@ -77,15 +96,8 @@ pub(super) async fn resend_confirmation(
     Path(reference): Path<String>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    if !session.csrf_ok(&f.csrf) {
-        return forbidden(&session);
-    }
-    if !well_formed_reference(&reference) {
-        return page_not_found(&session);
-    }
-    let here = format!("/bookings/{reference}");
-    let token = match signed_in(&session, &here) {
-        Ok(t) => t,
+    let (here, token) = match booking_form(&session, &reference, &f) {
+        Ok(checked) => checked,
         Err(r) => return r,
     };
     match web.api.resend_confirmation(&token, &reference).await {
@@ -212,15 +224,8 @@ pub(super) async fn cancel(
     Path(reference): Path<String>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    if !session.csrf_ok(&f.csrf) {
-        return forbidden(&session);
-    }
-    if !well_formed_reference(&reference) {
-        return page_not_found(&session);
-    }
-    let here = format!("/bookings/{reference}");
-    let token = match signed_in(&session, &here) {
-        Ok(t) => t,
+    let (here, token) = match booking_form(&session, &reference, &f) {
+        Ok(checked) => checked,
         Err(r) => return r,
     };
     match web.api.cancel(&token, &reference).await {

@@ -409,6 +409,19 @@ fn allowing_loopback(args: &mut ota::ServeArgs) {
     args.booking.notify.webhook_allow_hosts = "127.0.0.1".parse().expect("an allow list");
 }
 
+/// [`mailing`], with webhook endpoints on 127.0.0.1 allowed (the tests' receivers).
+async fn mailing_and_calling_loopback(
+    backend: &Backend,
+) -> (SmtpServer, std::path::PathBuf, TestApp) {
+    let smtp = SmtpServer::start().await;
+    let dir = testkit::temp_dir();
+    let mut args = serve_args(backend, &dir);
+    fast(&mut args, smtp.url());
+    allowing_loopback(&mut args);
+    let app = TestApp::spawn_with(backend.label, args).await;
+    (smtp, dir, app)
+}
+
 /// Registers a webhook endpoint on `t`'s account.
 pub(crate) async fn register_endpoint(
     app: &TestApp,
@@ -456,12 +469,7 @@ async fn received_eventually(
 #[tokio::test]
 async fn a_booking_sends_a_calendar_and_a_signed_webhook_retried_until_the_receiver_takes_it() {
     for backend in backends().await {
-        let smtp = SmtpServer::start().await;
-        let dir = testkit::temp_dir();
-        let mut args = serve_args(&backend, &dir);
-        fast(&mut args, smtp.url());
-        allowing_loopback(&mut args);
-        let app = TestApp::spawn_with(backend.label, args).await;
+        let (smtp, _dir, app) = mailing_and_calling_loopback(&backend).await;
         let l = app.label;
         let receiver = crate::common::WebhookReceiver::start(3).await;
         let bystander = crate::common::WebhookReceiver::start(0).await;
@@ -768,13 +776,8 @@ async fn eventually_log(
 #[tokio::test]
 async fn a_schedule_import_that_cancels_a_booked_flight_tells_its_traveller_once() {
     for backend in backends().await {
-        let smtp = SmtpServer::start().await;
         let receiver = crate::common::WebhookReceiver::start(0).await;
-        let dir = testkit::temp_dir();
-        let mut args = serve_args(&backend, &dir);
-        fast(&mut args, smtp.url());
-        allowing_loopback(&mut args);
-        let app = TestApp::spawn_with(backend.label, args).await;
+        let (smtp, dir, app) = mailing_and_calling_loopback(&backend).await;
         let l = app.label;
         let ada = traveller(&app).await;
         let (status, endpoint) = register_endpoint(
@@ -911,12 +914,7 @@ async fn a_hotel_confirmation_gives_the_address_and_a_stay_in_the_hotels_time_zo
 #[tokio::test]
 async fn one_accounts_slow_receivers_hold_up_nobody_elses_emails_or_webhooks() {
     for backend in backends().await {
-        let smtp = SmtpServer::start().await;
-        let dir = testkit::temp_dir();
-        let mut args = serve_args(&backend, &dir);
-        fast(&mut args, smtp.url());
-        allowing_loopback(&mut args);
-        let app = TestApp::spawn_with(backend.label, args).await;
+        let (smtp, _dir, app) = mailing_and_calling_loopback(&backend).await;
         let l = app.label;
         // Mallory's five endpoints answer after 30 s: every attempt runs into the
         // 10-second time-out.
